@@ -1,0 +1,12 @@
+from django.conf import settings
+
+
+def site_header(request) -> dict:
+    """What every page's header needs: the unread notification count (one query, only when logged in)."""
+    context = {"SITE_URL": settings.SITE_URL}
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        from .selectors import notifications_unread_count
+
+        context["unread_notifications"] = lambda: notifications_unread_count(user=user)
+    return context

@@ -1,0 +1,133 @@
+"""People, their API keys and their on-site notifications."""
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+MODERATORS_GROUP = "Moderators"
+
+
+class UserQuerySet(models.QuerySet):
+    def moderators(self) -> "UserQuerySet":
+        return self.filter(models.Q(is_superuser=True) | models.Q(groups__name=MODERATORS_GROUP)).distinct()
+
+
+class AccountManager(UserManager.from_queryset(UserQuerySet)):
+    pass
+
+
+class User(AbstractUser):
+    """Logged in by email from the first migration on; `username` is the public handle."""
+
+    email = models.EmailField(_("email address"), unique=True)
+    is_developer = models.BooleanField(_("developer"), default=False)
+    developer_terms_accepted_at = models.DateTimeField(null=True, blank=True)
+    bio = models.TextField(_("bio"), blank=True, max_length=4000)
+    website = models.URLField(_("website"), blank=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = ["username"]
+
+    objects = AccountManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.username or self.email
+
+    @property
+    def is_moderator(self) -> bool:
+        if self.is_superuser:
+            return True
+        cached = getattr(self, "_is_moderator", None)
+        if cached is None:
+            cached = self.groups.filter(name=MODERATORS_GROUP).exists()
+            self._is_moderator = cached
+        return cached
+
+
+class ApiKeyScope(models.TextChoices):
+    READ = "read", _("Read")
+    PREDICT = "predict", _("Predict")
+    PUBLISH = "publish", _("Publish")
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def active(self) -> "ApiKeyQuerySet":
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiKey(models.Model):
+    """Only a SHA-256 of the secret is stored; the full key is shown once, at creation."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    hashed_key = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    spend_cap = models.DecimalField(
+        _("spend cap"), max_digits=18, decimal_places=6, null=True, blank=True,
+        help_text=_("The most this key may spend per calendar month. Empty means no cap."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+
+    def __str__(self) -> str:
+        return f"{self.name} (mm_{self.prefix}_…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class Notification(models.Model):
+    """An on-site notification; `dedupe_key` makes repeated events notify once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=50)
+    message = models.CharField(max_length=500)
+    url = models.CharField(max_length=500, blank=True)
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "dedupe_key"], name="notification_once_per_key"),
+        ]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class AuditLog(models.Model):
+    """Who did what to which object, when and why. Written by moderation services only."""
+
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="audit_entries")
+    action = models.CharField(max_length=50)
+    target_type = models.CharField(max_length=100)
+    target_id = models.CharField(max_length=64)
+    target_repr = models.CharField(max_length=300, blank=True)
+    reason = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+        verbose_name = _("audit log entry")
+        verbose_name_plural = _("audit log")
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target_repr}"

@@ -1,0 +1,29 @@
+"""Reads for accounts."""
+from django.db.models import QuerySet
+
+from .models import ApiKey, Notification, User
+
+
+def api_keys_for(*, user: User) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(user=user, revoked_at__isnull=True)
+
+
+def api_key_get_by_raw(*, raw_key: str) -> ApiKey | None:
+    from .services import hash_api_key
+
+    parts = raw_key.split("_")
+    if len(parts) != 3 or parts[0] != "mm":
+        return None
+    return (
+        ApiKey.objects.select_related("user")
+        .filter(prefix=parts[1], hashed_key=hash_api_key(raw_key), revoked_at__isnull=True)
+        .first()
+    )
+
+
+def notifications_unread_count(*, user: User) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def notifications_for(*, user: User) -> QuerySet[Notification]:
+    return Notification.objects.filter(user=user)

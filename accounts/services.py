@@ -1,0 +1,156 @@
+"""Writes for accounts: becoming a developer, API keys, notifications, the audit log."""
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import MODERATORS_GROUP, ApiKey, ApiKeyScope, AuditLog, Notification, User
+
+KEY_PREFIX_BYTES = 4
+KEY_SECRET_BYTES = 24
+
+
+def hash_api_key(raw_key: str) -> str:
+    """Keys carry 192 random bits, so a plain SHA-256 is enough and allows an indexed lookup."""
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CreatedApiKey:
+    api_key: ApiKey
+    raw_key: str
+
+
+@transaction.atomic
+def user_become_developer(*, user: User, accept_terms: bool) -> User:
+    if not accept_terms:
+        raise ValidationError({"accept_terms": [_("You must accept the developer terms.")]})
+    if not user.is_developer:
+        user.is_developer = True
+        user.developer_terms_accepted_at = timezone.now()
+        user.save(update_fields=["is_developer", "developer_terms_accepted_at"])
+    return user
+
+
+@transaction.atomic
+def user_update_profile(*, user: User, username: str, bio: str, website: str) -> User:
+    user.username = username
+    user.bio = bio
+    user.website = website
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=["username", "bio", "website"])
+    return user
+
+
+@transaction.atomic
+def api_key_create(*, user: User, name: str, scopes: list[str]) -> CreatedApiKey:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": [_("Give the key a name.")]})
+    if not scopes:
+        raise ValidationError({"scopes": [_("Choose at least one scope.")]})
+    unknown = sorted(set(scopes) - set(ApiKeyScope.values))
+    if unknown:
+        raise ValidationError({"scopes": [_("Unknown scope: %(scope)s.") % {"scope": ", ".join(unknown)}]})
+    for _attempt in range(5):
+        prefix = secrets.token_hex(KEY_PREFIX_BYTES)
+        raw_key = f"mm_{prefix}_{secrets.token_hex(KEY_SECRET_BYTES)}"
+        try:
+            with transaction.atomic():
+                api_key = ApiKey.objects.create(
+                    user=user, name=name, prefix=prefix, hashed_key=hash_api_key(raw_key),
+                    scopes=sorted(set(scopes)),
+                )
+            return CreatedApiKey(api_key=api_key, raw_key=raw_key)
+        except IntegrityError:
+            continue
+    raise RuntimeError("Could not generate a unique API key prefix.")
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key
+
+
+def api_key_touch(*, api_key: ApiKey) -> None:
+    """Record use at most once a minute, so authentication stays a single cheap UPDATE at worst."""
+    now = timezone.now()
+    if api_key.last_used_at and (now - api_key.last_used_at).total_seconds() < 60:
+        return
+    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    api_key.last_used_at = now
+
+
+def notification_send(
+    *, user: User, kind: str, message: str, url: str = "", dedupe_key: str | None = None,
+    email_subject: str | None = None,
+) -> Notification | None:
+    """Notify on the site (once per dedupe key) and optionally by email, after commit."""
+    with transaction.atomic():
+        if dedupe_key and Notification.objects.filter(user=user, dedupe_key=dedupe_key).exists():
+            return None
+        try:
+            with transaction.atomic():
+                notification = Notification.objects.create(
+                    user=user, kind=kind, message=message[:500], url=url, dedupe_key=dedupe_key
+                )
+        except IntegrityError:
+            return None
+        if email_subject and user.email:
+            transaction.on_commit(
+                lambda: send_mail(email_subject, f"{message}\n\n{url}".strip(), None, [user.email],
+                                  fail_silently=True)
+            )
+        return notification
+
+
+@transaction.atomic
+def notifications_mark_read(*, user: User) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
+
+
+def audit_log_record(
+    *, actor: User | None, action: str, target, reason: str = "", data: dict | None = None
+) -> AuditLog:
+    return AuditLog.objects.create(
+        actor=actor, action=action, target_type=target._meta.label_lower, target_id=str(target.pk),
+        target_repr=str(target)[:300], reason=reason, data=data or {},
+    )
+
+
+MODERATOR_PERMISSIONS = [
+    ("marketplace", "view_app"), ("marketplace", "change_app"),
+    ("marketplace", "view_appversion"), ("marketplace", "view_review"), ("marketplace", "change_review"),
+    ("marketplace", "view_category"), ("accounts", "view_auditlog"), ("accounts", "view_user"),
+]
+
+
+@transaction.atomic
+def moderators_group_ensure(*, extra_permissions: list[tuple[str, str]] | None = None) -> Group:
+    """The Moderators group, with just the permissions that moderation needs."""
+    group, _created = Group.objects.get_or_create(name=MODERATORS_GROUP)
+    wanted = MODERATOR_PERMISSIONS + list(extra_permissions or [])
+    for app_label, codename in wanted:
+        permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+        if permission:
+            group.permissions.add(permission)
+    return group
+
+
+@transaction.atomic
+def user_make_moderator(*, user: User) -> User:
+    group = moderators_group_ensure()
+    user.groups.add(group)
+    if not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    return user

@@ -1,0 +1,122 @@
+"""API plumbing shared by every app: the error shape of shared/API.md and pagination."""
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class Pagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class ApiError(exceptions.APIException):
+    """An error with a machine code, raised by services and views alike."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "bad_request"
+    default_detail = _("The request could not be processed.")
+
+    def __init__(self, message: Any = None, *, code: str | None = None, status_code: int | None = None,
+                 fields: dict | None = None, extra: dict | None = None, headers: dict | None = None):
+        super().__init__(message or self.default_detail, code or self.default_code)
+        if status_code is not None:
+            self.status_code = status_code
+        self.fields = fields or {}
+        self.extra = extra or {}
+        self.headers = headers or {}
+        self.error_code = code or self.default_code
+
+
+class PaymentRequired(ApiError):
+    status_code = status.HTTP_402_PAYMENT_REQUIRED
+    default_code = "payment_required"
+    default_detail = _("Insufficient funds.")
+
+
+class Conflict(ApiError):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = _("The request conflicts with the current state.")
+
+
+class ServiceUnavailable(ApiError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "unavailable"
+    default_detail = _("No worker can serve this request right now.")
+
+
+_CODES = {
+    400: "invalid",
+    401: "not_authenticated",
+    402: "payment_required",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "throttled",
+    503: "unavailable",
+}
+
+
+def _flatten(detail: Any) -> Any:
+    if isinstance(detail, list):
+        return [str(item) if not isinstance(item, dict | list) else _flatten(item) for item in detail]
+    if isinstance(detail, dict):
+        return {key: _flatten(value) for key, value in detail.items()}
+    return [str(detail)]
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """Answer every error as `{"error": {"code", "message", "fields"}}`."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+
+    fields: dict = {}
+    extra: dict = {}
+    if isinstance(exc, ApiError):
+        code = exc.error_code
+        message = str(exc.detail)
+        fields = exc.fields
+        extra = exc.extra
+        for header, value in exc.headers.items():
+            response[header] = value
+    elif isinstance(exc, exceptions.ValidationError):
+        code = "invalid"
+        detail = exc.detail
+        if isinstance(detail, dict):
+            fields = _flatten(detail)
+            first = next(iter(fields.values()), [""])
+            message = str(first[0]) if isinstance(first, list) and first else str(_("Invalid input."))
+        else:
+            fields = {"non_field_errors": _flatten(detail)}
+            message = fields["non_field_errors"][0]
+    else:
+        code = getattr(exc, "default_code", None) or _CODES.get(response.status_code, "error")
+        if response.status_code in _CODES and code in ("error", "invalid"):
+            code = _CODES[response.status_code]
+        message = str(exc.detail) if hasattr(exc, "detail") else str(exc)
+    if response.status_code == status.HTTP_401_UNAUTHORIZED:
+        code = "not_authenticated" if code == "not_authenticated" else "authentication_failed"
+    response.data = {"error": {"code": code, "message": message, "fields": fields, **extra}}
+    return response

@@ -1,0 +1,16 @@
+"""The Celery app. Tasks live in each Django app's `tasks.py` and stay thin."""
+import os
+
+from celery import Celery
+
+from .kombu_fs import install as install_fs_transport
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+install_fs_transport()
+
+# Every queue a worker may serve; `inference-*` per hardware class, `training` for fine-tuning jobs.
+QUEUES = ("default", "inference-cpu", "inference-gpu", "training", "webhooks")
+
+app = Celery("modelmarket")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,32 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import health
+
+api_v1 = [
+    path("", include("accounts.api_urls")),
+    path("", include("marketplace.api_urls")),
+    path("", include("inference.api_urls")),
+    path("", include("billing.api_urls")),
+    path("", include("community.api_urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", health.healthz, name="healthz"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/v1/", include(api_v1)),
+    path("", include("accounts.urls")),
+    path("", include("billing.urls")),
+    path("", include("inference.urls")),
+    path("", include("community.urls")),
+    path("", include("marketplace.urls")),
+    # Public media is app icons and avatars only; artifacts and datasets live in private storage.
+    re_path(r"^media/(?P<path>icons/.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+]

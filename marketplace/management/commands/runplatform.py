@@ -1,0 +1,64 @@
+"""Start the whole platform on this machine: the web server and a real Celery worker. Ctrl-C stops both."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from config.celery import QUEUES
+
+
+class Command(BaseCommand):
+    help = "Run the web server and a Celery worker together (the README's run command)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--addr", default="127.0.0.1:8000")
+        parser.add_argument("--concurrency", type=int, default=1)
+
+    def handle(self, *args, addr: str, concurrency: int, **options):
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
+        manage = [sys.executable, "manage.py"]
+        procs = {
+            "worker": subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", ",".join(QUEUES),
+                 "-c", str(concurrency), "-l", "INFO", "-n", "local@%h"],
+                cwd=settings.BASE_DIR, env=env, start_new_session=True,
+            ),
+            "web": subprocess.Popen(
+                [*manage, "runserver", addr, "--noreload"], cwd=settings.BASE_DIR, env=env,
+                start_new_session=True,
+            ),
+        }
+        self.stdout.write(self.style.SUCCESS(f"\nModelMarket is running at http://{addr}/"))
+        self.stdout.write(f"  API docs:  http://{addr}/api/docs/\n  Admin:     http://{addr}/admin/")
+        self.stdout.write("  Demo logins are printed by seed_demo above. Press Ctrl-C to stop.\n")
+
+        stopping = False
+
+        def stop(*_args):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while not stopping:
+                for name, proc in procs.items():
+                    if proc.poll() is not None:
+                        self.stderr.write(f"{name} exited with {proc.returncode}; stopping.")
+                        stopping = True
+                time.sleep(0.5)
+        finally:
+            for proc in procs.values():
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 20
+            for proc in procs.values():
+                try:
+                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+            self.stdout.write("Stopped.")

@@ -1,0 +1,237 @@
+"""Apps, their versions, reviews and who has them."""
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from config.storage import private_storage
+
+
+class Category(models.Model):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(models.Model):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=50)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AppStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    IN_REVIEW = "in_review", _("In review")
+    PUBLISHED = "published", _("Published")
+    REJECTED = "rejected", _("Rejected")
+    SUSPENDED = "suspended", _("Suspended")
+
+
+class PricingModel(models.TextChoices):
+    FREE = "free", _("Free")
+    PER_CALL = "per_call", _("Per call")
+
+
+class AppQuerySet(models.QuerySet):
+    """The one place that decides who may see which app."""
+
+    def published(self) -> "AppQuerySet":
+        return self.filter(status=AppStatus.PUBLISHED)
+
+    def visible_to(self, user) -> "AppQuerySet":
+        if user is None or not user.is_authenticated:
+            return self.published()
+        if user.is_moderator:
+            return self.filter(Q(status__in=[s for s in AppStatus.values if s != AppStatus.DRAFT]) | Q(owner=user))
+        return self.filter(Q(status=AppStatus.PUBLISHED) | Q(owner=user))
+
+    def owned_by(self, user) -> "AppQuerySet":
+        return self.filter(owner=user)
+
+
+MONEY = {"max_digits": 18, "decimal_places": 6}
+
+
+class App(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="apps")
+    slug = models.SlugField(unique=True, max_length=80)
+    name = models.CharField(_("name"), max_length=80)
+    tagline = models.CharField(_("tagline"), max_length=140)
+    description = models.TextField(_("description"), blank=True, help_text=_("Markdown."))
+    icon = models.ImageField(_("icon"), upload_to="icons/", blank=True)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="apps")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="apps")
+    status = models.CharField(max_length=20, choices=AppStatus.choices, default=AppStatus.DRAFT, db_index=True)
+    status_reason = models.TextField(_("reason"), blank=True)
+    featured = models.BooleanField(default=False)
+
+    pricing_model = models.CharField(max_length=20, choices=PricingModel.choices, default=PricingModel.FREE)
+    base_price = models.DecimalField(default=Decimal("0"), validators=[MinValueValidator(0)], **MONEY)
+    k = models.DecimalField(default=Decimal("0"), validators=[MinValueValidator(0)], **MONEY)
+    window_seconds = models.PositiveIntegerField(default=3600)
+    max_price = models.DecimalField(default=Decimal("0"), validators=[MinValueValidator(0)], **MONEY)
+    free_calls_per_month = models.PositiveIntegerField(default=0)
+    purchase_price = models.DecimalField(null=True, blank=True, validators=[MinValueValidator(0)], **MONEY)
+
+    runs_count = models.PositiveBigIntegerField(default=0)
+    rating_sum = models.PositiveIntegerField(default=0)
+    reviews_count = models.PositiveIntegerField(default=0)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AppQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("app")
+        verbose_name_plural = _("apps")
+        indexes = [models.Index(fields=["status", "-runs_count"]), models.Index(fields=["status", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(rating_sum__lte=models.F("reviews_count") * 5), name="rating_in_range"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("marketplace:app_detail", kwargs={"slug": self.slug})
+
+    @property
+    def rating(self) -> Decimal:
+        """The mean star rating, derived from exact integer counters."""
+        if not self.reviews_count:
+            return Decimal("0.00")
+        return (Decimal(self.rating_sum) / Decimal(self.reviews_count)).quantize(Decimal("0.01"))
+
+
+class VersionStatus(models.TextChoices):
+    UPLOADED = "uploaded", _("Uploaded")
+    VALIDATING = "validating", _("Validating")
+    READY = "ready", _("Ready")
+    INVALID = "invalid", _("Invalid")
+
+
+class Task(models.TextChoices):
+    TEXT_CLASSIFICATION = "text-classification", _("Text classification")
+    FEATURE_EXTRACTION = "feature-extraction", _("Feature extraction")
+    TEXT_GENERATION = "text-generation", _("Text generation")
+    IMAGE_CLASSIFICATION = "image-classification", _("Image classification")
+
+
+class Framework(models.TextChoices):
+    TRANSFORMERS = "transformers", _("Transformers")
+    KERAS = "keras", _("Keras")
+
+
+class Hardware(models.TextChoices):
+    CPU = "cpu", _("CPU")
+    GPU = "gpu", _("GPU")
+
+
+def artifact_upload_to(instance: "AppVersion", filename: str) -> str:
+    return f"artifacts/{instance.app_id}/{instance.version}/{filename}"
+
+
+class AppVersion(models.Model):
+    """A released model of an app. Artifacts live in the private storage, never under /media/."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="versions")
+    version = models.CharField(_("version"), max_length=40)
+    changelog = models.TextField(_("changelog"), blank=True)
+    status = models.CharField(max_length=20, choices=VersionStatus.choices, default=VersionStatus.UPLOADED)
+    error = models.TextField(blank=True)
+
+    task = models.CharField(max_length=40, choices=Task.choices, default=Task.TEXT_CLASSIFICATION)
+    framework = models.CharField(max_length=20, choices=Framework.choices, default=Framework.TRANSFORMERS)
+    hardware = models.CharField(max_length=10, choices=Hardware.choices, default=Hardware.CPU)
+    artifact = models.FileField(storage=private_storage, upload_to=artifact_upload_to, blank=True, max_length=300)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    input_schema = models.JSONField(default=dict, blank=True)
+    output_schema = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    model_card = models.JSONField(default=dict, blank=True)
+
+    max_batch_size = models.PositiveSmallIntegerField(default=32, validators=[MinValueValidator(1),
+                                                                             MaxValueValidator(256)])
+    max_wait_ms = models.PositiveIntegerField(default=10, validators=[MaxValueValidator(1000)])
+    soft_time_limit = models.PositiveIntegerField(default=60)
+    time_limit = models.PositiveIntegerField(default=90)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    validated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["app", "version"], name="unique_app_version")]
+        verbose_name = _("app version")
+        verbose_name_plural = _("app versions")
+
+    def __str__(self) -> str:
+        return f"{self.app.slug}@{self.version}"
+
+
+class Review(models.Model):
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="reviews")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews")
+    rating = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)])
+    text = models.TextField(_("review"), blank=True, max_length=5000)
+    developer_reply = models.TextField(_("developer reply"), blank=True, max_length=5000)
+    replied_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["app", "user"], name="one_review_per_user"),
+            models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="rating_1_to_5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.app}: {self.rating}"
+
+
+class LibrarySource(models.TextChoices):
+    FREE = "free", _("Free")
+    PURCHASE = "purchase", _("Purchase")
+    OWNER = "owner", _("Owner")
+    GRANT = "grant", _("Grant")
+
+
+class LibraryEntry(models.Model):
+    """A user has the app: they may run and review it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="library")
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="library_entries")
+    source = models.CharField(max_length=20, choices=LibrarySource.choices, default=LibrarySource.FREE)
+    acquired_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-acquired_at"]
+        constraints = [models.UniqueConstraint(fields=["user", "app"], name="one_library_entry")]
+        verbose_name_plural = _("library entries")
+
+    def __str__(self) -> str:
+        return f"{self.user} has {self.app}"

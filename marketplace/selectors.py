@@ -1,0 +1,114 @@
+"""Reads for the marketplace: listings, search and the current price."""
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Case, DecimalField, ExpressionWrapper, F, FloatField, Q, QuerySet, Value, When
+from django.db.models.functions import Cast
+
+from accounts.models import User
+
+from .models import App, AppStatus, Category, PricingModel
+
+ORDERINGS = {
+    "-runs": ["-runs_count", "-created_at"],
+    "-rating": ["-rating_value", "-reviews_count", "-created_at"],
+    "-created": ["-created_at"],
+    "price": ["list_price", "-runs_count"],
+}
+
+
+def _with_listing_columns(queryset: QuerySet[App]) -> QuerySet[App]:
+    # Ordering only: the exact rating shown to people is `App.rating`, from integer counters.
+    rating = Case(
+        When(reviews_count=0, then=Value(0.0)),
+        default=ExpressionWrapper(Cast("rating_sum", FloatField()) / F("reviews_count"), output_field=FloatField()),
+        output_field=FloatField(),
+    )
+    list_price = Case(When(pricing_model=PricingModel.FREE, then=Value(Decimal("0"))), default=F("base_price"),
+                      output_field=DecimalField(max_digits=18, decimal_places=6))
+    return (
+        queryset.select_related("owner", "category")
+        .prefetch_related("tags")
+        .annotate(rating_value=rating, list_price=list_price)
+    )
+
+
+def app_search(*, queryset: QuerySet[App], query: str) -> QuerySet[App]:
+    """PostgreSQL full-text search with ranking; a plain substring match on SQLite."""
+    query = (query or "").strip()
+    if not query:
+        return queryset
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+        vector = (
+            SearchVector("name", weight="A", config="simple")
+            + SearchVector("tagline", weight="B", config="simple")
+            + SearchVector("description", weight="C", config="simple")
+        )
+        search_query = SearchQuery(query, search_type="websearch", config="simple")
+        prefix = Q(name__icontains=query) | Q(tagline__icontains=query)
+        return (
+            queryset.annotate(search_rank=SearchRank(vector, search_query))
+            .filter(Q(search_rank__gt=0) | prefix)
+            .order_by("-search_rank", "-runs_count")
+        )
+    terms = query.split()
+    condition = Q()
+    for term in terms:
+        condition &= Q(name__icontains=term) | Q(tagline__icontains=term) | Q(description__icontains=term)
+    return queryset.filter(condition)
+
+
+def app_list_published(
+    *, search: str = "", category: str = "", ordering: str = "", tag: str = "",
+) -> QuerySet[App]:
+    queryset = _with_listing_columns(App.objects.published())
+    if category:
+        queryset = queryset.filter(category__slug=category)
+    if tag:
+        queryset = queryset.filter(tags__slug=tag)
+    if search:
+        queryset = app_search(queryset=queryset, query=search)
+        if ordering in ORDERINGS:
+            queryset = queryset.order_by(*ORDERINGS[ordering])
+        return queryset
+    return queryset.order_by(*ORDERINGS.get(ordering, ORDERINGS["-runs"]))
+
+
+def app_get_visible(*, user, slug: str) -> App:
+    """The app if `user` may see it; others' drafts raise DoesNotExist, answered as 404."""
+    return _with_listing_columns(App.objects.visible_to(user)).get(slug=slug)
+
+
+def apps_owned_by(*, user: User) -> QuerySet[App]:
+    return _with_listing_columns(App.objects.owned_by(user)).order_by("-updated_at")
+
+
+def apps_in_review() -> QuerySet[App]:
+    return App.objects.filter(status=AppStatus.IN_REVIEW).select_related("owner", "category").order_by("updated_at")
+
+
+def app_recent_calls(*, app: App) -> int:
+    """Calls in the trailing pricing window. Billing/inference count real predictions here."""
+    return 0
+
+
+def app_current_price(*, app: App, recent_calls: int | None = None) -> Decimal:
+    """`min(max_price, base_price + k * n)`; free apps cost nothing per call."""
+    if app.pricing_model == PricingModel.FREE:
+        return Decimal("0.000000")
+    n = app_recent_calls(app=app) if recent_calls is None else recent_calls
+    price = app.base_price + app.k * Decimal(n)
+    if app.max_price and app.max_price > 0:
+        price = min(app.max_price, price)
+    return price.quantize(Decimal("0.000001"))
+
+
+def categories_all() -> QuerySet[Category]:
+    return Category.objects.all()
+
+
+def currency() -> str:
+    return settings.MODELMARKET["CURRENCY"]

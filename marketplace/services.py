@@ -1,0 +1,272 @@
+"""Writes for the marketplace: the app lifecycle, versions, library and reviews."""
+import re
+import secrets
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from accounts.services import audit_log_record, notification_send
+
+from .models import App, AppStatus, AppVersion, Category, LibraryEntry, LibrarySource, PricingModel, Review, Tag
+
+SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+PRICING_FIELDS = ("base_price", "k", "window_seconds", "max_price", "free_calls_per_month", "purchase_price")
+EDITABLE_FIELDS = ("name", "tagline", "description", "category", "icon")
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:60] or "app"
+    slug = base
+    while App.objects.filter(slug=slug).exists():
+        slug = f"{base}-{secrets.token_hex(2)}"
+    return slug
+
+
+def _apply_pricing(app: App, pricing: dict | None) -> None:
+    if not pricing:
+        return
+    model = pricing.get("model", app.pricing_model)
+    if model not in PricingModel.values:
+        raise ValidationError({"pricing": [_("Pricing model must be 'free' or 'per_call'.")]})
+    app.pricing_model = model
+    errors = {}
+    for field in PRICING_FIELDS:
+        if field not in pricing:
+            continue
+        value = pricing[field]
+        if value is None and field == "purchase_price":
+            app.purchase_price = None
+            continue
+        try:
+            if field in ("window_seconds", "free_calls_per_month"):
+                number = int(value)
+                if number < 0 or (field == "window_seconds" and number < 1):
+                    raise ValueError
+            else:
+                number = Decimal(str(value))
+                if not number.is_finite() or number < 0 or number.as_tuple().exponent < -6:
+                    raise ValueError
+        except (ValueError, ArithmeticError, TypeError):
+            errors[f"pricing.{field}"] = [_("Enter a non-negative number (money has at most 6 decimal places).")]
+            continue
+        setattr(app, field, number)
+    if app.pricing_model == PricingModel.PER_CALL and app.max_price < app.base_price:
+        errors["pricing.max_price"] = [_("The maximum price cannot be below the base price.")]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _set_tags(app: App, tags: list[str] | None) -> None:
+    if tags is None:
+        return
+    objects = []
+    for raw in tags[:10]:
+        name = raw.strip()[:50]
+        slug = slugify(name)
+        if slug:
+            objects.append(Tag.objects.get_or_create(slug=slug, defaults={"name": name})[0])
+    app.tags.set(objects)
+
+
+@transaction.atomic
+def app_create(
+    *, owner: User, name: str, tagline: str, category: Category, description: str = "",
+    pricing: dict | None = None, tags: list[str] | None = None, icon=None,
+) -> App:
+    if not owner.is_developer:
+        raise PermissionDenied(_("Become a developer first: accept the developer terms."))
+    app = App(owner=owner, name=name.strip(), tagline=tagline.strip(), description=description,
+              category=category, slug=_unique_slug(name))
+    if icon:
+        app.icon = icon
+    _apply_pricing(app, pricing)
+    app.full_clean()
+    app.save()
+    _set_tags(app, tags)
+    LibraryEntry.objects.get_or_create(user=owner, app=app, defaults={"source": LibrarySource.OWNER})
+    return app
+
+
+@transaction.atomic
+def app_update(*, app: App, data: dict) -> App:
+    """Edit listing fields; pricing and tags are optional keys of `data`."""
+    app = App.objects.select_for_update().get(pk=app.pk)
+    for field in EDITABLE_FIELDS:
+        if field in data:
+            setattr(app, field, data[field])
+    _apply_pricing(app, data.get("pricing"))
+    app.full_clean()
+    app.save()
+    _set_tags(app, data.get("tags"))
+    return app
+
+
+def app_submit_requirements(app: App) -> str | None:
+    """Why the app cannot go to review yet, or None. Inference tightens this to a `ready` version."""
+    if not app.versions.exists():
+        return _("Add at least one version before submitting for review.")
+    return None
+
+
+@transaction.atomic
+def app_submit(*, app: App, actor: User) -> App:
+    app = App.objects.select_for_update().get(pk=app.pk)
+    if app.owner_id != actor.pk:
+        raise PermissionDenied(_("Only the owner can submit this app."))
+    if app.status not in (AppStatus.DRAFT, AppStatus.REJECTED):
+        raise ValidationError({"status": [_("Only drafts and rejected apps can be submitted for review.")]})
+    problem = app_submit_requirements(app)
+    if problem:
+        raise ValidationError({"versions": [problem]})
+    app.status = AppStatus.IN_REVIEW
+    app.status_reason = ""
+    app.save(update_fields=["status", "status_reason", "updated_at"])
+    audit_log_record(actor=actor, action="app.submit", target=app)
+    return app
+
+
+REVIEW_TRANSITIONS = {
+    "approve": ({AppStatus.IN_REVIEW, AppStatus.SUSPENDED, AppStatus.REJECTED}, AppStatus.PUBLISHED),
+    "reject": ({AppStatus.IN_REVIEW}, AppStatus.REJECTED),
+    "suspend": ({AppStatus.PUBLISHED}, AppStatus.SUSPENDED),
+}
+
+
+def _after_publish(app: App) -> None:
+    """Hook for things that come with a first publication (the app's forum category, for one)."""
+
+
+@transaction.atomic
+def app_review(*, app: App, moderator: User, decision: str, reason: str = "") -> App:
+    if not moderator.is_moderator:
+        raise PermissionDenied(_("Only moderators can review apps."))
+    if decision not in REVIEW_TRANSITIONS:
+        raise ValidationError({"decision": [_("Decision must be approve, reject or suspend.")]})
+    allowed_from, target = REVIEW_TRANSITIONS[decision]
+    app = App.objects.select_for_update().get(pk=app.pk)
+    if app.status not in allowed_from:
+        raise ValidationError({"decision": [
+            _("Cannot %(decision)s an app that is %(status)s.") % {"decision": decision, "status": app.status}
+        ]})
+    if decision in ("reject", "suspend") and not reason.strip():
+        raise ValidationError({"reason": [_("Give the developer a reason.")]})
+    app.status = target
+    app.status_reason = reason.strip()
+    fields = ["status", "status_reason", "updated_at"]
+    if target == AppStatus.PUBLISHED and app.published_at is None:
+        app.published_at = timezone.now()
+        fields.append("published_at")
+    app.save(update_fields=fields)
+    if target == AppStatus.PUBLISHED:
+        _after_publish(app)
+    audit_log_record(actor=moderator, action=f"app.{decision}", target=app, reason=app.status_reason)
+    messages = {
+        "approve": _("Your app “%(name)s” was approved and is now published."),
+        "reject": _("Your app “%(name)s” was rejected: %(reason)s"),
+        "suspend": _("Your app “%(name)s” was suspended: %(reason)s"),
+    }
+    text = messages[decision] % {"name": app.name, "reason": app.status_reason}
+    notification_send(user=app.owner, kind=f"app.{decision}", message=text, url=f"/console/apps/{app.slug}/",
+                      email_subject=_("ModelMarket: %(name)s") % {"name": app.name})
+    return app
+
+
+@transaction.atomic
+def app_version_create(
+    *, app: App, actor: User, version: str, changelog: str = "", **fields,
+) -> AppVersion:
+    if app.owner_id != actor.pk:
+        raise PermissionDenied(_("Only the owner can add versions."))
+    if not SEMVER.match(version or ""):
+        raise ValidationError({"version": [_("Use a semantic version such as 1.0.0.")]})
+    if AppVersion.objects.filter(app=app, version=version).exists():
+        raise ValidationError({"version": [_("Version %(version)s already exists.") % {"version": version}]})
+    app_version = AppVersion(app=app, version=version, changelog=changelog, **fields)
+    app_version.full_clean(exclude=["artifact"])
+    app_version.save()
+    return app_version
+
+
+def user_has_app(*, user: User, app: App) -> bool:
+    if not user.is_authenticated:
+        return False
+    return app.owner_id == user.pk or LibraryEntry.objects.filter(user=user, app=app).exists()
+
+
+def app_acquire_blocker(*, user: User, app: App) -> dict | None:
+    """Why `user` cannot simply add `app` (a purchase to make), or None. Billing fills this in."""
+    return None
+
+
+@transaction.atomic
+def app_acquire(*, user: User, app: App, source: str = LibrarySource.FREE) -> LibraryEntry:
+    if app.status != AppStatus.PUBLISHED and app.owner_id != user.pk:
+        raise ValidationError({"app": [_("This app is not available.")]})
+    existing = LibraryEntry.objects.filter(user=user, app=app).first()
+    if existing:
+        return existing
+    try:
+        with transaction.atomic():
+            return LibraryEntry.objects.create(user=user, app=app, source=source)
+    except IntegrityError:
+        return LibraryEntry.objects.get(user=user, app=app)
+
+
+@transaction.atomic
+def review_create(*, user: User, app: App, rating: int, text: str = "") -> Review:
+    """One review per user; the aggregate moves with F() so concurrent reviews stay exact."""
+    if app.owner_id == user.pk:
+        raise ValidationError({"rating": [_("You cannot review your own app.")]})
+    if not LibraryEntry.objects.filter(user=user, app=app).exists():
+        raise PermissionDenied(_("Get the app before reviewing it."))
+    try:
+        rating = int(rating)
+    except (TypeError, ValueError):
+        rating = 0
+    if not 1 <= rating <= 5:
+        raise ValidationError({"rating": [_("Rating must be between 1 and 5.")]})
+    try:
+        with transaction.atomic():
+            review = Review.objects.create(app=app, user=user, rating=rating, text=text.strip())
+    except IntegrityError:
+        raise ValidationError({"rating": [_("You have already reviewed this app.")]}) from None
+    App.objects.filter(pk=app.pk).update(rating_sum=F("rating_sum") + rating, reviews_count=F("reviews_count") + 1)
+    return review
+
+
+@transaction.atomic
+def review_update(*, review: Review, rating: int, text: str) -> Review:
+    review = Review.objects.select_for_update().get(pk=review.pk)
+    if not 1 <= int(rating) <= 5:
+        raise ValidationError({"rating": [_("Rating must be between 1 and 5.")]})
+    delta = int(rating) - review.rating
+    review.rating = int(rating)
+    review.text = text.strip()
+    review.save(update_fields=["rating", "text", "updated_at"])
+    if delta:
+        App.objects.filter(pk=review.app_id).update(rating_sum=F("rating_sum") + delta)
+    return review
+
+
+@transaction.atomic
+def review_reply(*, review: Review, actor: User, text: str) -> Review:
+    if review.app.owner_id != actor.pk:
+        raise PermissionDenied(_("Only the app's developer can reply."))
+    review.developer_reply = text.strip()
+    review.replied_at = timezone.now()
+    review.save(update_fields=["developer_reply", "replied_at"])
+    notification_send(user=review.user, kind="review.reply",
+                      message=_("The developer of %(name)s replied to your review.") % {"name": review.app.name},
+                      url=review.app.get_absolute_url())
+    return review
+
+
+def app_record_run(*, app_id: int) -> None:
+    """Count a run without a read-modify-write race."""
+    App.objects.filter(pk=app_id).update(runs_count=F("runs_count") + 1)

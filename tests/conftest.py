@@ -1,0 +1,173 @@
+"""Fixtures shared by the whole suite: API clients, a real Celery worker, no network."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import DeveloperFactory, ModeratorFactory, UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR", ROOT / "test-artifacts"))
+
+_real_connect = socket.socket.connect
+
+
+def _guarded_connect(self, address):
+    """Tests may talk to this machine only: anything else is a bug (no network here or in CI)."""
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and not (
+        host.startswith("127.") or host in ("localhost", "::1", "0.0.0.0") or host.startswith("/")
+    ):
+        raise RuntimeError(f"Test tried to reach the network: {address!r}")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_network():
+    socket.socket.connect = _guarded_connect
+    yield
+    socket.socket.connect = _real_connect
+
+
+@pytest.fixture(autouse=True)
+def _isolated_media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {**settings.STORAGES["private"], "OPTIONS": {"location": str(tmp_path / "private")}},
+    }
+    from django.core.files.storage import storages
+
+    storages._storages = {}
+    yield
+    storages._storages = {}
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def developer(db):
+    return DeveloperFactory()
+
+
+@pytest.fixture
+def moderator(db):
+    return ModeratorFactory()
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def auth_client(user):
+    client = APIClient()
+    client.force_authenticate(user)
+    client.user = user
+    return client
+
+
+def key_client(user, scopes=("read", "predict", "publish")):
+    """An APIClient that authenticates with a real API key, as outside clients do."""
+    from accounts.services import api_key_create
+
+    created = api_key_create(user=user, name="test", scopes=list(scopes))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {created.raw_key}")
+    client.user = user
+    client.api_key = created.api_key
+    return client
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    path = ARTIFACTS
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _worker_env(db_name: str) -> dict:
+    env = os.environ.copy()
+    env["MODELMARKET_DB_NAME_OVERRIDE"] = db_name
+    env["PYTHONUNBUFFERED"] = "1"
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    return env
+
+
+class WorkerProcess:
+    """A real `celery worker` subprocess on the test database and the configured broker."""
+
+    def __init__(self, queues: str, concurrency: int, log_path: Path, db_name: str):
+        self.queues = queues
+        self.concurrency = concurrency
+        self.log_path = log_path
+        self.db_name = db_name
+        self.proc: subprocess.Popen | None = None
+        self.name = f"test-{os.getpid()}-{time.monotonic_ns()}"
+
+    def start(self, timeout: float = 60.0) -> "WorkerProcess":
+        from config.celery import app
+
+        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", self.queues, "-c",
+             str(self.concurrency), "--without-gossip", "--without-mingle", "-l", "INFO",
+             "-n", f"{self.name}@%h"],
+            cwd=ROOT, env=_worker_env(self.db_name), stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited early; see {self.log_path}")
+            if "ready." in self.log_path.read_text(errors="replace"):
+                # Ready to consume is not yet ready to answer control messages: wait for a ping reply.
+                replies = app.control.ping(timeout=0.5) or []
+                if any(name.startswith(self.name) for reply in replies for name in reply):
+                    return self
+            time.sleep(0.2)
+        raise RuntimeError(f"worker did not become ready; see {self.log_path}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def celery_worker_factory(transactional_db, artifacts_dir, request):
+    """Start real workers on demand; they see committed data in the test database."""
+    from django.db import connection
+
+    from config.celery import QUEUES
+
+    workers: list[WorkerProcess] = []
+
+    def start(queues: str = ",".join(QUEUES), concurrency: int = 1) -> WorkerProcess:
+        log_path = artifacts_dir / f"worker-{request.node.name[:60]}-{len(workers)}.log"
+        worker = WorkerProcess(queues, concurrency, log_path, connection.settings_dict["NAME"])
+        workers.append(worker)
+        return worker.start()
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+@pytest.fixture
+def celery_worker(celery_worker_factory):
+    return celery_worker_factory()
