@@ -1,4 +1,11 @@
 """API routes of the accounts app (under /api/v1/)."""
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import api
+
+urlpatterns = [
+    path("me/", api.MeApi.as_view(), name="api-me"),
+    path("me/developer/", api.BecomeDeveloperApi.as_view(), name="api-me-developer"),
+    path("keys/", api.ApiKeyListCreateApi.as_view(), name="api-keys"),
+    path("keys/<int:key_id>/", api.ApiKeyDetailApi.as_view(), name="api-key-detail"),
+]

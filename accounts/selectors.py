@@ -27,3 +27,13 @@ def notifications_unread_count(*, user: User) -> int:
 
 def notifications_for(*, user: User) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user)
+
+
+def user_get_public(*, username: str) -> User:
+    """A user's public face (profile page); raises User.DoesNotExist for unknown or inactive handles."""
+    return User.objects.get(username=username, is_active=True)
+
+
+def api_key_get_for(*, user: User, key_id: int) -> ApiKey:
+    """One of the user's own active keys; anyone else's raises ApiKey.DoesNotExist (answered 404)."""
+    return ApiKey.objects.get(pk=key_id, user=user, revoked_at__isnull=True)

@@ -127,22 +127,39 @@ def audit_log_record(
     )
 
 
+# Just what moderation needs: see apps, versions, reviews and users, decide on apps, read the audit log.
+# Moderators cannot edit listings or users; they may remove abusive reviews (through review_delete).
+# Mirrored by accounts/migrations/0002_moderators_group.py.
 MODERATOR_PERMISSIONS = [
-    ("marketplace", "view_app"), ("marketplace", "change_app"),
-    ("marketplace", "view_appversion"), ("marketplace", "view_review"), ("marketplace", "change_review"),
-    ("marketplace", "view_category"), ("accounts", "view_auditlog"), ("accounts", "view_user"),
+    ("marketplace", "view_app"), ("marketplace", "review_app"), ("marketplace", "view_appreviewqueue"),
+    ("marketplace", "view_appversion"), ("marketplace", "view_review"), ("marketplace", "delete_review"),
+    ("marketplace", "view_category"),
+    ("accounts", "view_auditlog"), ("accounts", "view_user"),
 ]
+
+
+def _permission_get(app_label: str, codename: str) -> Permission:
+    """The permission row, created first if post_migrate has not run yet (a flushed test database)."""
+    permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+    if permission is None:
+        from django.apps import apps
+        from django.contrib.auth.management import create_permissions
+        from django.contrib.contenttypes.management import create_contenttypes
+
+        app_config = apps.get_app_config(app_label)
+        create_contenttypes(app_config, verbosity=0)
+        create_permissions(app_config, verbosity=0)
+        permission = Permission.objects.get(content_type__app_label=app_label, codename=codename)
+    return permission
 
 
 @transaction.atomic
 def moderators_group_ensure(*, extra_permissions: list[tuple[str, str]] | None = None) -> Group:
-    """The Moderators group, with just the permissions that moderation needs."""
+    """The Moderators group with the permissions moderation needs (idempotent, additive: apps may add theirs)."""
     group, _created = Group.objects.get_or_create(name=MODERATORS_GROUP)
-    wanted = MODERATOR_PERMISSIONS + list(extra_permissions or [])
-    for app_label, codename in wanted:
-        permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
-        if permission:
-            group.permissions.add(permission)
+    wanted = [_permission_get(app_label, codename)
+              for app_label, codename in MODERATOR_PERMISSIONS + list(extra_permissions or [])]
+    group.permissions.add(*wanted)
     return group
 
 
@@ -153,4 +170,16 @@ def user_make_moderator(*, user: User) -> User:
     if not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
+    user._is_moderator = True
+    return user
+
+
+@transaction.atomic
+def user_remove_moderator(*, user: User) -> User:
+    """Leave the Moderators group; staff status goes too unless the user is a superuser."""
+    user.groups.remove(*Group.objects.filter(name=MODERATORS_GROUP))
+    if user.is_staff and not user.is_superuser:
+        user.is_staff = False
+        user.save(update_fields=["is_staff"])
+    user._is_moderator = None
     return user

@@ -1,16 +1,115 @@
-"""Account pages. Views parse input, call one service or selector, and render."""
+"""Account pages beyond allauth's. Views parse input, call one service or selector, and render."""
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from .selectors import api_keys_for, notifications_for
+from marketplace.selectors import app_prices, apps_published_by
+
+from .forms import ApiKeyForm, BecomeDeveloperForm, ProfileForm, add_service_errors
+from .models import ApiKey, User
+from .selectors import api_key_get_for, api_keys_for, notifications_for, user_get_public
+from .services import (
+    api_key_create,
+    api_key_revoke,
+    notifications_mark_read,
+    user_become_developer,
+    user_update_profile,
+)
 
 
 @login_required
-def settings_page(request):
-    return render(request, "accounts/settings.html", {"api_keys": api_keys_for(user=request.user)})
+def settings_page(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if request.method == "POST":
+        form = ProfileForm(request.POST)
+        if form.is_valid():
+            try:
+                user_update_profile(user=user, **form.cleaned_data)
+            except ValidationError as error:
+                user.refresh_from_db()
+                add_service_errors(form, error)
+            else:
+                messages.success(request, _("Profile saved."))
+                return redirect("accounts:settings")
+    else:
+        form = ProfileForm(initial={"username": user.username, "bio": user.bio, "website": user.website})
+    return render(request, "accounts/settings.html", {"form": form, "section": "profile"},
+                  status=400 if form.errors else 200)
 
 
 @login_required
-def notifications(request):
+def become_developer(request: HttpRequest) -> HttpResponse:
+    form = BecomeDeveloperForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user_become_developer(user=request.user, accept_terms=form.cleaned_data["accept_terms"])
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Welcome, developer! Create your first app."))
+            return redirect("marketplace:console")
+    return render(request, "accounts/become_developer.html", {"form": form, "section": "developer"},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+def api_keys(request: HttpRequest) -> HttpResponse:
+    """List and create keys. A new key's secret is in this one response only; we store its hash."""
+    created = None
+    if request.method == "POST":
+        form = ApiKeyForm(request.POST)
+        if form.is_valid():
+            try:
+                created = api_key_create(user=request.user, name=form.cleaned_data["name"],
+                                         scopes=form.cleaned_data["scopes"])
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                form = ApiKeyForm()
+    else:
+        form = ApiKeyForm()
+    status = 400 if form.errors else (201 if created else 200)
+    return render(request, "accounts/api_keys.html", {
+        "form": form, "created": created, "api_keys": api_keys_for(user=request.user), "section": "keys",
+    }, status=status)
+
+
+@require_POST
+@login_required
+def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
+    try:
+        api_key = api_key_get_for(user=request.user, key_id=key_id)
+    except ApiKey.DoesNotExist:
+        raise Http404 from None
+    api_key_revoke(api_key=api_key)
+    messages.success(request, _("Key “%(name)s” revoked.") % {"name": api_key.name})
+    return redirect("accounts:api_keys")
+
+
+@login_required
+def notifications(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/notifications.html",
                   {"notifications": notifications_for(user=request.user)[:100]})
+
+
+@require_POST
+@login_required
+def notifications_read(request: HttpRequest) -> HttpResponse:
+    notifications_mark_read(user=request.user)
+    return redirect("accounts:notifications")
+
+
+def profile(request: HttpRequest, username: str) -> HttpResponse:
+    try:
+        person = user_get_public(username=username)
+    except User.DoesNotExist:
+        raise Http404 from None
+    apps = list(apps_published_by(user=person))
+    prices = app_prices(apps=apps)
+    for app in apps:
+        app.current_price = prices.get(app.pk)
+    return render(request, "accounts/profile.html", {"person": person, "apps": apps})

@@ -1,7 +1,259 @@
-"""Reads for billing. THE BILLING ISSUE REPLACES THESE BODIES with sums over the ledger."""
+"""Reads for billing: balances, spending, demand, the books' checks and the economics report.
+
+Every money figure here is a sum over ledger entries (or, for spending and demand, over Charge
+rows, which are the admission records); nothing is read from a stored balance.
+"""
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
 from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from .ledger import kind_balance, money, platform_balance
+from .models import ZERO, AccountKind, Charge, ChargeStatus, Entry, Payout, Transaction, TransactionKind, Wallet
+
+
+def month_start(now: dt.datetime | None = None) -> dt.datetime:
+    now = timezone.localtime(now or timezone.now())
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 def user_balance(*, user) -> Decimal:
     """The user's available wallet balance (credits minus debits minus holds)."""
-    return Decimal("0.000000")
+    return kind_balance(AccountKind.WALLET, user)
+
+
+def user_held(*, user) -> Decimal:
+    return kind_balance(AccountKind.HOLDS, user)
+
+
+def developer_earnings(*, user) -> Decimal:
+    """Accrued earnings not yet paid out."""
+    return kind_balance(AccountKind.EARNINGS, user)
+
+
+def user_monthly_budget(*, user) -> Decimal | None:
+    return Wallet.objects.filter(user=user).values_list("monthly_budget", flat=True).first()
+
+
+def _live_charges() -> QuerySet[Charge]:
+    return Charge.objects.filter(status__in=[ChargeStatus.HELD, ChargeStatus.SETTLED])
+
+
+def user_spent_this_month(*, user, now: dt.datetime | None = None) -> Decimal:
+    """Held plus settled charges since the first of the month: what the budget is measured against."""
+    total = _live_charges().filter(user=user, created_at__gte=month_start(now)).aggregate(s=Sum("price"))["s"]
+    return money(total or ZERO)
+
+
+def api_key_spent_this_month(*, api_key, now: dt.datetime | None = None) -> Decimal:
+    total = _live_charges().filter(api_key=api_key, created_at__gte=month_start(now)).aggregate(s=Sum("price"))["s"]
+    return money(total or ZERO)
+
+
+def free_calls_used(*, user, app, now: dt.datetime | None = None) -> int:
+    return Charge.objects.filter(user=user, app=app, free_tier=True, created_at__gte=month_start(now)).exclude(
+        status=ChargeStatus.RELEASED).count()
+
+
+def app_demand(*, app, now: dt.datetime | None = None) -> int:
+    """n: the app's admitted calls (not released) in its trailing pricing window."""
+    since = (now or timezone.now()) - dt.timedelta(seconds=app.window_seconds)
+    return Charge.objects.filter(app=app, created_at__gte=since).exclude(status=ChargeStatus.RELEASED).count()
+
+
+def user_ledger(*, user) -> QuerySet[Entry]:
+    """The user's own lines: their wallet and holds (amounts signed from the user's side)."""
+    return (Entry.objects.filter(account__user=user, account__kind__in=[AccountKind.WALLET, AccountKind.HOLDS])
+            .select_related("transaction", "account").order_by("-transaction__created_at", "-id"))
+
+
+def user_facing_amount(entry: Entry) -> Decimal:
+    """Credit-normal accounts: a credit (negative entry) is money in for the user."""
+    return money(-entry.amount)
+
+
+def payouts_of(*, user) -> QuerySet[Payout]:
+    return Payout.objects.filter(developer=user)
+
+
+# --- Checks -------------------------------------------------------------------------------------
+
+@dataclass
+class LedgerReport:
+    transactions: int
+    entries: int
+    total: Decimal
+    problems: list[str] = field(default_factory=list)
+    balances: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def ledger_check() -> LedgerReport:
+    """Proof that the books balance: per transaction, overall, and no negative user-side balance."""
+    problems: list[str] = []
+    unbalanced = (Transaction.objects.annotate(total=Sum("entries__amount"), n=Count("entries"))
+                  .filter(Q(n=0) | ~Q(total=0)).values_list("pk", "total")[:50])
+    for pk, total in unbalanced:
+        problems.append(f"transaction {pk} does not balance (sum {total})")
+    total = Entry.objects.aggregate(s=Sum("amount"))["s"] or ZERO
+    if total != 0:
+        problems.append(f"the sum of all entries is {total}, not 0")
+    per_account = (Entry.objects.values("account_id", "account__kind", "account__user_id")
+                   .annotate(s=Sum("amount")))
+    from .models import CREDIT_NORMAL
+
+    for row in per_account:
+        balance = -row["s"] if row["account__kind"] in CREDIT_NORMAL else row["s"]
+        if balance < 0:
+            problems.append(f"account {row['account_id']} ({row['account__kind']}, user {row['account__user_id']}) "
+                            f"is negative: {balance}")
+    held_by_charges = defaultdict(lambda: ZERO)
+    for row in Charge.objects.filter(status=ChargeStatus.HELD).values("user_id").annotate(s=Sum("price")):
+        held_by_charges[row["user_id"]] = row["s"] or ZERO
+    for row in (Entry.objects.filter(account__kind=AccountKind.HOLDS).values("account__user_id")
+                .annotate(s=Sum("amount"))):
+        held = -(row["s"] or ZERO)
+        if money(held) != money(held_by_charges.get(row["account__user_id"], ZERO)):
+            problems.append(f"holds of user {row['account__user_id']} are {held}, open charges say "
+                            f"{held_by_charges.get(row['account__user_id'], ZERO)}")
+    balances = {kind: platform_balance(kind) for kind in AccountKind.values}
+    return LedgerReport(transactions=Transaction.objects.count(), entries=Entry.objects.count(), total=money(total),
+                        problems=problems, balances=balances)
+
+
+# --- Economics ------------------------------------------------------------------------------------
+
+@dataclass
+class EconomicsRow:
+    day: dt.date | None
+    app_id: int | None
+    app_name: str
+    calls: int = 0
+    revenue: Decimal = ZERO
+    cost: Decimal = ZERO
+    developer_share: Decimal = ZERO
+    platform_fee: Decimal = ZERO
+
+    @property
+    def profit(self) -> Decimal:
+        """P = R − C."""
+        return money(self.revenue - self.cost)
+
+    @property
+    def platform_net(self) -> Decimal:
+        return money(self.platform_fee - self.cost)
+
+
+def economics(*, start: dt.date | None = None, end: dt.date | None = None, app_ids=None) -> list[EconomicsRow]:
+    """R, C, developer share and platform fee per app and day, from ledger entries alone.
+
+    R is what users paid for the app (its developer share plus the platform fee, net of refunds);
+    C is the booked inference cost.
+    """
+    entries = Entry.objects.filter(transaction__app__isnull=False, account__kind__in=[
+        AccountKind.EARNINGS, AccountKind.PLATFORM_FEES, AccountKind.INFERENCE_COST])
+    if start:
+        entries = entries.filter(transaction__created_at__date__gte=start)
+    if end:
+        entries = entries.filter(transaction__created_at__date__lte=end)
+    if app_ids is not None:
+        entries = entries.filter(transaction__app_id__in=list(app_ids))
+    rows: dict[tuple, EconomicsRow] = {}
+    grouped = (entries.annotate(day=TruncDate("transaction__created_at"))
+               .values("day", "transaction__app_id", "transaction__app__name", "account__kind")
+               .annotate(s=Sum("amount")))
+    for item in grouped:
+        key = (item["day"], item["transaction__app_id"])
+        row = rows.setdefault(key, EconomicsRow(day=item["day"], app_id=item["transaction__app_id"],
+                                                app_name=item["transaction__app__name"]))
+        amount = money(item["s"] or ZERO)
+        if item["account__kind"] == AccountKind.EARNINGS:
+            row.developer_share += -amount
+        elif item["account__kind"] == AccountKind.PLATFORM_FEES:
+            row.platform_fee += -amount
+        else:
+            row.cost += amount
+    calls = (Transaction.objects.filter(kind=TransactionKind.SETTLE, app__isnull=False)
+             .annotate(day=TruncDate("created_at")).values("day", "app_id").annotate(n=Count("id")))
+    if app_ids is not None:
+        calls = calls.filter(app_id__in=list(app_ids))
+    for item in calls:
+        row = rows.get((item["day"], item["app_id"]))
+        if row:
+            row.calls = item["n"]
+    for row in rows.values():
+        row.revenue = money(row.developer_share + row.platform_fee)
+    return sorted(rows.values(), key=lambda r: (r.day or dt.date.min, r.app_name), reverse=True)
+
+
+def economics_totals(rows: list[EconomicsRow]) -> EconomicsRow:
+    total = EconomicsRow(day=None, app_id=None, app_name="")
+    for row in rows:
+        total.calls += row.calls
+        total.revenue += row.revenue
+        total.cost += row.cost
+        total.developer_share += row.developer_share
+        total.platform_fee += row.platform_fee
+    return total
+
+
+def economics_by_day(rows: list[EconomicsRow]) -> list[EconomicsRow]:
+    by_day: dict = {}
+    for row in rows:
+        day = by_day.setdefault(row.day, EconomicsRow(day=row.day, app_id=None, app_name=""))
+        day.calls += row.calls
+        day.revenue += row.revenue
+        day.cost += row.cost
+        day.developer_share += row.developer_share
+        day.platform_fee += row.platform_fee
+    return sorted(by_day.values(), key=lambda r: r.day)
+
+
+def developer_app_stats(*, user, days: int = 30) -> dict:
+    """Calls, revenue and earnings per app and day for the developer console's charts."""
+    from marketplace.models import App
+
+    apps = list(App.objects.filter(owner=user).order_by("name"))
+    since = timezone.localdate() - dt.timedelta(days=days - 1)
+    rows = economics(start=since, app_ids=[a.pk for a in apps])
+    calls = (Charge.objects.filter(app__in=apps, created_at__date__gte=since).exclude(status=ChargeStatus.RELEASED)
+             .annotate(day=TruncDate("created_at")).values("app_id", "day").annotate(n=Count("id")))
+    series: dict[int, dict] = {a.pk: {} for a in apps}
+    for item in calls:
+        series[item["app_id"]].setdefault(item["day"], {"calls": 0, "revenue": ZERO, "earnings": ZERO})
+        series[item["app_id"]][item["day"]]["calls"] = item["n"]
+    for row in rows:
+        point = series[row.app_id].setdefault(row.day, {"calls": 0, "revenue": ZERO, "earnings": ZERO})
+        point["revenue"] = row.revenue
+        point["earnings"] = row.developer_share
+    return {"apps": apps, "since": since, "days": days, "series": series}
+
+
+def cost_rate(hardware: str) -> Decimal:
+    rates = settings.BILLING["COST_PER_SECOND"]
+    return rates.get(hardware or "cpu", rates["cpu"])
+
+
+def apps_demand(*, apps) -> dict[int, int]:
+    """`app_demand` for a page of apps in ONE grouped query (each app with its own window)."""
+    apps = list(apps)
+    if not apps:
+        return {}
+    now = timezone.now()
+    condition = Q()
+    for app in apps:
+        condition |= Q(app_id=app.pk, created_at__gte=now - dt.timedelta(seconds=app.window_seconds))
+    counts = {app.pk: 0 for app in apps}
+    rows = (Charge.objects.filter(condition).exclude(status=ChargeStatus.RELEASED)
+            .values("app_id").annotate(n=Count("id")).order_by())
+    for row in rows:
+        counts[row["app_id"]] = row["n"]
+    return counts

@@ -1,17 +1,53 @@
-"""Billing's contract with inference and training. THE BILLING ISSUE REPLACES THESE BODIES.
+"""Billing's writes, and its contract with inference and training.
 
 Inference calls `prediction_admit` inside the transaction that creates a Prediction (a raised
 PaymentRequired rolls the prediction back, so nothing is queued), `prediction_settle` inside the
 transaction that marks it succeeded, and `prediction_release` when it fails or is canceled.
-Training does the same with the `training_*` functions. Each must be idempotent per object.
+Training does the same with the `training_*` functions. Each is idempotent per object: a Charge
+row (unique per subject) is locked and moves held -> settled/released exactly once.
+
+Every money movement of one user is serialised on their Wallet row (SELECT ... FOR UPDATE), so the
+available balance can never go below zero however many admissions race.
 """
+import datetime as dt
+import json
+import logging
+import uuid
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from config.api import ApiError, PaymentRequired, ServiceUnavailable
+from marketplace.models import App, LibraryEntry, LibrarySource, PricingModel
 from marketplace.selectors import app_current_price
+
+from . import selectors
+from .ledger import account_get, book, floor_to_minor, from_minor_units, money, to_minor_units, wallet_lock
+from .models import (
+    ZERO,
+    AccountKind,
+    Charge,
+    ChargeStatus,
+    CreditGrant,
+    Payout,
+    PayoutStatus,
+    Purchase,
+    Quote,
+    StripeEvent,
+    TopUp,
+    TopUpStatus,
+    Transaction,
+    TransactionKind,
+)
+
+logger = logging.getLogger(__name__)
+ALERT_THRESHOLDS = (50, 80, 100)
 
 
 @dataclass(frozen=True)
@@ -20,33 +56,724 @@ class Admission:
     currency: str
 
 
+def _currency() -> str:
+    return settings.MODELMARKET["CURRENCY"]
+
+
+def _fee_split(price: Decimal) -> tuple[Decimal, Decimal]:
+    """(developer share, platform fee); the fee takes the rounding remainder so they sum to price."""
+    share = money(price * (Decimal("1") - settings.MODELMARKET["PLATFORM_FEE"]))
+    return share, money(price - share)
+
+
+def parse_amount(value, *, field: str = "amount") -> Decimal:
+    """A positive decimal with at most six places, or a field error."""
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValidationError({field: [_("Enter an amount such as 10.00.")]}) from None
+    if not amount.is_finite() or amount <= 0:
+        raise ValidationError({field: [_("The amount must be greater than zero.")]})
+    if amount.as_tuple().exponent < -6:
+        raise ValidationError({field: [_("Use at most six decimal places.")]})
+    if amount >= Decimal("1000000000"):
+        raise ValidationError({field: [_("The amount is too large.")]})
+    return money(amount)
+
+
+# --- Quotes and admission -----------------------------------------------------------------------
+
+def _free_call_available(*, user, app: App) -> bool:
+    return bool(app.free_calls_per_month) and selectors.free_calls_used(user=user, app=app) < app.free_calls_per_month
+
+
+@transaction.atomic
+def quote_create(*, user, app: App) -> Quote:
+    """A price for this user's next call, held for BILLING['QUOTE_TTL_SECONDS']."""
+    if app.pricing_model == PricingModel.FREE or _free_call_available(user=user, app=app):
+        price = ZERO
+    else:
+        price = app_current_price(app=app)
+    expires_at = timezone.now() + dt.timedelta(seconds=settings.BILLING["QUOTE_TTL_SECONDS"])
+    return Quote.objects.create(user=user, app=app, price=price, expires_at=expires_at)
+
+
+def _refuse(message: str, *, code: str, price: Decimal, **extra) -> PaymentRequired:
+    return PaymentRequired(message, code=code, extra={"price": str(money(price)), "currency": _currency(),
+                                                      **{k: str(v) for k, v in extra.items()}})
+
+
+def _admission_price(*, user, app: App, quote_id, max_price, now) -> tuple[Decimal, bool]:
+    """(price, free_tier): the quote if still good, else the current price within max_price."""
+    if app.pricing_model == PricingModel.FREE:
+        return ZERO, False
+    if _free_call_available(user=user, app=app):
+        return ZERO, True
+    if max_price not in (None, ""):
+        try:
+            max_price = money(Decimal(str(max_price)))
+        except (InvalidOperation, ValueError):
+            raise ApiError(_("max_price must be a decimal string."), code="invalid",
+                           fields={"max_price": [_("Enter a decimal such as 0.05.")]}) from None
+    else:
+        max_price = None
+    if quote_id:
+        try:
+            quote = Quote.objects.select_for_update().filter(pk=uuid.UUID(str(quote_id)), user=user, app=app).first()
+        except ValueError:
+            quote = None
+        if quote is None:
+            raise ApiError(_("Unknown quote."), code="invalid", fields={"quote_id": [_("This quote does not exist.")]})
+        if quote.used_at is None and quote.expires_at > now:
+            quote.used_at = now
+            quote.save(update_fields=["used_at"])
+            return quote.price, False
+    current = app_current_price(app=app)
+    if max_price is not None and current > max_price:
+        raise _refuse(_("The price is now %(price)s, above your max_price.") % {"price": current},
+                      code="price_changed", price=current)
+    if quote_id and max_price is None:
+        raise _refuse(_("Your quote expired; the price is now %(price)s.") % {"price": current},
+                      code="quote_expired", price=current)
+    return current, False
+
+
+def _check_caps(*, wallet, user, api_key, price: Decimal) -> None:
+    if wallet.monthly_budget is not None:
+        spent = selectors.user_spent_this_month(user=user)
+        if spent + price > wallet.monthly_budget:
+            raise _refuse(_("This call would exceed your monthly budget of %(budget)s.")
+                          % {"budget": wallet.monthly_budget}, code="budget_exceeded", price=price,
+                          monthly_budget=wallet.monthly_budget, spent_this_month=spent)
+    if api_key is not None and api_key.spend_cap is not None:
+        spent = selectors.api_key_spent_this_month(api_key=api_key)
+        if spent + price > api_key.spend_cap:
+            raise _refuse(_("This API key reached its monthly spend cap of %(cap)s.") % {"cap": api_key.spend_cap},
+                          code="spend_cap_reached", price=price, spend_cap=api_key.spend_cap)
+
+
+def _alert(*, user, scope: str, limit: Decimal, spent: Decimal, next_price: Decimal, label: str) -> None:
+    """Alerts at 50/80/100% of a budget or cap; 100% also when the next call would not fit."""
+    if not limit or limit <= 0:
+        return
+    month = selectors.month_start().strftime("%Y-%m")
+    for pct in ALERT_THRESHOLDS:
+        reached = spent >= limit * pct / 100 or (pct == 100 and spent + next_price > limit)
+        if not reached:
+            continue
+        from accounts.services import notification_send
+
+        message = _("%(label)s: %(pct)s%% used (%(spent)s of %(limit)s %(currency)s this month).") % {
+            "label": label, "pct": pct, "spent": spent, "limit": limit, "currency": _currency().upper()}
+        notification_send(user=user, kind="billing.budget", message=message, url=reverse("billing:wallet"),
+                          dedupe_key=f"{scope}:{month}:{pct}", email_subject=message)
+
+
+def _spend_alerts(*, wallet, user, api_key, price: Decimal) -> None:
+    if wallet.monthly_budget is not None:
+        _alert(user=user, scope="budget", limit=wallet.monthly_budget, label=_("Monthly budget"),
+               spent=selectors.user_spent_this_month(user=user), next_price=price)
+    if api_key is not None and api_key.spend_cap is not None:
+        _alert(user=user, scope=f"key{api_key.pk}", limit=api_key.spend_cap,
+               label=_("API key “%(name)s”") % {"name": api_key.name},
+               spent=selectors.api_key_spent_this_month(api_key=api_key), next_price=price)
+
+
+def _hold(*, subject: str, user, app: App | None, api_key, price: Decimal, free_tier: bool,
+          prediction_id: str = "", hardware: str = "") -> Charge:
+    charge = Charge.objects.create(subject=subject, user=user, app=app, api_key=api_key, price=price,
+                                   free_tier=free_tier, hardware=hardware)
+    if price > 0:
+        book(kind=TransactionKind.HOLD, key=f"hold:{subject}", user=user, app=app, prediction_id=prediction_id,
+             memo=_("Hold for %(what)s") % {"what": app.name if app else subject},
+             lines=[(account_get(AccountKind.WALLET, user), price), (account_get(AccountKind.HOLDS, user), -price)])
+    return charge
+
+
+@transaction.atomic
+def charge_admit(*, subject: str, user, app: App | None, price: Decimal, api_key=None, free_tier: bool = False,
+                 prediction_id: str = "", hardware: str = "") -> Charge:
+    """Hold `price` on the user's wallet, or raise 402; the caps are checked under the wallet lock."""
+    existing = Charge.objects.filter(subject=subject).first()
+    if existing:
+        return existing
+    wallet = wallet_lock(user)
+    price = money(price)
+    if price > 0:
+        available = selectors.user_balance(user=user)
+        if available < price:
+            raise _refuse(_("Insufficient funds: this call costs %(price)s and your balance is %(balance)s.")
+                          % {"price": price, "balance": available}, code="insufficient_funds", price=price,
+                          balance=available)
+        _check_caps(wallet=wallet, user=user, api_key=api_key, price=price)
+    charge = _hold(subject=subject, user=user, app=app, api_key=api_key, price=price, free_tier=free_tier,
+                   prediction_id=prediction_id, hardware=hardware)
+    if price > 0:
+        _spend_alerts(wallet=wallet, user=user, api_key=api_key, price=price)
+    return charge
+
+
 @transaction.atomic
 def prediction_admit(*, prediction, quote_id: str | None = None, max_price: Decimal | None = None) -> Admission:
     """Fix the prediction's price and hold it. Raises config.api.PaymentRequired (402) to refuse."""
-    price = app_current_price(app=prediction.app)
-    return Admission(price=price, currency=settings.MODELMARKET["CURRENCY"])
+    subject = f"prediction:{prediction.pk}"
+    existing = Charge.objects.filter(subject=subject).first()
+    if existing:
+        return Admission(price=existing.price, currency=_currency())
+    user, app = prediction.user, prediction.app
+    # Lock before pricing, so free calls and quotes are consumed one at a time per user.
+    wallet_lock(user)
+    price, free_tier = _admission_price(user=user, app=app, quote_id=quote_id, max_price=max_price,
+                                        now=timezone.now())
+    charge = charge_admit(subject=subject, user=user, app=app, price=price, free_tier=free_tier,
+                          api_key=getattr(prediction, "api_key", None), prediction_id=str(prediction.pk),
+                          hardware=getattr(prediction, "hardware", "") or "")
+    return Admission(price=charge.price, currency=_currency())
+
+
+def _book_cost(*, charge: Charge, compute_seconds, hardware: str, prediction_id: str = "") -> Decimal:
+    """Inference cost C = compute seconds × the hardware class's rate, booked once per charge."""
+    seconds = Decimal(str(compute_seconds or 0))
+    cost = money(seconds * selectors.cost_rate(hardware))
+    charge.compute_seconds = seconds
+    charge.hardware = hardware or charge.hardware
+    charge.cost = cost
+    if cost > 0:
+        book(kind=TransactionKind.COST, key=f"cost:{charge.subject}", app=charge.app, user=charge.user,
+             prediction_id=prediction_id, memo=_("%(s)s s on %(hw)s") % {"s": seconds, "hw": hardware},
+             lines=[(account_get(AccountKind.INFERENCE_COST), cost), (account_get(AccountKind.COMPUTE_PAYABLE), -cost)])
+    return cost
+
+
+def _charge_locked(subject: str) -> Charge | None:
+    return Charge.objects.select_for_update(of=("self",)).select_related("app", "user").filter(subject=subject).first()
+
+
+def _settle(charge: Charge, *, amount: Decimal, revenue_to_developer: bool, prediction_id: str = "") -> None:
+    """The hold becomes a debit (amount) and the rest, if any, goes back to the wallet."""
+    user = charge.user
+    lines = [(account_get(AccountKind.HOLDS, user), charge.price)]
+    if charge.price - amount > 0:
+        lines.append((account_get(AccountKind.WALLET, user), -(charge.price - amount)))
+    if amount > 0:
+        if revenue_to_developer and charge.app is not None:
+            share, fee = _fee_split(amount)
+            lines += [(account_get(AccountKind.EARNINGS, charge.app.owner_id), -share),
+                      (account_get(AccountKind.PLATFORM_FEES), -fee)]
+        else:
+            lines.append((account_get(AccountKind.PLATFORM_FEES), -amount))
+    if charge.price > 0:
+        book(kind=TransactionKind.SETTLE, key=f"settle:{charge.subject}", user=user, app=charge.app,
+             prediction_id=prediction_id, lines=lines,
+             memo=charge.app.name if charge.app else charge.subject)
 
 
 @transaction.atomic
 def prediction_settle(*, prediction) -> None:
     """Once per prediction: the hold becomes a debit, a developer earning, a platform fee; cost C is booked."""
+    charge = _charge_locked(f"prediction:{prediction.pk}")
+    if charge is None or charge.status != ChargeStatus.HELD:
+        return
+    _settle(charge, amount=charge.price, revenue_to_developer=True, prediction_id=str(prediction.pk))
+    _book_cost(charge=charge, compute_seconds=getattr(prediction, "compute_seconds", 0),
+               hardware=getattr(prediction, "hardware", "") or "cpu", prediction_id=str(prediction.pk))
+    charge.status = ChargeStatus.SETTLED
+    charge.settled_at = timezone.now()
+    charge.save(update_fields=["status", "settled_at", "compute_seconds", "hardware", "cost"])
+
+
+def _release(charge: Charge, *, prediction_id: str = "") -> None:
+    if charge.price > 0:
+        user = charge.user
+        book(kind=TransactionKind.RELEASE, key=f"release:{charge.subject}", user=user, app=charge.app,
+             prediction_id=prediction_id, memo=_("Released: not charged"),
+             lines=[(account_get(AccountKind.HOLDS, user), charge.price),
+                    (account_get(AccountKind.WALLET, user), -charge.price)])
+    charge.status = ChargeStatus.RELEASED
+    charge.settled_at = timezone.now()
 
 
 @transaction.atomic
 def prediction_release(*, prediction) -> None:
-    """The prediction failed or was canceled: release its hold. Users never pay for failures."""
+    """The prediction failed or was canceled: release its hold. Users never pay for failures.
+
+    The compute it burned is still the platform's cost C, so that is booked.
+    """
+    charge = _charge_locked(f"prediction:{prediction.pk}")
+    if charge is None or charge.status != ChargeStatus.HELD:
+        return
+    _release(charge, prediction_id=str(prediction.pk))
+    _book_cost(charge=charge, compute_seconds=getattr(prediction, "compute_seconds", 0),
+               hardware=getattr(prediction, "hardware", "") or "cpu", prediction_id=str(prediction.pk))
+    charge.save(update_fields=["status", "settled_at", "compute_seconds", "hardware", "cost"])
+
+
+def _training_rate(hardware: str) -> Decimal:
+    rates = settings.BILLING["TRAINING_PRICE_PER_SECOND"]
+    return rates.get(hardware or "cpu", rates["cpu"])
+
+
+def _job_hardware(job) -> str:
+    return getattr(job, "hardware", "") or "cpu"
 
 
 @transaction.atomic
 def training_admit(*, job, estimated_seconds: Decimal) -> Admission:
-    return Admission(price=Decimal("0"), currency=settings.MODELMARKET["CURRENCY"])
+    """Hold the estimated price of a fine-tuning job (per compute second at the hardware rate)."""
+    price = money(Decimal(str(estimated_seconds)) * _training_rate(_job_hardware(job)))
+    charge = charge_admit(subject=f"training:{job.pk}", user=job.user, app=None, price=price,
+                          hardware=_job_hardware(job))
+    return Admission(price=charge.price, currency=_currency())
 
 
 @transaction.atomic
 def training_settle(*, job, compute_seconds: Decimal) -> None:
-    """Settle a finished job at the hardware rate per compute second."""
+    """Settle a finished job at the hardware rate per compute second, never above what was held."""
+    charge = _charge_locked(f"training:{job.pk}")
+    if charge is None or charge.status != ChargeStatus.HELD:
+        return
+    amount = min(charge.price, money(Decimal(str(compute_seconds)) * _training_rate(_job_hardware(job))))
+    _settle(charge, amount=amount, revenue_to_developer=False)
+    _book_cost(charge=charge, compute_seconds=compute_seconds, hardware=_job_hardware(job))
+    charge.status = ChargeStatus.SETTLED
+    charge.settled_at = timezone.now()
+    charge.save(update_fields=["status", "settled_at", "compute_seconds", "hardware", "cost"])
 
 
 @transaction.atomic
 def training_release(*, job) -> None:
-    """Release a failed or canceled job's hold (charging only what ran, if the policy says so)."""
+    """Release a failed or canceled job's hold: users never pay for failures."""
+    charge = _charge_locked(f"training:{job.pk}")
+    if charge is None or charge.status != ChargeStatus.HELD:
+        return
+    _release(charge)
+    charge.save(update_fields=["status", "settled_at"])
+
+
+# --- Budgets and grants ----------------------------------------------------------------------------
+
+@transaction.atomic
+def wallet_set_budget(*, user, monthly_budget: Decimal | None) -> None:
+    if monthly_budget is not None:
+        monthly_budget = money(monthly_budget)
+        if monthly_budget < 0:
+            raise ValidationError({"monthly_budget": [_("The budget cannot be negative.")]})
+    wallet = wallet_lock(user)
+    wallet.monthly_budget = monthly_budget
+    wallet.save(update_fields=["monthly_budget"])
+
+
+@transaction.atomic
+def credit_grant(*, user, amount, memo: str, granted_by) -> CreditGrant:
+    """Moderators credit a wallet for support or promotions; the grant is a ledger transaction."""
+    from accounts.services import audit_log_record, notification_send
+
+    amount = parse_amount(amount)
+    memo = (memo or "").strip()
+    if not memo:
+        raise ValidationError({"memo": [_("Say why these credits are granted.")]})
+    wallet_lock(user)
+    grant = CreditGrant.objects.create(user=user, amount=amount, memo=memo[:300], granted_by=granted_by)
+    grant.transaction = book(
+        kind=TransactionKind.GRANT, key=f"grant:{grant.pk}", user=user, created_by=granted_by, memo=memo,
+        lines=[(account_get(AccountKind.PROMOTIONS), amount), (account_get(AccountKind.WALLET, user), -amount)])
+    grant.save(update_fields=["transaction"])
+    if granted_by is not None:
+        audit_log_record(actor=granted_by, action="billing.grant", target=user, reason=memo,
+                         data={"amount": str(amount), "grant": grant.pk})
+    notification_send(user=user, kind="billing.grant", url=reverse("billing:wallet"),
+                      message=_("You received %(amount)s %(currency)s in credits: %(memo)s")
+                      % {"amount": amount, "currency": _currency().upper(), "memo": memo})
+    return grant
+
+
+# --- Refunds ------------------------------------------------------------------------------------------
+
+def _reverse(txn: Transaction, *, memo: str, actor, remap: dict | None = None) -> Transaction:
+    """Book the exact opposite of `txn` once (reverses is one-to-one), refusing negative balances.
+
+    `remap` swaps an account for another (a settled hold is refunded to the wallet, not to holds).
+    """
+    if Transaction.objects.filter(reverses=txn).exists():
+        raise ValidationError(_("This transaction was already refunded."))
+    remap = remap or {}
+    lines = [(remap.get(entry.account_id, entry.account), -entry.amount)
+             for entry in txn.entries.select_related("account")]
+    for account, amount in lines:
+        from .ledger import account_balance
+        from .models import CREDIT_NORMAL
+
+        after = account_balance(account) + (-amount if account.kind in CREDIT_NORMAL else amount)
+        if after < 0:
+            raise ValidationError(_("Cannot refund: %(account)s would go below zero (the money was already "
+                                    "spent or paid out).") % {"account": account})
+    reversal = book(kind=TransactionKind.REFUND, key=f"refund:{txn.pk}", user=txn.user, app=txn.app,
+                    prediction_id=txn.prediction_id, created_by=actor, reverses=txn, lines=lines,
+                    memo=memo or _("Refund of #%(id)s") % {"id": txn.pk})
+    if reversal is None:
+        raise ValidationError(_("This transaction was already refunded."))
+    return reversal
+
+
+@transaction.atomic
+def topup_refund(*, topup: TopUp, actor, memo: str = "") -> Transaction:
+    """Give a top-up back through Stripe and reverse its ledger entries (only what is unspent)."""
+    wallet_lock(topup.user)
+    topup = TopUp.objects.select_for_update().get(pk=topup.pk)
+    if topup.status != TopUpStatus.PAID:
+        raise ValidationError(_("Only paid top-ups can be refunded."))
+    txn = Transaction.objects.get(idempotency_key=f"topup:{topup.pk}")
+    reversal = _reverse(txn, memo=memo or _("Top-up refunded"), actor=actor)
+    if topup.payment_intent and stripe_configured():
+        stripe_client().v1.refunds.create(
+            params={"payment_intent": topup.payment_intent, "amount": to_minor_units(topup.amount, topup.currency),
+                    "metadata": {"topup_id": str(topup.pk)}},
+            options={"idempotency_key": f"refund-topup-{topup.pk}"})
+    topup.status = TopUpStatus.REFUNDED
+    topup.save(update_fields=["status"])
+    return reversal
+
+
+@transaction.atomic
+def charge_refund(*, charge: Charge, actor, memo: str = "") -> Transaction:
+    """Give a user back a settled call: reverse the debit, the developer share and the fee."""
+    for user_id in sorted({charge.user_id, charge.app.owner_id if charge.app else charge.user_id}):
+        wallet_lock(user_id)
+    charge = Charge.objects.select_for_update().get(pk=charge.pk)
+    if charge.status != ChargeStatus.SETTLED or charge.price <= 0:
+        raise ValidationError(_("Only settled, paid calls can be refunded."))
+    txn = Transaction.objects.get(idempotency_key=f"settle:{charge.subject}")
+    holds = account_get(AccountKind.HOLDS, charge.user_id)
+    reversal = _reverse(txn, memo=memo or _("Call refunded"), actor=actor,
+                        remap={holds.pk: account_get(AccountKind.WALLET, charge.user_id)})
+    charge.status = ChargeStatus.REFUNDED
+    charge.save(update_fields=["status"])
+    return reversal
+
+
+# --- Stripe ------------------------------------------------------------------------------------------
+
+def stripe_configured() -> bool:
+    return bool(settings.STRIPE_SECRET_KEY)
+
+
+def stripe_client():
+    """The official SDK's client; STRIPE_API_BASE points it at the fake server in tests."""
+    import stripe
+
+    if not stripe_configured():
+        raise ServiceUnavailable(_("Card payments are not configured on this site."), code="payments_not_configured")
+    base = settings.STRIPE_API_BASE
+    return stripe.StripeClient(settings.STRIPE_SECRET_KEY, base_addresses={"api": base, "connect": base,
+                                                                           "files": base, "meter_events": base},
+                               max_network_retries=2)
+
+
+def _absolute(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def topup_amount_validate(amount) -> Decimal:
+    amount = parse_amount(amount)
+    if from_minor_units(to_minor_units(amount)) != amount:
+        raise ValidationError({"amount": [_("Use whole cents, e.g. 10.00.")]})
+    minimum, maximum = settings.BILLING["TOPUP_MINIMUM"], settings.BILLING["TOPUP_MAXIMUM"]
+    if amount < minimum:
+        raise ValidationError({"amount": [_("The minimum top-up is %(min)s %(currency)s.")
+                                          % {"min": minimum, "currency": _currency().upper()}]})
+    if amount > maximum:
+        raise ValidationError({"amount": [_("The maximum top-up is %(max)s %(currency)s.")
+                                          % {"max": maximum, "currency": _currency().upper()}]})
+    return amount
+
+
+@transaction.atomic
+def topup_start(*, user, amount, success_url: str | None = None, cancel_url: str | None = None) -> TopUp:
+    """Open a Stripe Checkout Session for a wallet top-up; the webhook credits it once paid."""
+    amount = topup_amount_validate(amount)
+    client = stripe_client()
+    topup = TopUp.objects.create(user=user, amount=amount, currency=_currency())
+    session = client.v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "client_reference_id": str(user.pk),
+            "customer_email": user.email,
+            "line_items": [{"quantity": 1, "price_data": {
+                "currency": topup.currency, "unit_amount": to_minor_units(amount, topup.currency),
+                "product_data": {"name": _("ModelMarket credits")}}}],
+            "metadata": {"kind": "topup", "topup_id": str(topup.pk), "user_id": str(user.pk)},
+            "success_url": success_url or _absolute(reverse("billing:wallet") + "?topup=success"),
+            "cancel_url": cancel_url or _absolute(reverse("billing:wallet") + "?topup=canceled"),
+        },
+        options={"idempotency_key": f"topup-{topup.pk}"},
+    )
+    topup.session_id = session.id
+    topup.checkout_url = session.url
+    TopUp.objects.filter(pk=topup.pk).update(session_id=session.id)
+    return topup
+
+
+@transaction.atomic
+def topup_complete(*, topup_id: int, amount_minor: int, currency: str, payment_intent: str = "") -> bool:
+    """Credit a paid top-up exactly once (row lock plus the ledger's unique key)."""
+    topup = TopUp.objects.select_for_update().filter(pk=topup_id).first()
+    if topup is None or topup.status != TopUpStatus.PENDING:
+        return False
+    wallet_lock(topup.user_id)
+    amount = from_minor_units(amount_minor, currency)
+    book(kind=TransactionKind.TOPUP, key=f"topup:{topup.pk}", user=topup.user, memo=_("Card top-up"),
+         lines=[(account_get(AccountKind.STRIPE_CLEARING), amount),
+                (account_get(AccountKind.WALLET, topup.user_id), -amount)])
+    topup.amount = amount
+    topup.status = TopUpStatus.PAID
+    topup.paid_at = timezone.now()
+    topup.payment_intent = payment_intent or ""
+    topup.save(update_fields=["amount", "status", "paid_at", "payment_intent"])
+    return True
+
+
+def app_needs_purchase(*, user, app: App) -> bool:
+    if not app.purchase_price or app.purchase_price <= 0 or not user.is_authenticated:
+        return False
+    if app.owner_id == user.pk:
+        return False
+    return not LibraryEntry.objects.filter(user=user, app=app).exists()
+
+
+def purchase_checkout_url(*, user, app: App) -> str:
+    """Where to buy the app: Stripe Checkout when cards work, else our page (pay from the wallet)."""
+    if stripe_configured():
+        return purchase_start(user=user, app=app).checkout_url
+    return _absolute(reverse("billing:purchase", kwargs={"slug": app.slug}))
+
+
+@transaction.atomic
+def purchase_start(*, user, app: App) -> Purchase:
+    client = stripe_client()
+    purchase = Purchase.objects.create(user=user, app=app, amount=money(app.purchase_price))
+    session = client.v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "client_reference_id": str(user.pk),
+            "customer_email": user.email,
+            "line_items": [{"quantity": 1, "price_data": {
+                "currency": _currency(), "unit_amount": to_minor_units(purchase.amount),
+                "product_data": {"name": app.name}}}],
+            "metadata": {"kind": "purchase", "purchase_id": str(purchase.pk), "app": app.slug},
+            "success_url": _absolute(app.get_absolute_url() + "?purchase=success"),
+            "cancel_url": _absolute(app.get_absolute_url()),
+        },
+        options={"idempotency_key": f"purchase-{purchase.pk}"},
+    )
+    Purchase.objects.filter(pk=purchase.pk).update(session_id=session.id)
+    purchase.session_id = session.id
+    purchase.checkout_url = session.url
+    return purchase
+
+
+def _purchase_book(purchase: Purchase, *, source_account) -> None:
+    share, fee = _fee_split(purchase.amount)
+    book(kind=TransactionKind.PURCHASE, key=f"purchase:{purchase.pk}", user=purchase.user, app=purchase.app,
+         memo=_("Purchase of %(app)s") % {"app": purchase.app.name},
+         lines=[(source_account, purchase.amount), (account_get(AccountKind.EARNINGS, purchase.app.owner_id), -share),
+                (account_get(AccountKind.PLATFORM_FEES), -fee)])
+
+
+@transaction.atomic
+def purchase_complete(*, purchase_id: int, amount_minor: int, currency: str, payment_intent: str = "") -> bool:
+    from marketplace.services import app_acquire
+
+    purchase = Purchase.objects.select_for_update(of=("self",)).select_related("app", "user").filter(pk=purchase_id).first()
+    if purchase is None or purchase.status != TopUpStatus.PENDING:
+        return False
+    purchase.amount = from_minor_units(amount_minor, currency)
+    _purchase_book(purchase, source_account=account_get(AccountKind.STRIPE_CLEARING))
+    purchase.status = TopUpStatus.PAID
+    purchase.paid_at = timezone.now()
+    purchase.payment_intent = payment_intent or ""
+    purchase.save(update_fields=["amount", "status", "paid_at", "payment_intent"])
+    app_acquire(user=purchase.user, app=purchase.app, source=LibrarySource.PURCHASE)
+    return True
+
+
+@transaction.atomic
+def purchase_with_wallet(*, user, app: App) -> Purchase:
+    """Buy an app from wallet credits (works without Stripe)."""
+    from marketplace.services import app_acquire
+
+    if not app_needs_purchase(user=user, app=app):
+        raise ValidationError(_("You already have this app."))
+    wallet_lock(user)
+    price = money(app.purchase_price)
+    available = selectors.user_balance(user=user)
+    if available < price:
+        raise _refuse(_("Insufficient funds: the app costs %(price)s and your balance is %(balance)s.")
+                      % {"price": price, "balance": available}, code="insufficient_funds", price=price)
+    purchase = Purchase.objects.create(user=user, app=app, amount=price, status=TopUpStatus.PAID,
+                                       paid_at=timezone.now())
+    _purchase_book(purchase, source_account=account_get(AccountKind.WALLET, user))
+    app_acquire(user=user, app=app, source=LibrarySource.PURCHASE)
+    return purchase
+
+
+def stripe_event_receive(*, payload: bytes, signature: str) -> StripeEvent | None:
+    """Verify the signature on the raw body and store the event id once; process after commit."""
+    import stripe
+
+    from . import tasks
+
+    if not settings.STRIPE_WEBHOOK_SECRET:
+        raise ServiceUnavailable(_("Stripe webhooks are not configured."), code="payments_not_configured")
+    try:
+        event = stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
+    except (ValueError, stripe.SignatureVerificationError):
+        raise ApiError(_("Invalid Stripe signature or payload."), code="invalid_signature") from None
+    data = json.loads(payload)  # verified above; stored as Stripe sent it
+    del event
+    with transaction.atomic():
+        stored, created = StripeEvent.objects.get_or_create(
+            event_id=data["id"], defaults={"type": data.get("type", ""), "payload": data})
+        if created:
+            transaction.on_commit(lambda: tasks.stripe_event_process.delay(stored.pk))
+    return stored if created else None
+
+
+def _sync_checkout_session(session) -> None:
+    metadata = session.metadata.to_dict() if session.metadata else {}
+    paid = session.status == "complete" and session.payment_status in ("paid", "no_payment_required")
+    intent = session.payment_intent if isinstance(session.payment_intent, str) else getattr(
+        session.payment_intent, "id", "") or ""
+    kind = metadata.get("kind")
+    if kind == "topup":
+        if paid:
+            topup_complete(topup_id=int(metadata["topup_id"]), amount_minor=session.amount_total,
+                           currency=session.currency, payment_intent=intent)
+        elif session.status == "expired":
+            TopUp.objects.filter(pk=int(metadata["topup_id"]), status=TopUpStatus.PENDING).update(
+                status=TopUpStatus.EXPIRED)
+    elif kind == "purchase":
+        if paid:
+            purchase_complete(purchase_id=int(metadata["purchase_id"]), amount_minor=session.amount_total,
+                              currency=session.currency, payment_intent=intent)
+        elif session.status == "expired":
+            Purchase.objects.filter(pk=int(metadata["purchase_id"]), status=TopUpStatus.PENDING).update(
+                status=TopUpStatus.EXPIRED)
+
+
+@transaction.atomic
+def connect_account_sync(*, account_id: str) -> None:
+    """Re-read the Connect account from Stripe: events may come late or out of order."""
+    from .models import Wallet
+
+    account = stripe_client().v1.accounts.retrieve(account_id)
+    Wallet.objects.filter(stripe_account_id=account_id).update(payouts_enabled=bool(account.payouts_enabled))
+
+
+@transaction.atomic
+def stripe_event_process(*, event_pk: int) -> None:
+    """Handle one stored event once; the object is fetched again so late or repeated events are harmless."""
+    event = StripeEvent.objects.select_for_update().get(pk=event_pk)
+    if event.processed_at:
+        return
+    obj = (event.payload.get("data") or {}).get("object") or {}
+    if event.type.startswith("checkout.session.") and obj.get("id"):
+        _sync_checkout_session(stripe_client().v1.checkout.sessions.retrieve(obj["id"]))
+    elif event.type == "account.updated" and obj.get("id"):
+        connect_account_sync(account_id=obj["id"])
+    event.processed_at = timezone.now()
+    event.save(update_fields=["processed_at"])
+
+
+@transaction.atomic
+def checkout_session_sync(*, session_id: str) -> None:
+    """The success page re-checks its session, so the wallet is right even before the webhook."""
+    _sync_checkout_session(stripe_client().v1.checkout.sessions.retrieve(session_id))
+
+
+# --- Connect payouts ------------------------------------------------------------------------------------
+
+def connect_onboarding_link(*, user, return_url: str, refresh_url: str) -> str:
+    """Create (once) the developer's Express account and an onboarding link to it."""
+    client = stripe_client()
+    with transaction.atomic():
+        wallet = wallet_lock(user)
+        if not wallet.stripe_account_id:
+            account = client.v1.accounts.create(
+                params={"type": "express", "email": user.email, "metadata": {"user_id": str(user.pk)},
+                        "capabilities": {"transfers": {"requested": True}}},
+                options={"idempotency_key": f"connect-account-{user.pk}"})
+            wallet.stripe_account_id = account.id
+            wallet.save(update_fields=["stripe_account_id"])
+    link = client.v1.account_links.create(params={"account": wallet.stripe_account_id, "type": "account_onboarding",
+                                                  "return_url": return_url, "refresh_url": refresh_url})
+    return link.url
+
+
+@transaction.atomic
+def payout_create(*, developer) -> Payout | None:
+    """Move accrued earnings (whole cents, above the threshold) into a pending payout."""
+    wallet = wallet_lock(developer)
+    if not wallet.stripe_account_id or not wallet.payouts_enabled:
+        return None
+    amount = floor_to_minor(selectors.developer_earnings(user=developer))
+    if amount <= 0 or amount < settings.BILLING["PAYOUT_THRESHOLD"]:
+        return None
+    payout = Payout.objects.create(developer=developer, amount=amount, currency=_currency(),
+                                   destination=wallet.stripe_account_id)
+    book(kind=TransactionKind.PAYOUT, key=f"payout:{payout.pk}", user=developer, memo=_("Payout"),
+         lines=[(account_get(AccountKind.EARNINGS, developer), amount),
+                (account_get(AccountKind.STRIPE_PAYOUTS), -amount)])
+    return payout
+
+
+def payout_send(*, payout_id: int) -> Payout:
+    """Transfer a pending payout; the idempotency key makes a retried send one transfer."""
+    import stripe
+
+    payout = Payout.objects.get(pk=payout_id)
+    if payout.status != PayoutStatus.PENDING:
+        return payout
+    try:
+        transfer = stripe_client().v1.transfers.create(
+            params={"amount": to_minor_units(payout.amount, payout.currency), "currency": payout.currency,
+                    "destination": payout.destination, "transfer_group": payout.transfer_group,
+                    "metadata": {"payout_id": str(payout.pk)}},
+            options={"idempotency_key": f"payout-{payout.pk}"})
+    except (stripe.InvalidRequestError, stripe.PermissionError) as exc:
+        return payout_fail(payout_id=payout.pk, error=str(exc))
+    with transaction.atomic():
+        payout = Payout.objects.select_for_update().get(pk=payout.pk)
+        if payout.status == PayoutStatus.PENDING:
+            payout.status = PayoutStatus.PAID
+            payout.transfer_id = transfer.id
+            payout.completed_at = timezone.now()
+            payout.save(update_fields=["status", "transfer_id", "completed_at"])
+    return payout
+
+
+@transaction.atomic
+def payout_fail(*, payout_id: int, error: str) -> Payout:
+    """Stripe refused the transfer: give the earnings back to the developer's balance."""
+    payout = Payout.objects.select_for_update().get(pk=payout_id)
+    if payout.status != PayoutStatus.PENDING:
+        return payout
+    book(kind=TransactionKind.PAYOUT_REVERSAL, key=f"payout-fail:{payout.pk}", user=payout.developer,
+         memo=_("Payout failed"), lines=[(account_get(AccountKind.STRIPE_PAYOUTS), payout.amount),
+                                         (account_get(AccountKind.EARNINGS, payout.developer_id), -payout.amount)])
+    payout.status = PayoutStatus.FAILED
+    payout.error = error[:500]
+    payout.completed_at = timezone.now()
+    payout.save(update_fields=["status", "error", "completed_at"])
+    return payout
+
+
+def payouts_run() -> list[Payout]:
+    """The scheduled job: create payouts above the threshold, then send every pending one."""
+    from .models import Wallet
+
+    if not stripe_configured():
+        return []
+    for wallet in Wallet.objects.filter(payouts_enabled=True).exclude(stripe_account_id="").select_related("user"):
+        payout_create(developer=wallet.user)
+    return [payout_send(payout_id=pk) for pk in
+            Payout.objects.filter(status=PayoutStatus.PENDING).values_list("pk", flat=True)]

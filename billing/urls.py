@@ -1,5 +1,15 @@
 """Server-rendered pages of the billing app."""
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "billing"
-urlpatterns: list = []
+urlpatterns = [
+    path("billing/wallet/", views.wallet, name="wallet"),
+    path("billing/earnings/", views.earnings, name="earnings"),
+    path("billing/connect/", views.connect_onboard, name="connect_onboard"),
+    path("billing/connect/return/", views.connect_return, name="connect_return"),
+    path("billing/apps/<slug:slug>/buy/", views.purchase, name="purchase"),
+    path("billing/apps/<slug:slug>/price/", views.app_price, name="app_price"),
+    path("billing/stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
+]

@@ -5,10 +5,23 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class StateConflict(DjangoValidationError):
+    """A ValidationError that the API answers with 409: the object's state forbids the action.
+
+    Services raise it (e.g. a second review, submitting an app that is already in review); forms
+    show it like any other validation error, the API turns it into `{"error": {"code": ...}}` + 409.
+    """
+
+    def __init__(self, message: Any, *, code: str = "conflict"):
+        super().__init__(message)
+        self.conflict_code = code
 
 
 class Pagination(PageNumberPagination):
@@ -79,14 +92,18 @@ def _flatten(detail: Any) -> Any:
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """Answer every error as `{"error": {"code", "message", "fields"}}`."""
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, StateConflict):
+        fields = _flatten(exc.message_dict) if hasattr(exc, "error_dict") else {}
+        exc = Conflict(exc.messages[0], code=exc.conflict_code, fields=fields)
+    elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
+        # Keep the service's explanation ("Get the app before reviewing it.") when it gave one.
+        exc = exceptions.PermissionDenied(str(exc) or None)
 
     response = drf_exception_handler(exc, context)
     if response is None:
@@ -120,3 +137,41 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         code = "not_authenticated" if code == "not_authenticated" else "authentication_failed"
     response.data = {"error": {"code": code, "message": message, "fields": fields, **extra}}
     return response
+
+
+# --- OpenAPI: the error shape, so /api/schema/ documents every error answer. ---------------------------
+
+ErrorSerializer = inline_serializer(
+    name="Error",
+    fields={
+        "error": inline_serializer(
+            name="ErrorBody",
+            fields={
+                "code": serializers.CharField(help_text="Machine-readable code, e.g. `invalid`, `not_found`."),
+                "message": serializers.CharField(help_text="Human-readable explanation."),
+                "fields": serializers.DictField(
+                    child=serializers.ListField(child=serializers.CharField()),
+                    help_text="Per-field messages for 400 answers; empty otherwise.",
+                ),
+            },
+        )
+    },
+)
+
+_ERROR_DESCRIPTIONS = {
+    400: "Bad input; `fields` says what is wrong.",
+    401: "No or invalid credentials.",
+    402: "Payment required.",
+    403: "Not allowed (role or API key scope).",
+    404: "Not found, or someone else's private object.",
+    409: "Conflicts with the current state.",
+    429: "Throttled; see `Retry-After`.",
+}
+
+
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    """`responses=` entries for extend_schema, in the shared error shape (429 is always possible)."""
+    return {
+        code: OpenApiResponse(response=ErrorSerializer, description=_ERROR_DESCRIPTIONS.get(code, ""))
+        for code in (*codes, 429)
+    }

@@ -41,10 +41,12 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.github",
     "allauth.socialaccount.providers.google",
     "django_celery_results",
+    "django_celery_beat",
     "accounts",
     "marketplace",
     "billing",
     "inference",
+    "inference.training",
     "community",
 ]
 
@@ -78,6 +80,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.site_header",
             ],
+            # `config` is not an installed app, so its template tags are registered by name.
+            "libraries": {"mm": "config.templatetags.mm"},
         },
     },
 ]
@@ -122,7 +126,7 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_GET = False
-ACCOUNT_RATE_LIMITS = env.dict("ACCOUNT_RATE_LIMITS", default={}) or None
+ACCOUNT_RATE_LIMITS = env.dict("ACCOUNT_RATE_LIMITS", default={})  # {} keeps allauth's defaults; None crashes it
 SOCIALACCOUNT_PROVIDERS: dict = {}
 for _provider in ("github", "google"):
     _client_id = env.str(f"{_provider.upper()}_CLIENT_ID", default="")
@@ -215,6 +219,34 @@ MODELMARKET = {
     "MAX_ARTIFACT_BYTES": env.int("MAX_ARTIFACT_BYTES", default=512 * 1024 * 1024),
     "ALLOW_GPU_FALLBACK_TO_CPU": env.bool("ALLOW_GPU_FALLBACK_TO_CPU", default=True),
 }
+# --- Billing (owned by the billing app) -------------------------------------------------------
+# Without STRIPE_SECRET_KEY the platform runs on wallet credits only (demo grants, moderator grants).
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+BILLING = {
+    # Inference cost C per compute second, per hardware class.
+    "COST_PER_SECOND": {
+        "cpu": Decimal(env.str("BILLING_COST_PER_SECOND_CPU", default="0.000020")),
+        "gpu": Decimal(env.str("BILLING_COST_PER_SECOND_GPU", default="0.000400")),
+    },
+    # What a fine-tuning job costs its user per compute second.
+    "TRAINING_PRICE_PER_SECOND": {
+        "cpu": Decimal(env.str("BILLING_TRAINING_PRICE_PER_SECOND_CPU", default="0.000100")),
+        "gpu": Decimal(env.str("BILLING_TRAINING_PRICE_PER_SECOND_GPU", default="0.002000")),
+    },
+    "TOPUP_MINIMUM": Decimal(env.str("BILLING_TOPUP_MINIMUM", default="5.00")),
+    "TOPUP_MAXIMUM": Decimal(env.str("BILLING_TOPUP_MAXIMUM", default="10000.00")),
+    "PAYOUT_THRESHOLD": Decimal(env.str("BILLING_PAYOUT_THRESHOLD", default="10.00")),
+    "QUOTE_TTL_SECONDS": env.int("BILLING_QUOTE_TTL_SECONDS", default=120),
+    "DEMO_CREDITS": Decimal(env.str("BILLING_DEMO_CREDITS", default="25.00")),
+}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE["billing-payouts"] = {
+    "task": "billing.tasks.payouts_run",
+    "schedule": env.int("BILLING_PAYOUT_INTERVAL_SECONDS", default=24 * 3600),
+}
+# --- end Billing -----------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 
 LOGGING = {

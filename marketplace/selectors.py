@@ -8,7 +8,7 @@ from django.db.models.functions import Cast
 
 from accounts.models import User
 
-from .models import App, AppStatus, Category, PricingModel
+from .models import App, AppStatus, AppVersion, Category, PricingModel, Review, VersionStatus
 
 ORDERINGS = {
     "-runs": ["-runs_count", "-created_at"],
@@ -29,7 +29,7 @@ def _with_listing_columns(queryset: QuerySet[App]) -> QuerySet[App]:
                       output_field=DecimalField(max_digits=18, decimal_places=6))
     return (
         queryset.select_related("owner", "category")
-        .prefetch_related("tags")
+        .prefetch_related("tags", "versions")
         .annotate(rating_value=rating, list_price=list_price)
     )
 
@@ -91,8 +91,43 @@ def apps_in_review() -> QuerySet[App]:
 
 
 def app_recent_calls(*, app: App) -> int:
-    """Calls in the trailing pricing window. Billing/inference count real predictions here."""
-    return 0
+    """Calls in the trailing pricing window, from billing's admission records (one row per admitted call)."""
+    from billing.selectors import app_demand
+
+    return app_demand(app=app)
+
+
+def app_recent_calls_many(*, apps: list[App]) -> dict[int, int]:
+    """`app_recent_calls` for a whole page of apps at once, so a listing's query count stays constant.
+
+    Whoever makes `app_recent_calls` count real predictions should replace this body with ONE grouped
+    query (the API listing test asserts the same query bound for 3 and 300 apps).
+    """
+    from billing.selectors import apps_demand
+
+    return apps_demand(apps=apps)
+
+
+def app_prices(*, apps: list[App]) -> dict[int, Decimal]:
+    """The current per-call price of each app in `apps`, keyed by id."""
+    calls = app_recent_calls_many(apps=[app for app in apps if app.pricing_model != PricingModel.FREE])
+    return {app.pk: app_current_price(app=app, recent_calls=calls.get(app.pk, 0)) for app in apps}
+
+
+def app_latest_version(*, app: App) -> AppVersion | None:
+    """The newest ready version, else the newest of any status. Uses the listing's prefetch when present."""
+    versions = list(app.versions.all())  # newest first (model ordering)
+    return next((v for v in versions if v.status == VersionStatus.READY), versions[0] if versions else None)
+
+
+def app_reviews(*, app: App) -> QuerySet[Review]:
+    return Review.objects.filter(app=app).select_related("user").order_by("-created_at", "-pk")
+
+
+def review_of(*, user: User, app: App) -> Review | None:
+    if not user.is_authenticated:
+        return None
+    return Review.objects.filter(app=app, user=user).first()
 
 
 def app_current_price(*, app: App, recent_calls: int | None = None) -> Decimal:
@@ -112,3 +147,35 @@ def categories_all() -> QuerySet[Category]:
 
 def currency() -> str:
     return settings.MODELMARKET["CURRENCY"]
+
+
+# --- Store pages (web) -------------------------------------------------------------------------------------------
+
+
+def categories_with_counts() -> QuerySet[Category]:
+    """Categories with how many published apps each holds, in one query for the home tiles and sidebars."""
+    from django.db.models import Count
+
+    return Category.objects.annotate(
+        published_count=Count("apps", filter=Q(apps__status=AppStatus.PUBLISHED))
+    ).order_by("position", "name")
+
+
+def apps_published_by(*, user: User) -> QuerySet[App]:
+    """A developer's public apps, for their profile page."""
+    return _with_listing_columns(App.objects.published().filter(owner=user)).order_by("-runs_count", "-created_at")
+
+
+def app_versions(*, app: App, limit: int = 20) -> list[AppVersion]:
+    return list(AppVersion.objects.filter(app=app).order_by("-created_at")[:limit])
+
+
+def library_entries_for(*, user: User) -> QuerySet:
+    from .models import LibraryEntry
+
+    return (
+        LibraryEntry.objects.filter(user=user)
+        .select_related("app", "app__category", "app__owner")
+        .prefetch_related("app__tags")
+        .order_by("-acquired_at")
+    )

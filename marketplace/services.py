@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import audit_log_record, notification_send
+from config.api import StateConflict
 
 from .models import App, AppStatus, AppVersion, Category, LibraryEntry, LibrarySource, PricingModel, Review, Tag
 
@@ -77,12 +78,15 @@ def _set_tags(app: App, tags: list[str] | None) -> None:
 @transaction.atomic
 def app_create(
     *, owner: User, name: str, tagline: str, category: Category, description: str = "",
-    pricing: dict | None = None, tags: list[str] | None = None, icon=None,
+    pricing: dict | None = None, tags: list[str] | None = None, icon=None, slug: str | None = None,
 ) -> App:
+    """A new draft owned by `owner`, who gets it in their library. `slug` is derived from the name unless given."""
     if not owner.is_developer:
         raise PermissionDenied(_("Become a developer first: accept the developer terms."))
+    if slug is not None and App.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": [_("An app with this address already exists.")]})
     app = App(owner=owner, name=name.strip(), tagline=tagline.strip(), description=description,
-              category=category, slug=_unique_slug(name))
+              category=category, slug=slug or _unique_slug(name))
     if icon:
         app.icon = icon
     _apply_pricing(app, pricing)
@@ -120,7 +124,8 @@ def app_submit(*, app: App, actor: User) -> App:
     if app.owner_id != actor.pk:
         raise PermissionDenied(_("Only the owner can submit this app."))
     if app.status not in (AppStatus.DRAFT, AppStatus.REJECTED):
-        raise ValidationError({"status": [_("Only drafts and rejected apps can be submitted for review.")]})
+        raise StateConflict({"status": [_("Only drafts and rejected apps can be submitted for review.")]},
+                            code="invalid_state")
     problem = app_submit_requirements(app)
     if problem:
         raise ValidationError({"versions": [problem]})
@@ -140,6 +145,9 @@ REVIEW_TRANSITIONS = {
 
 def _after_publish(app: App) -> None:
     """Hook for things that come with a first publication (the app's forum category, for one)."""
+    from community.services import category_for_app_ensure
+
+    category_for_app_ensure(app=app)
 
 
 @transaction.atomic
@@ -151,13 +159,15 @@ def app_review(*, app: App, moderator: User, decision: str, reason: str = "") ->
     allowed_from, target = REVIEW_TRANSITIONS[decision]
     app = App.objects.select_for_update().get(pk=app.pk)
     if app.status not in allowed_from:
-        raise ValidationError({"decision": [
+        raise StateConflict({"decision": [
             _("Cannot %(decision)s an app that is %(status)s.") % {"decision": decision, "status": app.status}
-        ]})
-    if decision in ("reject", "suspend") and not reason.strip():
+        ]}, code="invalid_state")
+    reason = (reason or "").strip()
+    if decision in ("reject", "suspend") and not reason:
         raise ValidationError({"reason": [_("Give the developer a reason.")]})
+    previous_status = app.status
     app.status = target
-    app.status_reason = reason.strip()
+    app.status_reason = reason
     fields = ["status", "status_reason", "updated_at"]
     if target == AppStatus.PUBLISHED and app.published_at is None:
         app.published_at = timezone.now()
@@ -165,7 +175,8 @@ def app_review(*, app: App, moderator: User, decision: str, reason: str = "") ->
     app.save(update_fields=fields)
     if target == AppStatus.PUBLISHED:
         _after_publish(app)
-    audit_log_record(actor=moderator, action=f"app.{decision}", target=app, reason=app.status_reason)
+    audit_log_record(actor=moderator, action=f"app.{decision}", target=app, reason=app.status_reason,
+                     data={"from": previous_status, "to": target})
     messages = {
         "approve": _("Your app “%(name)s” was approved and is now published."),
         "reject": _("Your app “%(name)s” was rejected: %(reason)s"),
@@ -186,7 +197,8 @@ def app_version_create(
     if not SEMVER.match(version or ""):
         raise ValidationError({"version": [_("Use a semantic version such as 1.0.0.")]})
     if AppVersion.objects.filter(app=app, version=version).exists():
-        raise ValidationError({"version": [_("Version %(version)s already exists.") % {"version": version}]})
+        raise StateConflict({"version": [_("Version %(version)s already exists.") % {"version": version}]},
+                            code="version_exists")
     app_version = AppVersion(app=app, version=version, changelog=changelog, **fields)
     app_version.full_clean(exclude=["artifact"])
     app_version.save()
@@ -201,13 +213,20 @@ def user_has_app(*, user: User, app: App) -> bool:
 
 def app_acquire_blocker(*, user: User, app: App) -> dict | None:
     """Why `user` cannot simply add `app` (a purchase to make), or None. Billing fills this in."""
-    return None
+    from django.conf import settings
+
+    from billing.services import app_needs_purchase, purchase_checkout_url
+
+    if not app_needs_purchase(user=user, app=app):
+        return None
+    return {"checkout_url": purchase_checkout_url(user=user, app=app), "price": str(app.purchase_price),
+            "currency": settings.MODELMARKET["CURRENCY"]}
 
 
 @transaction.atomic
 def app_acquire(*, user: User, app: App, source: str = LibrarySource.FREE) -> LibraryEntry:
     if app.status != AppStatus.PUBLISHED and app.owner_id != user.pk:
-        raise ValidationError({"app": [_("This app is not available.")]})
+        raise StateConflict({"app": [_("This app is not available.")]}, code="not_available")
     existing = LibraryEntry.objects.filter(user=user, app=app).first()
     if existing:
         return existing
@@ -218,36 +237,43 @@ def app_acquire(*, user: User, app: App, source: str = LibrarySource.FREE) -> Li
         return LibraryEntry.objects.get(user=user, app=app)
 
 
+def _valid_rating(rating) -> int:
+    try:
+        value = int(rating)
+    except (TypeError, ValueError):
+        value = 0
+    if isinstance(rating, bool) or not 1 <= value <= 5 or str(value) != str(rating).strip():
+        raise ValidationError({"rating": [_("Rating must be a whole number from 1 to 5.")]})
+    return value
+
+
 @transaction.atomic
 def review_create(*, user: User, app: App, rating: int, text: str = "") -> Review:
     """One review per user; the aggregate moves with F() so concurrent reviews stay exact."""
     if app.owner_id == user.pk:
-        raise ValidationError({"rating": [_("You cannot review your own app.")]})
+        raise PermissionDenied(_("You cannot review your own app."))
     if not LibraryEntry.objects.filter(user=user, app=app).exists():
         raise PermissionDenied(_("Get the app before reviewing it."))
-    try:
-        rating = int(rating)
-    except (TypeError, ValueError):
-        rating = 0
-    if not 1 <= rating <= 5:
-        raise ValidationError({"rating": [_("Rating must be between 1 and 5.")]})
+    rating = _valid_rating(rating)
+    already = _("You have already reviewed this app; edit your review instead.")
+    if Review.objects.filter(app=app, user=user).exists():
+        raise StateConflict({"rating": [already]}, code="already_reviewed")
     try:
         with transaction.atomic():
-            review = Review.objects.create(app=app, user=user, rating=rating, text=text.strip())
+            review = Review.objects.create(app=app, user=user, rating=rating, text=(text or "").strip())
     except IntegrityError:
-        raise ValidationError({"rating": [_("You have already reviewed this app.")]}) from None
+        raise StateConflict({"rating": [already]}, code="already_reviewed") from None
     App.objects.filter(pk=app.pk).update(rating_sum=F("rating_sum") + rating, reviews_count=F("reviews_count") + 1)
     return review
 
 
 @transaction.atomic
 def review_update(*, review: Review, rating: int, text: str) -> Review:
+    rating = _valid_rating(rating)
     review = Review.objects.select_for_update().get(pk=review.pk)
-    if not 1 <= int(rating) <= 5:
-        raise ValidationError({"rating": [_("Rating must be between 1 and 5.")]})
-    delta = int(rating) - review.rating
-    review.rating = int(rating)
-    review.text = text.strip()
+    delta = rating - review.rating
+    review.rating = rating
+    review.text = (text or "").strip()
     review.save(update_fields=["rating", "text", "updated_at"])
     if delta:
         App.objects.filter(pk=review.app_id).update(rating_sum=F("rating_sum") + delta)
@@ -258,13 +284,32 @@ def review_update(*, review: Review, rating: int, text: str) -> Review:
 def review_reply(*, review: Review, actor: User, text: str) -> Review:
     if review.app.owner_id != actor.pk:
         raise PermissionDenied(_("Only the app's developer can reply."))
-    review.developer_reply = text.strip()
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": [_("Write a reply.")]})
+    review.developer_reply = text
     review.replied_at = timezone.now()
     review.save(update_fields=["developer_reply", "replied_at"])
     notification_send(user=review.user, kind="review.reply",
                       message=_("The developer of %(name)s replied to your review.") % {"name": review.app.name},
                       url=review.app.get_absolute_url())
     return review
+
+
+@transaction.atomic
+def review_delete(*, review: Review, actor: User, reason: str = "") -> None:
+    """Moderators remove a review; the app's aggregate moves back exactly and the audit log says why."""
+    if not actor.is_moderator:
+        raise PermissionDenied(_("Only moderators can remove reviews."))
+    review = Review.objects.select_for_update().filter(pk=review.pk).first()
+    if review is None:
+        return
+    App.objects.filter(pk=review.app_id).update(
+        rating_sum=F("rating_sum") - review.rating, reviews_count=F("reviews_count") - 1
+    )
+    audit_log_record(actor=actor, action="review.delete", target=review, reason=reason,
+                     data={"app": review.app_id, "user": review.user_id, "rating": review.rating, "text": review.text})
+    review.delete()
 
 
 def app_record_run(*, app_id: int) -> None:

@@ -1,0 +1,116 @@
+"""Billing API: quotes, balance, ledger, top-ups, grants. Views parse input and call one service."""
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+from accounts.permissions import IsModerator, ScopePermission
+from config.api import Pagination, error_responses
+from marketplace.models import App
+from marketplace.selectors import app_get_visible
+
+from . import selectors, services
+from .serializers import (
+    BalanceOutputSerializer,
+    GrantInputSerializer,
+    GrantOutputSerializer,
+    LedgerEntryOutputSerializer,
+    QuoteOutputSerializer,
+    TopUpInputSerializer,
+    TopUpOutputSerializer,
+)
+
+
+def _currency() -> str:
+    return settings.MODELMARKET["CURRENCY"]
+
+
+class QuoteApi(APIView):
+    permission_classes = [IsAuthenticated, ScopePermission]
+
+    @extend_schema(operation_id="apps_quote", tags=["predictions"],
+                   summary="Quote the price of your next call; pass quote_id when you run it",
+                   responses={200: QuoteOutputSerializer, **error_responses(401, 403, 404)})
+    def get(self, request: Request, slug: str) -> Response:
+        try:
+            app = app_get_visible(user=request.user, slug=slug)
+        except App.DoesNotExist:
+            raise Http404 from None
+        quote = services.quote_create(user=request.user, app=app)
+        return Response(QuoteOutputSerializer({"price": quote.price, "currency": _currency(), "quote_id": quote.pk,
+                                               "expires_at": quote.expires_at}).data)
+
+
+class BalanceApi(APIView):
+    permission_classes = [IsAuthenticated, ScopePermission]
+
+    @extend_schema(operation_id="billing_balance", tags=["billing"],
+                   summary="Available balance, holds, monthly budget and this month's spending",
+                   responses={200: BalanceOutputSerializer, **error_responses(401, 403)})
+    def get(self, request: Request) -> Response:
+        user = request.user
+        return Response(BalanceOutputSerializer({
+            "balance": selectors.user_balance(user=user), "held": selectors.user_held(user=user),
+            "currency": _currency(), "monthly_budget": selectors.user_monthly_budget(user=user),
+            "spent_this_month": selectors.user_spent_this_month(user=user),
+            "earnings": selectors.developer_earnings(user=user),
+        }).data)
+
+
+class LedgerApi(APIView):
+    permission_classes = [IsAuthenticated, ScopePermission]
+
+    @extend_schema(operation_id="billing_ledger", tags=["billing"],
+                   summary="The caller's ledger entries (wallet and holds), newest first",
+                   responses={200: LedgerEntryOutputSerializer(many=True), **error_responses(401, 403)})
+    def get(self, request: Request) -> Response:
+        paginator = Pagination()
+        page = paginator.paginate_queryset(selectors.user_ledger(user=request.user), request, view=self)
+        rows = [{"id": entry.pk, "kind": entry.transaction.kind, "account": entry.account.kind,
+                 "amount": selectors.user_facing_amount(entry), "currency": _currency(),
+                 "prediction": entry.transaction.prediction_id or None, "created_at": entry.transaction.created_at,
+                 "memo": entry.transaction.memo} for entry in page]
+        return paginator.get_paginated_response(LedgerEntryOutputSerializer(rows, many=True).data)
+
+
+class TopUpApi(APIView):
+    permission_classes = [IsAuthenticated, ScopePermission]
+    required_scope = "predict"
+
+    @extend_schema(operation_id="billing_topup", tags=["billing"],
+                   summary="Start a wallet top-up: pay at the returned Stripe Checkout URL",
+                   request=TopUpInputSerializer,
+                   responses={201: TopUpOutputSerializer, **error_responses(400, 401, 403, 503)})
+    def post(self, request: Request) -> Response:
+        serializer = TopUpInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        topup = services.topup_start(user=request.user, amount=serializer.validated_data["amount"])
+        return Response(TopUpOutputSerializer({"checkout_url": topup.checkout_url, "session_id": topup.session_id,
+                                               "amount": topup.amount, "currency": topup.currency}).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class GrantApi(APIView):
+    permission_classes = [IsAuthenticated, IsModerator]
+
+    @extend_schema(operation_id="billing_grant", tags=["billing"],
+                   summary="Moderators: credit a user's wallet (support, promotions)",
+                   request=GrantInputSerializer,
+                   responses={201: GrantOutputSerializer, **error_responses(400, 401, 403)})
+    def post(self, request: Request) -> Response:
+        serializer = GrantInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = User.objects.filter(email__iexact=data["user"]).first()
+        if user is None:
+            raise ValidationError({"user": [_("No user has this email address.")]})
+        grant = services.credit_grant(user=user, amount=data["amount"], memo=data["memo"], granted_by=request.user)
+        grant.currency = _currency()
+        return Response(GrantOutputSerializer(grant).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,113 @@
+"""Ledger primitives: accounts, balanced bookings, balances, and the per-user lock row.
+
+Kept apart from `services.py` so that every writer (admission, Stripe, payouts, grants) books
+through one function that enforces the double-entry rule.
+"""
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+
+from .models import CREDIT_NORMAL, ZERO, Account, AccountKind, Entry, Transaction, Wallet
+
+SIX = Decimal("0.000001")
+# ISO 4217 exponents that differ from 2 (Stripe's zero-decimal currencies we might meet).
+ZERO_DECIMAL = {"jpy", "krw", "vnd", "clp", "pyg", "ugx", "xaf", "xof", "isk"}
+
+
+def money(value) -> Decimal:
+    """Six decimal places, half-up: the platform's unit of account."""
+    return Decimal(value).quantize(SIX, rounding=ROUND_HALF_UP)
+
+
+def currency() -> str:
+    return settings.MODELMARKET["CURRENCY"]
+
+
+def to_minor_units(amount: Decimal, currency_code: str | None = None, *, rounding=ROUND_HALF_UP) -> int:
+    """Stripe wants integers in the currency's minor unit; round once, here."""
+    exponent = 0 if (currency_code or currency()).lower() in ZERO_DECIMAL else 2
+    return int((Decimal(amount) * (10 ** exponent)).quantize(Decimal("1"), rounding=rounding))
+
+
+def from_minor_units(value: int, currency_code: str | None = None) -> Decimal:
+    exponent = 0 if (currency_code or currency()).lower() in ZERO_DECIMAL else 2
+    return money(Decimal(int(value)) / (10 ** exponent))
+
+
+def floor_to_minor(amount: Decimal, currency_code: str | None = None) -> Decimal:
+    """What can actually be paid out: never round a payout up."""
+    return from_minor_units(to_minor_units(amount, currency_code, rounding=ROUND_DOWN), currency_code)
+
+
+def account_get(kind: str, user=None) -> Account:
+    user_id = getattr(user, "pk", user)
+    for _attempt in range(3):
+        account = Account.objects.filter(kind=kind, user_id=user_id).first()
+        if account:
+            return account
+        try:
+            with transaction.atomic():
+                return Account.objects.create(kind=kind, user_id=user_id)
+        except IntegrityError:
+            continue
+    return Account.objects.get(kind=kind, user_id=user_id)
+
+
+def wallet_lock(user) -> Wallet:
+    """The user's Wallet row, locked FOR UPDATE: every change to their money is serialised on it."""
+    user_id = getattr(user, "pk", user)
+    if not Wallet.objects.filter(user_id=user_id).exists():
+        try:
+            with transaction.atomic():
+                Wallet.objects.create(user_id=user_id)
+        except IntegrityError:
+            pass
+    return Wallet.objects.select_for_update().get(user_id=user_id)
+
+
+def book(*, kind: str, key: str, lines: list[tuple[Account, Decimal]], memo: str = "", user=None, app=None,
+         prediction_id: str = "", created_by=None, reverses: Transaction | None = None) -> Transaction | None:
+    """Book one balanced transaction; None when `key` was already booked (idempotent)."""
+    lines = [(account, money(amount)) for account, amount in lines if money(amount) != ZERO]
+    if sum((amount for _account, amount in lines), ZERO) != ZERO:
+        raise ValueError(f"Unbalanced transaction {key}: {lines}")
+    try:
+        with transaction.atomic():
+            txn = Transaction.objects.create(
+                kind=kind, idempotency_key=key, memo=memo[:300], user=user, app=app,
+                prediction_id=prediction_id, created_by=created_by, reverses=reverses,
+            )
+            Entry.objects.bulk_create([Entry(transaction=txn, account=account, amount=amount)
+                                       for account, amount in lines])
+    except IntegrityError:
+        return None
+    return txn
+
+
+def account_balance(account: Account | None) -> Decimal:
+    """The balance on the account's normal side: a sum of its entries, nothing stored."""
+    if account is None:
+        return ZERO
+    total = Entry.objects.filter(account=account).aggregate(total=Sum("amount"))["total"] or ZERO
+    return money(-total if account.kind in CREDIT_NORMAL else total)
+
+
+def kind_balance(kind: str, user=None) -> Decimal:
+    user_id = getattr(user, "pk", user)
+    total = Entry.objects.filter(account__kind=kind, account__user_id=user_id).aggregate(
+        total=Sum("amount"))["total"] or ZERO
+    return money(-total if kind in CREDIT_NORMAL else total)
+
+
+def platform_balance(kind: str) -> Decimal:
+    """Sum over every account of a kind (e.g. all wallets together)."""
+    total = Entry.objects.filter(account__kind=kind).aggregate(total=Sum("amount"))["total"] or ZERO
+    return money(-total if kind in CREDIT_NORMAL else total)
+
+
+__all__ = [
+    "AccountKind", "account_balance", "account_get", "book", "floor_to_minor", "from_minor_units",
+    "kind_balance", "money", "platform_balance", "to_minor_units", "wallet_lock",
+]

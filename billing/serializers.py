@@ -1,0 +1,58 @@
+"""Billing API shapes; money is always a decimal string (6 places) plus the currency."""
+from rest_framework import serializers
+
+MONEY = {"max_digits": 18, "decimal_places": 6, "coerce_to_string": True}
+
+
+class QuoteOutputSerializer(serializers.Serializer):
+    price = serializers.DecimalField(**MONEY)
+    currency = serializers.CharField()
+    quote_id = serializers.UUIDField()
+    expires_at = serializers.DateTimeField()
+
+
+class BalanceOutputSerializer(serializers.Serializer):
+    balance = serializers.DecimalField(**MONEY)
+    held = serializers.DecimalField(**MONEY)
+    currency = serializers.CharField()
+    monthly_budget = serializers.DecimalField(allow_null=True, **MONEY)
+    spent_this_month = serializers.DecimalField(**MONEY)
+    earnings = serializers.DecimalField(**MONEY)
+
+
+class LedgerEntryOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    account = serializers.CharField()
+    amount = serializers.DecimalField(**MONEY)
+    currency = serializers.CharField()
+    prediction = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    memo = serializers.CharField()
+
+
+class TopUpInputSerializer(serializers.Serializer):
+    amount = serializers.CharField(help_text="Decimal string, e.g. \"10.00\"")
+
+
+class TopUpOutputSerializer(serializers.Serializer):
+    checkout_url = serializers.URLField()
+    session_id = serializers.CharField()
+    amount = serializers.DecimalField(**MONEY)
+    currency = serializers.CharField()
+
+
+class GrantInputSerializer(serializers.Serializer):
+    user = serializers.EmailField()
+    amount = serializers.CharField()
+    memo = serializers.CharField(max_length=300)
+
+
+class GrantOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    user = serializers.EmailField(source="user.email")
+    amount = serializers.DecimalField(**MONEY)
+    currency = serializers.CharField()
+    memo = serializers.CharField()
+    granted_by = serializers.EmailField(source="granted_by.email")
+    created_at = serializers.DateTimeField()

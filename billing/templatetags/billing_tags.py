@@ -1,0 +1,14 @@
+"""Template helpers for billing's extension points (the app page gets only `app` and `request`)."""
+from django import template
+
+from marketplace.selectors import app_current_price
+
+from ..selectors import app_demand
+
+register = template.Library()
+
+
+@register.simple_tag
+def live_price(app) -> dict:
+    demand = app_demand(app=app)
+    return {"price": app_current_price(app=app, recent_calls=demand), "demand": demand}

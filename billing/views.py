@@ -1,0 +1,184 @@
+"""Billing pages: the wallet, purchases, the developer's earnings, Connect onboarding, the Stripe webhook."""
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.forms import add_service_errors
+from config.api import ApiError
+from marketplace.models import App, PricingModel
+from marketplace.selectors import app_current_price
+
+from . import charts, selectors, services
+from .forms import BudgetForm, TopUpForm
+
+LEDGER_PAGE = 25
+
+
+@login_required
+def wallet(request: HttpRequest) -> HttpResponse:
+    """Balance, holds, the ledger, budget and spending, and top-up."""
+    user = request.user
+    if request.GET.get("session_id") and services.stripe_configured():
+        try:
+            services.checkout_session_sync(session_id=request.GET["session_id"])
+        except Exception:  # noqa: BLE001 - the webhook will credit it; the page must still render
+            pass
+    topup_form, budget_form = TopUpForm(), BudgetForm(initial={"monthly_budget": selectors.user_monthly_budget(user=user)})
+    if request.method == "POST" and request.POST.get("action") == "topup":
+        topup_form = TopUpForm(request.POST)
+        if topup_form.is_valid():
+            try:
+                topup = services.topup_start(
+                    user=user, amount=topup_form.cleaned_data["amount"],
+                    success_url=request.build_absolute_uri(reverse("billing:wallet")) + "?session_id={CHECKOUT_SESSION_ID}",
+                    cancel_url=request.build_absolute_uri(reverse("billing:wallet")) + "?topup=canceled")
+                return redirect(topup.checkout_url)
+            except ValidationError as exc:
+                add_service_errors(topup_form, exc)
+            except ApiError as exc:
+                topup_form.add_error(None, str(exc.detail))
+    elif request.method == "POST" and request.POST.get("action") == "budget":
+        budget_form = BudgetForm(request.POST)
+        if budget_form.is_valid():
+            try:
+                services.wallet_set_budget(user=user, monthly_budget=budget_form.cleaned_data["monthly_budget"])
+                messages.success(request, _("Your monthly budget is saved."))
+                return redirect("billing:wallet")
+            except ValidationError as exc:
+                add_service_errors(budget_form, exc)
+    if request.GET.get("topup") == "canceled":
+        messages.info(request, _("The top-up was canceled; nothing was charged."))
+    budget = selectors.user_monthly_budget(user=user)
+    spent = selectors.user_spent_this_month(user=user)
+    page = Paginator(selectors.user_ledger(user=user), LEDGER_PAGE).get_page(request.GET.get("page"))
+    for entry in page:
+        entry.user_amount = selectors.user_facing_amount(entry)
+    return render(request, "billing/wallet.html", {
+        "balance": selectors.user_balance(user=user), "held": selectors.user_held(user=user),
+        "budget": budget, "spent": spent,
+        "budget_pct": min(100, int(spent * 100 / budget)) if budget else None,
+        "page": page, "topup_form": topup_form, "budget_form": budget_form,
+        "stripe_enabled": services.stripe_configured(), "currency": settings.MODELMARKET["CURRENCY"],
+        "topup_minimum": settings.BILLING["TOPUP_MINIMUM"],
+        "topups": user.topups.all()[:5], "grants": user.credit_grants.all()[:5],
+    })
+
+
+@login_required
+def purchase(request: HttpRequest, slug: str) -> HttpResponse:
+    """Buy a paid app: by card (Stripe Checkout) or from wallet credits."""
+    app = App.objects.visible_to(request.user).filter(slug=slug).first()
+    if app is None or not app.purchase_price:
+        raise Http404
+    if not services.app_needs_purchase(user=request.user, app=app):
+        messages.info(request, _("You already have this app."))
+        return redirect(app.get_absolute_url())
+    error = ""
+    if request.method == "POST":
+        try:
+            if request.POST.get("method") == "card":
+                return redirect(services.purchase_start(user=request.user, app=app).checkout_url)
+            services.purchase_with_wallet(user=request.user, app=app)
+            messages.success(request, _("%(app)s is now in your library.") % {"app": app.name})
+            return redirect(app.get_absolute_url())
+        except ApiError as exc:
+            error = str(exc.detail)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+    return render(request, "billing/purchase.html", {
+        "app": app, "balance": selectors.user_balance(user=request.user), "error": error,
+        "stripe_enabled": services.stripe_configured(), "currency": settings.MODELMARKET["CURRENCY"]})
+
+
+@require_GET
+def app_price(request: HttpRequest, slug: str) -> JsonResponse:
+    """The live price on the app page (polled): no quote is created."""
+    app = App.objects.visible_to(request.user).filter(slug=slug).first()
+    if app is None:
+        raise Http404
+    demand = selectors.app_demand(app=app)
+    return JsonResponse({"price": str(app_current_price(app=app, recent_calls=demand)), "demand": demand,
+                         "window_seconds": app.window_seconds, "currency": settings.MODELMARKET["CURRENCY"],
+                         "free": app.pricing_model == PricingModel.FREE})
+
+
+@login_required
+def earnings(request: HttpRequest) -> HttpResponse:
+    """The developer's money: earnings, per-app charts, current prices and demand, payouts."""
+    user = request.user
+    if not user.is_developer:
+        raise Http404
+    stats = selectors.developer_app_stats(user=user, days=30)
+    apps = []
+    for app in stats["apps"]:
+        demand = selectors.app_demand(app=app)
+        series = stats["series"][app.pk]
+        apps.append({
+            "app": app, "demand": demand, "price": app_current_price(app=app, recent_calls=demand),
+            "calls_chart": charts.bar_chart(charts.daily(series, "calls", stats["since"], stats["days"]),
+                                            label=_("Calls per day")),
+            "earnings_chart": charts.bar_chart(charts.daily(series, "earnings", stats["since"], stats["days"]),
+                                               label=_("Earnings per day"), color="#16a34a"),
+            "calls": sum(p["calls"] for p in series.values()),
+            "revenue": sum((p["revenue"] for p in series.values()), selectors.ZERO),
+            "earned": sum((p["earnings"] for p in series.values()), selectors.ZERO),
+        })
+    from .models import Wallet
+
+    wallet = Wallet.objects.filter(user=user).first()
+    return render(request, "billing/earnings.html", {
+        "apps": apps, "earnings": selectors.developer_earnings(user=user),
+        "payouts": selectors.payouts_of(user=user)[:50], "wallet": wallet,
+        "threshold": settings.BILLING["PAYOUT_THRESHOLD"], "stripe_enabled": services.stripe_configured(),
+        "currency": settings.MODELMARKET["CURRENCY"], "fee_pct": int(settings.MODELMARKET["PLATFORM_FEE"] * 100),
+    })
+
+
+@login_required
+@require_POST
+def connect_onboard(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_developer:
+        raise Http404
+    try:
+        url = services.connect_onboarding_link(
+            user=request.user, return_url=request.build_absolute_uri(reverse("billing:connect_return")),
+            refresh_url=request.build_absolute_uri(reverse("billing:earnings")))
+    except ApiError as exc:
+        messages.error(request, str(exc.detail))
+        return redirect("billing:earnings")
+    return redirect(url)
+
+
+@login_required
+def connect_return(request: HttpRequest) -> HttpResponse:
+    from .models import Wallet
+
+    wallet = Wallet.objects.filter(user=request.user).exclude(stripe_account_id="").first()
+    if wallet and services.stripe_configured():
+        services.connect_account_sync(account_id=wallet.stripe_account_id)
+        wallet.refresh_from_db()
+        if wallet.payouts_enabled:
+            messages.success(request, _("Your payout account is ready."))
+        else:
+            messages.info(request, _("Stripe still needs some details before payouts can start."))
+    return redirect("billing:earnings")
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    """Verify, store once, answer fast; the work happens in a task after commit."""
+    try:
+        services.stripe_event_receive(payload=request.body, signature=request.headers.get("Stripe-Signature", ""))
+    except ApiError as exc:
+        return JsonResponse({"error": {"code": exc.error_code, "message": str(exc.detail), "fields": {}}},
+                            status=exc.status_code)
+    return JsonResponse({"received": True})

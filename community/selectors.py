@@ -1,0 +1,159 @@
+"""Reads for the forum: visibility always goes through the `visible_to` querysets."""
+from dataclasses import dataclass
+
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.db import connection
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404
+
+from accounts.models import User
+
+from .models import ForumCategory, Post, Thread, ThreadRead
+
+
+def categories_visible(*, user) -> QuerySet[ForumCategory]:
+    visible_threads = Thread.objects.visible_to(user)
+    return (
+        ForumCategory.objects.visible_to(user).select_related("app")
+        .annotate(threads_total=Count("threads", filter=Q(threads__in=visible_threads), distinct=True))
+    )
+
+
+def category_get(*, user, slug: str) -> ForumCategory:
+    category = ForumCategory.objects.visible_to(user).select_related("app", "app__owner").filter(slug=slug).first()
+    if category is None:
+        raise Http404
+    return category
+
+
+def category_find(*, user, ref: str) -> ForumCategory | None:
+    """A category by slug or id (the API accepts both)."""
+    qs = ForumCategory.objects.visible_to(user).select_related("app")
+    if str(ref).isdigit():
+        return qs.filter(pk=int(ref)).first()
+    return qs.filter(slug=ref).first()
+
+
+def threads_visible(*, user) -> QuerySet[Thread]:
+    qs = Thread.objects.visible_to(user).select_related("category", "category__app", "author", "accepted_post")
+    if user is not None and user.is_authenticated:
+        last_read = ThreadRead.objects.filter(thread=OuterRef("pk"), user=user).values("last_read_post_number")[:1]
+        qs = qs.annotate(last_read=Coalesce(Subquery(last_read, output_field=IntegerField()), Value(-1)))
+    return qs
+
+
+def threads_for_category(*, user, category: ForumCategory) -> QuerySet[Thread]:
+    return threads_visible(user=user).filter(category=category).order_by("-pinned", "-last_posted_at", "-pk")
+
+
+def threads_latest(*, user, limit: int = 10) -> QuerySet[Thread]:
+    return threads_visible(user=user).order_by("-last_posted_at", "-pk")[:limit]
+
+
+def thread_get(*, user, pk: int) -> Thread:
+    thread = threads_visible(user=user).select_related("category__app__owner").filter(pk=pk).first()
+    if thread is None:
+        raise Http404
+    return thread
+
+
+def posts_for_thread(*, user, thread: Thread) -> QuerySet[Post]:
+    return Post.objects.visible_to(user).filter(thread=thread).select_related("author", "thread").order_by("number")
+
+
+def post_get(*, user, pk: int) -> Post:
+    post = Post.objects.visible_to(user).select_related("thread__category__app", "author").filter(pk=pk).first()
+    if post is None:
+        raise Http404
+    return post
+
+
+def unread_state(thread: Thread) -> str:
+    """"new" (never opened), "unread" (new replies) or "" for threads annotated by threads_visible."""
+    last = getattr(thread, "last_read", None)
+    if last is None:
+        return ""
+    if last < 0:
+        return "new"
+    return "unread" if thread.highest_post_number > last else ""
+
+
+def badges_for_posts(*, posts, thread: Thread) -> dict[int, list[str]]:
+    """"developer" on posts by the app's developer in the app's category, "moderator" on staff."""
+    author_ids = {p.author_id for p in posts}
+    moderator_ids = set(User.objects.moderators().filter(pk__in=author_ids).values_list("pk", flat=True))
+    developer_id = thread.category.app.owner_id if thread.category.app_id else None
+    out: dict[int, list[str]] = {}
+    for post in posts:
+        badges = []
+        if developer_id and post.author_id == developer_id:
+            badges.append("developer")
+        if post.author_id in moderator_ids:
+            badges.append("moderator")
+        out[post.pk] = badges
+    return out
+
+
+def liked_post_ids(*, user, posts) -> set[int]:
+    if not (user and user.is_authenticated):
+        return set()
+    return set(user.forum_likes.filter(post__in=list(posts)).values_list("post_id", flat=True))
+
+
+def app_forum(*, app, user, limit: int = 5) -> dict:
+    category = ForumCategory.objects.filter(app=app).first()
+    threads = list(threads_for_category(user=user, category=category)[:limit]) if category else []
+    return {"category": category, "threads": threads}
+
+
+@dataclass
+class SearchHit:
+    thread: Thread
+    rank: float
+    snippet: str
+    post_number: int
+
+
+def search(*, user, query: str, category: ForumCategory | None = None, limit: int = 50) -> list[SearchHit]:
+    """Full-text with ranking on PostgreSQL (title weighs more than body); a plain word match elsewhere."""
+    query = (query or "").strip()[:200]
+    if not query:
+        return []
+    posts = Post.objects.visible_to(user).select_related("thread__category__app", "thread__author")
+    if category is not None:
+        posts = posts.filter(thread__category=category)
+    hits: dict[int, SearchHit] = {}
+    if connection.vendor == "postgresql":
+        sq = SearchQuery(query, search_type="websearch", config="english")
+        rows = (
+            posts.filter(search_vector=sq)
+            .annotate(rank=SearchRank(F("search_vector"), sq),
+                      snippet=SearchHeadline("body", sq, config="english", start_sel="[[", stop_sel="]]",
+                                             max_words=30, min_words=10))
+            .order_by("-rank", "-created_at")[: limit * 4]
+        )
+        for post in rows:
+            hit = hits.get(post.thread_id)
+            if hit is None or post.rank > hit.rank:
+                hits[post.thread_id] = SearchHit(post.thread, float(post.rank), post.snippet, post.number)
+    else:
+        words = [w for w in query.split() if w][:8]
+        cond = Q()
+        for word in words:
+            cond |= Q(body__icontains=word) | Q(thread__title__icontains=word)
+        for post in posts.filter(cond).order_by("-created_at")[: limit * 4]:
+            title, body = post.thread.title.lower(), post.body.lower()
+            rank = sum(2.0 * (w.lower() in title) + 1.0 * (w.lower() in body) for w in words)
+            hit = hits.get(post.thread_id)
+            if hit is None or rank > hit.rank:
+                hits[post.thread_id] = SearchHit(post.thread, rank, _snippet(post.body, words), post.number)
+    return sorted(hits.values(), key=lambda h: (-h.rank, -h.thread.pk))[:limit]
+
+
+def _snippet(body: str, words: list[str]) -> str:
+    lower = body.lower()
+    positions = [lower.find(w.lower()) for w in words if w.lower() in lower]
+    start = max(0, min(positions) - 60) if positions else 0
+    text = body[start:start + 200]
+    return ("…" if start else "") + text + ("…" if len(body) > start + 200 else "")

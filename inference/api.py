@@ -1,0 +1,344 @@
+"""API views of inference: versions (artifact upload), predictions, streaming, webhook deliveries."""
+import json
+import re
+import time
+from decimal import Decimal
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.http import Http404, StreamingHttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import ApiKey
+from accounts.permissions import ScopePermission
+from config.api import ApiError, Conflict, error_responses
+from marketplace.models import App, AppVersion, Framework, Hardware, Task
+from marketplace.selectors import app_get_visible
+
+from . import selectors, services
+from .models import Prediction, PredictionStatus, WebhookDelivery
+
+PREFER_WAIT = re.compile(r"\bwait(?:=(\d+))?")
+MAX_WAIT_SECONDS = 60
+
+
+def _app_or_404(request, slug: str) -> App:
+    try:
+        return app_get_visible(user=request.user, slug=slug)
+    except ObjectDoesNotExist:
+        raise Http404 from None
+
+
+# --- Versions ---------------------------------------------------------------------------------------------
+
+class VersionOutputSerializer(serializers.ModelSerializer):
+    error = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AppVersion
+        fields = ["version", "task", "framework", "hardware", "status", "error", "sha256", "size", "input_schema",
+                  "output_schema", "metrics", "changelog", "max_batch_size", "max_wait_ms", "soft_time_limit",
+                  "time_limit", "created_at", "validated_at"]
+
+    def get_error(self, obj) -> str | None:
+        return obj.error or None
+
+
+class VersionUploadSerializer(serializers.Serializer):
+    artifact = serializers.FileField(help_text="A .zip of a transformers model folder (safetensors) or a .keras file.")
+    version = serializers.CharField(max_length=40, help_text="Semantic version, e.g. 1.0.0.")
+    task = serializers.ChoiceField(choices=Task.choices)
+    framework = serializers.ChoiceField(choices=Framework.choices)
+    hardware = serializers.ChoiceField(choices=Hardware.choices, default=Hardware.CPU)
+    changelog = serializers.CharField(required=False, allow_blank=True, default="")
+    labels = serializers.CharField(required=False, allow_blank=True, default="",
+                                   help_text="Class names for Keras classifiers, comma-separated, in output order.")
+    max_batch_size = serializers.IntegerField(required=False, min_value=1, max_value=256)
+    max_wait_ms = serializers.IntegerField(required=False, min_value=0, max_value=1000)
+
+
+class VersionListCreateApi(APIView):
+    """List an app's versions; the owner uploads a new one (multipart)."""
+
+    permission_classes = [ScopePermission]
+    required_scope = "publish"
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    @extend_schema(responses={200: VersionOutputSerializer(many=True), **error_responses(404)})
+    def get(self, request, slug: str):
+        app = _app_or_404(request, slug)
+        versions = selectors.versions_visible(app=app, user=request.user)
+        return Response(VersionOutputSerializer(versions, many=True).data)
+
+    @extend_schema(request={"multipart/form-data": VersionUploadSerializer},
+                   responses={201: VersionOutputSerializer, **error_responses(400, 401, 403, 404, 413)})
+    def post(self, request, slug: str):
+        if not request.user.is_authenticated:
+            raise ApiError(_("Log in or use an API key."), code="not_authenticated", status_code=401)
+        from django.conf import settings
+
+        limit = settings.MODELMARKET.get("MAX_ARTIFACT_BYTES", 512 * 1024 * 1024)
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > limit + 64 * 1024:
+            raise ApiError(_("The upload is %(size)d bytes; the limit is %(limit)d.") % {"size": declared,
+                           "limit": limit}, code="too_large", status_code=413)
+        app = _app_or_404(request, slug)
+        if app.owner_id != request.user.pk:
+            raise Http404
+        serializer = VersionUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        labels = [label.strip() for label in data.pop("labels", "").split(",") if label.strip()]
+        version = services.version_upload(app=app, actor=request.user, labels=labels or None, **data)
+        return Response(VersionOutputSerializer(version).data, status=status.HTTP_201_CREATED)
+
+
+class VersionDetailApi(APIView):
+    permission_classes = [ScopePermission]
+
+    @extend_schema(responses={200: VersionOutputSerializer, **error_responses(404)})
+    def get(self, request, slug: str, version: str):
+        app = _app_or_404(request, slug)
+        found = selectors.versions_visible(app=app, user=request.user).filter(version=version).first()
+        if found is None:
+            raise Http404
+        return Response(VersionOutputSerializer(found).data)
+
+
+# --- Predictions ------------------------------------------------------------------------------------------
+
+class PredictionRequestSerializer(serializers.Serializer):
+    input = serializers.JSONField(help_text="`{text}` or `{texts}` (plus `max_new_tokens`), or `{image}` (base64).")
+    version = serializers.CharField(required=False, allow_blank=True, default="")
+    quote_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+    max_price = serializers.DecimalField(required=False, max_digits=18, decimal_places=6, min_value=Decimal("0"),
+                                         allow_null=True, default=None)
+    webhook = serializers.URLField(required=False, allow_blank=True, default="", max_length=500)
+    webhook_events_filter = serializers.ListField(child=serializers.ChoiceField(choices=services.WEBHOOK_EVENTS),
+                                                  required=False, default=list)
+    stream = serializers.BooleanField(required=False, default=False)
+
+
+class PredictionSerializer(serializers.Serializer):
+    """Documentation of the prediction JSON (built by `selectors.prediction_payload`)."""
+
+    id = serializers.UUIDField()
+    app = serializers.CharField()
+    version = serializers.CharField()
+    status = serializers.ChoiceField(choices=PredictionStatus.choices)
+    input = serializers.JSONField()
+    output = serializers.JSONField(allow_null=True)
+    error = serializers.CharField(allow_null=True)
+    logs = serializers.CharField()
+    price = serializers.CharField(help_text="Decimal string, 6 places.")
+    currency = serializers.CharField()
+    metrics = serializers.DictField(help_text="queue_ms, load_ms, predict_ms, batch_size")
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    urls = serializers.DictField(help_text="get, cancel, stream")
+
+
+def _wait_seconds(request) -> float:
+    match = PREFER_WAIT.search(request.headers.get("Prefer", ""))
+    if not match:
+        return 0
+    return min(int(match.group(1)) if match.group(1) else MAX_WAIT_SECONDS, MAX_WAIT_SECONDS)
+
+
+def _wait_for(prediction: Prediction, seconds: float) -> Prediction:
+    """Poll until the prediction is finished, quickly at first (most finish in milliseconds)."""
+    deadline = time.monotonic() + seconds
+    delay = 0.002
+    while time.monotonic() < deadline:
+        status_now = Prediction.objects.filter(pk=prediction.pk).values_list("status", flat=True).first()
+        if status_now in (PredictionStatus.SUCCEEDED, PredictionStatus.FAILED, PredictionStatus.CANCELED):
+            break
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 0.05)
+    prediction.refresh_from_db()
+    return prediction
+
+
+def _answer(prediction: Prediction, *, replayed: bool = False) -> Response:
+    code = status.HTTP_201_CREATED if prediction.is_terminal else status.HTTP_202_ACCEPTED
+    payload = selectors.prediction_payload(prediction=prediction)
+    response = Response(payload, status=code, headers={"Location": payload["urls"]["get"]})
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+class PredictionCreateApi(APIView):
+    """Run an app: admitted and priced by billing, queued for a worker. `Prefer: wait=N` waits up to N s."""
+
+    permission_classes = [IsAuthenticated, ScopePermission]
+    required_scope = "predict"
+
+    @extend_schema(
+        request=PredictionRequestSerializer,
+        parameters=[OpenApiParameter("Prefer", str, OpenApiParameter.HEADER, description="wait=N (N <= 60)"),
+                    OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        responses={201: PredictionSerializer, 202: PredictionSerializer,
+                   **error_responses(400, 401, 402, 403, 404, 409, 413, 503)},
+    )
+    def post(self, request, slug: str):
+        app = _app_or_404(request, slug)
+        serializer = PredictionRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        key = request.headers.get("Idempotency-Key", "").strip()[:200]
+        prediction, created = services.prediction_create(
+            user=request.user, app=app, input=data["input"], version=data["version"] or None,
+            api_key=request.auth if isinstance(request.auth, ApiKey) else None, quote_id=data["quote_id"] or None,
+            max_price=data["max_price"], webhook=data["webhook"], webhook_events_filter=data["webhook_events_filter"],
+            stream=data["stream"], idempotency_key=key,
+        )
+        if not created and (prediction.app_id != app.pk or prediction.input != data["input"]):
+            raise Conflict(_("This Idempotency-Key was already used for a different request."),
+                           code="idempotency_key_reused")
+        wait = _wait_seconds(request)
+        if wait and not prediction.is_terminal:
+            prediction = _wait_for(prediction, wait)
+        return _answer(prediction, replayed=not created)
+
+
+class PredictionListApi(ListAPIView):
+    permission_classes = [IsAuthenticated, ScopePermission]
+    serializer_class = PredictionSerializer
+
+    def get_queryset(self):
+        app_slug = self.request.query_params.get("app")
+        queryset = selectors.prediction_list_for(user=self.request.user)
+        return queryset.filter(app__slug=app_slug) if app_slug else queryset
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([selectors.prediction_payload(prediction=p) for p in page])
+
+
+class PredictionDetailApi(APIView):
+    permission_classes = [IsAuthenticated, ScopePermission]
+
+    @extend_schema(responses={200: PredictionSerializer, **error_responses(401, 404)})
+    def get(self, request, prediction_id):
+        prediction = selectors.prediction_get_for(user=request.user, prediction_id=prediction_id)
+        return Response(selectors.prediction_payload(prediction=prediction))
+
+
+class PredictionCancelApi(APIView):
+    permission_classes = [IsAuthenticated, ScopePermission]
+    required_scope = "predict"
+
+    @extend_schema(request=None, responses={200: PredictionSerializer, **error_responses(401, 404)})
+    def post(self, request, prediction_id):
+        prediction = selectors.prediction_get_for(user=request.user, prediction_id=prediction_id)
+        prediction = services.prediction_cancel(prediction=prediction, actor=request.user)
+        return Response(selectors.prediction_payload(prediction=prediction))
+
+
+class EventStreamRenderer(BaseRenderer):
+    media_type = "text/event-stream"
+    format = "sse"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return json.dumps(data).encode()
+
+
+def _sse(event: str, data) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n".encode()
+
+
+def prediction_events(prediction_id, *, poll: float = 0.05, limit_seconds: float = 600):
+    """`output` events as the text grows (or once with the full output), then `done` with the prediction."""
+    sent = ""
+    deadline = time.monotonic() + limit_seconds
+    yield b": stream open\n\n"
+    while time.monotonic() < deadline:
+        prediction = Prediction.objects.select_related("app", "version").get(pk=prediction_id)
+        output = prediction.output
+        if isinstance(output, dict) and isinstance(output.get("text"), str):
+            text = output["text"]
+            if len(text) > len(sent) and text.startswith(sent):
+                yield _sse("output", text[len(sent):])
+                sent = text
+        if prediction.is_terminal:
+            if output is not None and not (isinstance(output, dict) and isinstance(output.get("text"), str)):
+                yield _sse("output", output)
+            if prediction.status != PredictionStatus.SUCCEEDED:
+                yield _sse("error", {"status": prediction.status, "error": prediction.error})
+            yield _sse("done", selectors.prediction_payload(prediction=prediction))
+            return
+        time.sleep(poll)
+    yield _sse("error", {"error": _("The stream timed out.")})
+
+
+class PredictionStreamApi(APIView):
+    permission_classes = [IsAuthenticated, ScopePermission]
+    renderer_classes = [EventStreamRenderer, JSONRenderer]
+
+    @extend_schema(responses={(200, "text/event-stream"): str, **error_responses(401, 404)})
+    def get(self, request, prediction_id):
+        prediction = selectors.prediction_get_for(user=request.user, prediction_id=prediction_id)
+        response = StreamingHttpResponse(prediction_events(prediction.pk), content_type="text/event-stream")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"
+        return response
+
+
+# --- Webhook deliveries -----------------------------------------------------------------------------------
+
+class DeliverySerializer(serializers.ModelSerializer):
+    prediction = serializers.UUIDField(source="prediction_id")
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["id", "prediction", "event", "url", "message_id", "status", "attempts", "response_status",
+                  "response_body", "last_error", "created_at", "last_attempt_at", "delivered_at"]
+
+
+class DeliveryListApi(ListAPIView):
+    """The caller's webhook deliveries (`?prediction=<id>` to filter)."""
+
+    permission_classes = [IsAuthenticated, ScopePermission]
+    serializer_class = DeliverySerializer
+
+    def get_queryset(self):
+        queryset = selectors.deliveries_for(user=self.request.user)
+        prediction = self.request.query_params.get("prediction")
+        return queryset.filter(prediction_id=prediction) if prediction else queryset
+
+
+class DeliveryRedeliverApi(APIView):
+    permission_classes = [IsAuthenticated, ScopePermission]
+    required_scope = "predict"
+
+    @extend_schema(request=None, responses={201: DeliverySerializer, **error_responses(401, 404)})
+    def post(self, request, delivery_id: int):
+        delivery = selectors.deliveries_for(user=request.user).filter(pk=delivery_id).first()
+        if delivery is None:
+            raise Http404
+        copy = services.webhook_redeliver(delivery=delivery, actor=request.user)
+        return Response(DeliverySerializer(copy).data, status=status.HTTP_201_CREATED)
+
+
+class WebhookSecretApi(APIView):
+    """The secret that verifies our webhook signatures (Standard Webhooks `whsec_...`)."""
+
+    permission_classes = [IsAuthenticated, ScopePermission]
+    required_scope = "predict"
+
+    @extend_schema(responses={200: serializers.DictField()})
+    def get(self, request):
+        return Response({"secret": services.webhook_secret_for(user=request.user).secret})
+
+    @extend_schema(request=None, responses={200: serializers.DictField()})
+    def post(self, request):
+        return Response({"secret": services.webhook_secret_rotate(user=request.user).secret})

@@ -1,0 +1,58 @@
+"""Framework runtimes behind one small interface: `load(...) -> Predictor`, then `predictor.predict(batch)`.
+
+Only workers import this package: it pulls in torch or TensorFlow, which the web process never loads.
+Fine-tuning (inference.training) reuses it to evaluate and publish its results.
+
+A batch is a list of items, one per input: `{"text": str}` (plus `max_new_tokens` for generation)
+or `{"image": PIL.Image}`. `predict` answers one output dict per item, in order.
+"""
+from collections.abc import Iterator
+from typing import Protocol
+
+
+class ModelRefused(Exception):
+    """The artifact cannot be loaded safely or does not fit its task; the message is for the developer."""
+
+
+class Predictor(Protocol):
+    task: str
+    device: str
+    parameter_count: int
+    labels: list[str]
+
+    def predict(self, batch: list[dict]) -> list[dict]: ...
+
+    def stream(self, item: dict) -> Iterator[str]: ...
+
+    def estimated_bytes(self) -> int: ...
+
+
+def load(path: str, *, framework: str, task: str, device: str = "cpu", labels: list[str] | None = None) -> Predictor:
+    """Load a checked artifact folder (transformers) or `.keras` file (keras) onto `device`."""
+    if framework == "transformers":
+        from .transformers_runtime import TransformersPredictor
+
+        return TransformersPredictor(path, task=task, device=device)
+    if framework == "keras":
+        from .keras_runtime import KerasPredictor
+
+        return KerasPredictor(path, task=task, device=device, labels=labels)
+    raise ModelRefused(f"Unknown framework {framework!r}.")
+
+
+def detect_devices() -> dict:
+    """What this machine offers: CUDA GPUs for torch, GPUs for TensorFlow (memory growth on)."""
+    found = {"torch_cuda": 0, "tf_gpus": 0}
+    try:
+        import torch
+
+        found["torch_cuda"] = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    except ImportError:
+        pass
+    try:
+        from .keras_runtime import tf_enable_memory_growth
+
+        found["tf_gpus"] = tf_enable_memory_growth()
+    except ImportError:
+        pass
+    return found

@@ -1,0 +1,79 @@
+"""Reads for inference: predictions of a caller, the JSON they are shown as, workers alive."""
+from django.conf import settings
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from marketplace.models import App, AppVersion
+
+from .models import Prediction, WebhookDelivery, WorkerHeartbeat
+
+
+def queue_is_served(*, queue: str) -> bool:
+    from .services import HEARTBEAT_TTL
+
+    since = timezone.now() - HEARTBEAT_TTL
+    return any(queue in (beat.queues or []) for beat in WorkerHeartbeat.objects.filter(last_seen__gte=since))
+
+
+def prediction_list_for(*, user, app: App | None = None) -> QuerySet[Prediction]:
+    queryset = Prediction.objects.for_caller(user).select_related("app", "version")
+    if app is not None:
+        queryset = queryset.filter(app=app)
+    return queryset
+
+
+def prediction_get_for(*, user, prediction_id) -> Prediction:
+    """The caller's prediction or 404 (someone else's answers 404, not 403)."""
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(prediction_list_for(user=user), pk=prediction_id)
+
+
+def deliveries_for(*, user, prediction: Prediction | None = None) -> QuerySet[WebhookDelivery]:
+    queryset = WebhookDelivery.objects.filter(prediction__user=user).select_related("prediction", "prediction__app")
+    if prediction is not None:
+        queryset = queryset.filter(prediction=prediction)
+    return queryset
+
+
+def versions_visible(*, app: App, user) -> QuerySet[AppVersion]:
+    """Everyone who can see the app sees its ready versions; the owner sees all of them."""
+    queryset = app.versions.all()
+    if not (user and user.is_authenticated and (user.pk == app.owner_id or user.is_moderator)):
+        queryset = queryset.filter(status="ready")
+    return queryset
+
+
+def _absolute(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def prediction_payload(*, prediction: Prediction) -> dict:
+    """The prediction exactly as API.md shows it (webhooks send this too)."""
+    metrics = prediction.metrics or {}
+    pid = str(prediction.pk)
+    return {
+        "id": pid,
+        "app": prediction.app.slug,
+        "version": prediction.version.version,
+        "status": prediction.status,
+        "input": prediction.input,
+        "output": prediction.output,
+        "error": prediction.error or None,
+        "logs": prediction.logs,
+        "price": f"{prediction.price:.6f}",
+        "currency": prediction.currency,
+        "metrics": {key: metrics.get(key) for key in ("queue_ms", "load_ms", "predict_ms", "batch_size")},
+        "hardware": prediction.hardware,
+        "device": prediction.device,
+        "compute_seconds": f"{prediction.compute_seconds:.6f}",
+        "created_at": prediction.created_at.isoformat() if prediction.created_at else None,
+        "started_at": prediction.started_at.isoformat() if prediction.started_at else None,
+        "completed_at": prediction.completed_at.isoformat() if prediction.completed_at else None,
+        "urls": {
+            "get": _absolute(reverse("inference-api:prediction-detail", args=[pid])),
+            "cancel": _absolute(reverse("inference-api:prediction-cancel", args=[pid])),
+            "stream": _absolute(reverse("inference-api:prediction-stream", args=[pid])),
+        },
+    }

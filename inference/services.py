@@ -1,0 +1,545 @@
+"""Writes for inference: artifact uploads and validation, predictions, webhooks.
+
+Functions that load models (`version_validate`, `prediction_execute`) run on workers only and import
+the runtimes lazily, so the web process never imports torch or TensorFlow.
+"""
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import os
+import socket
+import time
+import urllib.error
+import urllib.request
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import ApiKey, User
+from billing import services as billing
+from config.api import ApiError, ServiceUnavailable
+from marketplace.models import App, AppStatus, AppVersion, Framework, Hardware, Task, VersionStatus
+from marketplace.services import app_record_run, app_version_create, user_has_app
+
+from . import schemas
+from .artifacts import ArtifactRefused, check_upload_name, file_sha256, prepare_local
+from .models import (
+    DeliveryStatus,
+    Prediction,
+    PredictionStatus,
+    WebhookDelivery,
+    WebhookSecret,
+    WorkerHeartbeat,
+)
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_TTL = timedelta(seconds=60)
+WEBHOOK_EVENTS = ("start", "completed")
+
+
+def _conf(name: str, default):
+    return settings.MODELMARKET.get(name, default)
+
+
+def _local_cache_root() -> Path:
+    return Path(_conf("MODEL_DIR", str(Path(settings.VAR_DIR.root) / "models")))
+
+
+# --- Versions -------------------------------------------------------------------------------------------
+
+@transaction.atomic
+def version_upload(
+    *, app: App, actor: User, artifact, version: str, task: str, framework: str, hardware: str = Hardware.CPU,
+    changelog: str = "", labels: list[str] | None = None, max_batch_size: int | None = None,
+    max_wait_ms: int | None = None,
+) -> AppVersion:
+    """Store an artifact for a new version and queue its validation on a worker."""
+    errors = {}
+    if task not in Task.values:
+        errors["task"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(Task.values)}]
+    if framework not in Framework.values:
+        errors["framework"] = [_("Choose transformers or keras.")]
+    if hardware not in Hardware.values:
+        errors["hardware"] = [_("Choose cpu or gpu.")]
+    if artifact is None:
+        errors["artifact"] = [_("Upload the model file.")]
+    if errors:
+        raise ValidationError(errors)
+    limit = _conf("MAX_ARTIFACT_BYTES", 512 * 1024 * 1024)
+    if artifact.size > limit:
+        raise ApiError(_("The artifact is %(size)d bytes; the limit is %(limit)d.") % {"size": artifact.size,
+                       "limit": limit}, code="too_large", status_code=413, fields={"artifact": [_("Too large.")]})
+    try:
+        check_upload_name(artifact.name, framework)
+    except ArtifactRefused as exc:
+        raise ValidationError({"artifact": [str(exc)]}) from exc
+    sha256, size = file_sha256(artifact)
+    extra = {}
+    if max_batch_size is not None:
+        extra["max_batch_size"] = max_batch_size
+    if max_wait_ms is not None:
+        extra["max_wait_ms"] = max_wait_ms
+    app_version = app_version_create(
+        app=app, actor=actor, version=version, changelog=changelog, task=task, framework=framework,
+        hardware=hardware, sha256=sha256, size=size, status=VersionStatus.UPLOADED,
+        input_schema=schemas.INPUT_SCHEMAS[task], output_schema=schemas.output_schema(task),
+        model_card={"labels": list(labels)} if labels else {}, **extra,
+    )
+    app_version.artifact.save(os.path.basename(artifact.name), artifact, save=False)
+    app_version.save(update_fields=["artifact"])
+    version_id = app_version.pk
+    transaction.on_commit(lambda: _enqueue_validation(version_id))
+    return app_version
+
+
+def _enqueue_validation(version_id: int) -> None:
+    from .tasks import validate_version
+
+    validate_version.apply_async(args=[version_id], queue="inference-cpu")
+
+
+@transaction.atomic
+def version_revalidate(*, version: AppVersion, actor: User) -> AppVersion:
+    if version.app.owner_id != actor.pk and not actor.is_moderator:
+        raise PermissionDenied(_("Only the owner can revalidate this version."))
+    AppVersion.objects.filter(pk=version.pk).update(status=VersionStatus.UPLOADED, error="")
+    transaction.on_commit(lambda: _enqueue_validation(version.pk))
+    version.refresh_from_db()
+    return version
+
+
+def version_local_path(version: AppVersion) -> Path:
+    """The artifact checked and unpacked in this machine's model folder (by sha256)."""
+    with version.artifact.open("rb") as source:
+        return prepare_local(source=source, sha256=version.sha256, framework=version.framework,
+                             cache_root=_local_cache_root())
+
+
+def version_load(version: AppVersion, *, device: str = "cpu"):
+    """Load a version's model with every guard on. Raises ArtifactRefused or runtimes.ModelRefused."""
+    from .runtimes import load
+
+    path = version_local_path(version)
+    return load(str(path), framework=version.framework, task=version.task, device=device,
+                labels=(version.model_card or {}).get("labels"))
+
+
+def version_validate(*, version_id: int, device: str = "cpu") -> AppVersion:
+    """Worker side: unpack safely, load with guards, run the task's example input, record what we learnt."""
+    from .runtimes import ModelRefused
+
+    with transaction.atomic():
+        version = AppVersion.objects.select_for_update().get(pk=version_id)
+        if version.status in (VersionStatus.READY, VersionStatus.INVALID):
+            return version
+        version.status = VersionStatus.VALIDATING
+        version.save(update_fields=["status"])
+    try:
+        started = time.perf_counter()
+        predictor = version_load(version, device=device)
+        load_ms = (time.perf_counter() - started) * 1000
+        example = schemas.example_input(version.task)
+        items = schemas.input_items(task=version.task, data=example)
+        started = time.perf_counter()
+        outputs = predictor.predict(items)
+        predict_ms = (time.perf_counter() - started) * 1000
+        example_output = schemas.output_assemble(data=example, outputs=outputs)
+    except (ArtifactRefused, ModelRefused) as exc:
+        return _version_invalid(version_id, str(exc))
+    except Exception as exc:  # a model that crashes on its example is invalid, with the reason shown
+        logger.exception("validation of version %s failed", version_id)
+        return _version_invalid(version_id, _("The model failed on the example input: %(error)s")
+                                % {"error": f"{type(exc).__name__}: {exc}"[:500]})
+    with transaction.atomic():
+        version = AppVersion.objects.select_for_update().get(pk=version_id)
+        version.status = VersionStatus.READY
+        version.error = ""
+        version.validated_at = timezone.now()
+        version.input_schema = schemas.INPUT_SCHEMAS[version.task]
+        version.output_schema = schemas.output_schema(version.task)
+        version.metrics = {
+            **(version.metrics or {}),
+            "load_ms": round(load_ms, 1), "example_ms": round(predict_ms, 1),
+            "parameters": predictor.parameter_count, "labels": predictor.labels, "device": device,
+        }
+        card = dict(version.model_card or {})
+        card.update({"example_input": _shorten(example), "example_output": _shorten(example_output)})
+        version.model_card = card
+        version.save()
+    return version
+
+
+def _shorten(data: dict) -> dict:
+    text = json.dumps(data)
+    if len(text) <= 2000:
+        return data
+    if "embedding" in data:
+        return {**data, "embedding": data["embedding"][:8] + ["…"]}
+    if "image" in data:
+        return {"image": data["image"][:40] + "…"}
+    return {"truncated": text[:2000]}
+
+
+def _version_invalid(version_id: int, reason: str) -> AppVersion:
+    with transaction.atomic():
+        version = AppVersion.objects.select_for_update().get(pk=version_id)
+        version.status = VersionStatus.INVALID
+        version.error = reason
+        version.validated_at = timezone.now()
+        version.save(update_fields=["status", "error", "validated_at"])
+    return version
+
+
+# --- Workers ---------------------------------------------------------------------------------------------
+
+def worker_heartbeat(*, hostname: str, queues: list[str], devices: list[str]) -> None:
+    WorkerHeartbeat.objects.update_or_create(
+        hostname=hostname, defaults={"queues": queues, "devices": devices, "last_seen": timezone.now()})
+
+
+def worker_gone(*, hostname: str) -> None:
+    WorkerHeartbeat.objects.filter(hostname=hostname).delete()
+
+
+def queue_for(*, hardware: str) -> str:
+    """The queue for a version's hardware: GPU if a GPU worker is alive, else CPU when allowed, else 503."""
+    if hardware != Hardware.GPU:
+        return "inference-cpu"
+    from .selectors import queue_is_served
+
+    if queue_is_served(queue="inference-gpu"):
+        return "inference-gpu"
+    if _conf("ALLOW_GPU_FALLBACK_TO_CPU", True):
+        return "inference-cpu"
+    raise ServiceUnavailable(_("No GPU worker is available for this app right now; try again later."),
+                             code="no_gpu_worker", headers={"Retry-After": "30"})
+
+
+# --- Predictions -----------------------------------------------------------------------------------------
+
+def _pick_version(app: App, version: str | None) -> AppVersion:
+    ready = app.versions.filter(status=VersionStatus.READY)
+    if version:
+        found = ready.filter(version=version).first()
+        if found is None:
+            exists = app.versions.filter(version=version).exists()
+            message = (_("Version %(v)s is not ready to run.") if exists else _("Version %(v)s does not exist.")) % {
+                "v": version}
+            raise ApiError(message, code="invalid", fields={"version": [message]})
+        return found
+    found = ready.order_by("-validated_at", "-created_at").first()
+    if found is None:
+        raise ServiceUnavailable(_("This app has no ready version yet."), code="no_ready_version")
+    return found
+
+
+def prediction_create(
+    *, user: User, app: App, input: dict, version: str | None = None, api_key: ApiKey | None = None,  # noqa: A002
+    quote_id: str | None = None, max_price: Decimal | None = None, webhook: str = "",
+    webhook_events_filter: list[str] | None = None, stream: bool = False, idempotency_key: str = "",
+) -> tuple[Prediction, bool]:
+    """Admit, price and queue a prediction. Answers (prediction, created); the same key answers the same one."""
+    if idempotency_key:
+        existing = Prediction.objects.filter(user=user, idempotency_key=idempotency_key).first()
+        if existing:
+            return existing, False
+    if not (app.owner_id == user.pk or (app.status == AppStatus.PUBLISHED and user_has_app(user=user, app=app))):
+        raise PermissionDenied(_("Add this app to your library before running it."))
+    app_version = _pick_version(app, version)
+    data = schemas.input_validate(task=app_version.task, data=input)
+    events = list(webhook_events_filter or ["completed"])
+    unknown = [event for event in events if event not in WEBHOOK_EVENTS]
+    if unknown:
+        raise ValidationError({"webhook_events_filter": [_("Events are: %(events)s.") % {
+            "events": ", ".join(WEBHOOK_EVENTS)}]})
+    queue = queue_for(hardware=app_version.hardware)
+    try:
+        with transaction.atomic():
+            prediction = Prediction.objects.create(
+                app=app, version=app_version, user=user, api_key=api_key, input=data, quote_id=quote_id or "",
+                max_price=max_price, webhook=webhook or "", webhook_events_filter=events, stream=stream,
+                idempotency_key=idempotency_key or "", hardware="gpu" if queue == "inference-gpu" else "cpu",
+                currency=settings.MODELMARKET["CURRENCY"],
+            )
+            admission = billing.prediction_admit(prediction=prediction, quote_id=quote_id, max_price=max_price)
+            prediction.price = admission.price
+            prediction.currency = admission.currency
+            prediction.save(update_fields=["price", "currency"])
+            prediction_id = str(prediction.pk)
+            limits = (app_version.soft_time_limit, app_version.time_limit)
+            transaction.on_commit(lambda: _enqueue_prediction(prediction_id, queue, limits))
+    except IntegrityError:
+        if idempotency_key:
+            return Prediction.objects.get(user=user, idempotency_key=idempotency_key), False
+        raise
+    return prediction, True
+
+
+def _enqueue_prediction(prediction_id: str, queue: str, limits: tuple[int, int]) -> None:
+    from .tasks import run_prediction
+
+    soft, hard = limits
+    run_prediction.apply_async(args=[prediction_id], queue=queue, task_id=prediction_id,
+                               soft_time_limit=soft, time_limit=max(hard, soft + 1))
+    if "start" in (Prediction.objects.filter(pk=prediction_id).values_list("webhook_events_filter",
+                                                                          flat=True).first() or []):
+        webhook_event_queue(prediction_id=prediction_id, event="start")
+
+
+@transaction.atomic
+def prediction_cancel(*, prediction: Prediction, actor: User) -> Prediction:
+    """Cancel if not finished; the worker sees the status and drops it; the hold is released."""
+    prediction = Prediction.objects.select_for_update().get(pk=prediction.pk)
+    if prediction.user_id != actor.pk:
+        raise PermissionDenied(_("Only the caller can cancel this prediction."))
+    if prediction.is_terminal:
+        return prediction
+    prediction.status = PredictionStatus.CANCELED
+    prediction.completed_at = timezone.now()
+    prediction.save(update_fields=["status", "completed_at"])
+    billing.prediction_release(prediction=prediction)
+    prediction_id = str(prediction.pk)
+    transaction.on_commit(lambda: _after_terminal(prediction_id, revoke=True))
+    return prediction
+
+
+def _after_terminal(prediction_id: str, *, revoke: bool = False) -> None:
+    if revoke:
+        from config.celery import app as celery_app
+
+        try:
+            celery_app.control.revoke(prediction_id)
+        except Exception:  # the broker being away must not turn a cancel into an error
+            logger.warning("could not revoke %s", prediction_id, exc_info=True)
+    webhook_event_queue(prediction_id=prediction_id, event="completed")
+
+
+def _claim(prediction_id: str, *, device: str, worker: str) -> Prediction | None:
+    """Mark the prediction as started by this worker; None when it is finished or canceled already."""
+    with transaction.atomic():
+        prediction = Prediction.objects.select_for_update().select_related("version").filter(pk=prediction_id).first()
+        if prediction is None or prediction.is_terminal:
+            return None
+        now = timezone.now()
+        prediction.status = PredictionStatus.STARTING
+        prediction.started_at = prediction.started_at or now
+        prediction.attempts += 1
+        prediction.device = device
+        prediction.worker = f"{worker} pid={os.getpid()}"
+        if prediction.attempts > 1:
+            prediction.logs += _("Restarted after a worker was lost (attempt %(n)d).\n") % {"n": prediction.attempts}
+        prediction.save(update_fields=["status", "started_at", "attempts", "device", "worker", "logs"])
+        return prediction
+
+
+def prediction_execute(*, prediction_id: str, worker: str = "") -> Prediction | None:
+    """Worker side: load (cached), run batched or streamed, and finish exactly once."""
+    from .engine import model_cache, worker_device
+
+    device = worker_device()
+    prediction = _claim(prediction_id, device=device, worker=worker or socket.gethostname())
+    if prediction is None:
+        return None
+    version = prediction.version
+    started = time.perf_counter()
+    cache = model_cache()
+    key = (version.pk, version.sha256, device)
+    try:
+        cached, load_ms = cache.get(key, lambda: version_load(version, device=device),
+                                    max_batch_size=version.max_batch_size, max_wait_ms=version.max_wait_ms)
+        Prediction.objects.filter(pk=prediction.pk, status=PredictionStatus.STARTING).update(
+            status=PredictionStatus.PROCESSING)
+        items = schemas.input_items(task=version.task, data=prediction.input)
+        if prediction.stream and version.task == Task.TEXT_GENERATION:
+            output, batch_size, predict_ms = _run_streaming(prediction, cached.predictor, items[0])
+        else:
+            cached.batcher.expect()
+            try:
+                result = cached.batcher.submit(items).result(timeout=version.soft_time_limit)
+            finally:
+                cached.batcher.forget()
+            output = schemas.output_assemble(data=prediction.input, outputs=result.outputs)
+            batch_size, predict_ms = result.batch_size, result.predict_ms
+    except TimeoutError:
+        return _prediction_fail(prediction_id, _("The model did not answer within %(s)d seconds.")
+                                % {"s": version.soft_time_limit})
+    except Exception as exc:
+        logger.warning("prediction %s failed", prediction_id, exc_info=True)
+        return _prediction_fail(prediction_id, _("The model failed: %(error)s") % {
+            "error": f"{type(exc).__name__}: {exc}"[:1000]})
+    elapsed = time.perf_counter() - started
+    return _prediction_succeed(prediction_id, output=output, metrics={
+        "load_ms": round(load_ms, 1), "predict_ms": round(predict_ms, 1), "batch_size": batch_size,
+    }, compute_seconds=Decimal(str(round(predict_ms / 1000 / max(batch_size, 1) + load_ms / 1000, 6))),
+        wall_seconds=elapsed)
+
+
+def _run_streaming(prediction: Prediction, predictor, item: dict) -> tuple[dict, int, float]:
+    """Generate token by token, saving the text so far so the SSE stream can forward it."""
+    started = time.perf_counter()
+    text = ""
+    last_save = 0.0
+    for piece in predictor.stream(item):
+        text += piece
+        now = time.perf_counter()
+        if now - last_save > 0.05:
+            updated = Prediction.objects.filter(pk=prediction.pk, status=PredictionStatus.PROCESSING).update(
+                output={"text": text})
+            if not updated:  # canceled while generating: stop spending compute
+                break
+            last_save = now
+    return {"text": text}, 1, (time.perf_counter() - started) * 1000
+
+
+def _metrics_with_queue(prediction: Prediction, metrics: dict) -> dict:
+    queue_ms = (prediction.started_at - prediction.created_at).total_seconds() * 1000 if prediction.started_at else 0
+    return {"queue_ms": round(queue_ms, 1), **metrics}
+
+
+def _prediction_succeed(prediction_id: str, *, output: dict, metrics: dict, compute_seconds: Decimal,
+                        wall_seconds: float) -> Prediction:
+    with transaction.atomic():
+        prediction = Prediction.objects.select_for_update().get(pk=prediction_id)
+        if prediction.is_terminal:  # canceled meanwhile, or finished by an earlier attempt
+            return prediction
+        prediction.status = PredictionStatus.SUCCEEDED
+        prediction.output = output
+        prediction.metrics = _metrics_with_queue(prediction, metrics)
+        prediction.compute_seconds = compute_seconds
+        prediction.completed_at = timezone.now()
+        prediction.save(update_fields=["status", "output", "metrics", "compute_seconds", "completed_at"])
+        billing.prediction_settle(prediction=prediction)
+        app_record_run(app_id=prediction.app_id)
+        transaction.on_commit(lambda: webhook_event_queue(prediction_id=prediction_id, event="completed"))
+    return prediction
+
+
+def _prediction_fail(prediction_id: str, error: str) -> Prediction:
+    with transaction.atomic():
+        prediction = Prediction.objects.select_for_update().get(pk=prediction_id)
+        if prediction.is_terminal:
+            return prediction
+        prediction.status = PredictionStatus.FAILED
+        prediction.error = error
+        prediction.metrics = _metrics_with_queue(prediction, {"load_ms": None, "predict_ms": None,
+                                                              "batch_size": None})
+        prediction.completed_at = timezone.now()
+        prediction.save(update_fields=["status", "error", "metrics", "completed_at"])
+        billing.prediction_release(prediction=prediction)
+        transaction.on_commit(lambda: webhook_event_queue(prediction_id=prediction_id, event="completed"))
+    return prediction
+
+
+def prediction_fail_if_running(*, prediction_id: str, error: str) -> None:
+    """Called when a task is given up for good (time limit, retries spent)."""
+    _prediction_fail(prediction_id, error)
+
+
+# --- Webhooks (Standard Webhooks) ------------------------------------------------------------------------
+
+def webhook_secret_for(*, user: User) -> WebhookSecret:
+    return WebhookSecret.objects.get_or_create(user=user)[0]
+
+
+@transaction.atomic
+def webhook_secret_rotate(*, user: User) -> WebhookSecret:
+    secret = webhook_secret_for(user=user)
+    secret.secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
+    secret.save(update_fields=["secret"])
+    return secret
+
+
+def webhook_sign(*, secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """`v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, keyed by the secret's base64 part."""
+    raw = secret.removeprefix("whsec_")
+    try:
+        key = base64.b64decode(raw, validate=True)
+    except ValueError:
+        key = raw.encode()
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+def webhook_event_queue(*, prediction_id: str, event: str) -> WebhookDelivery | None:
+    """Record a delivery for this event if the caller asked for it, and send it from a task."""
+    prediction = Prediction.objects.filter(pk=prediction_id).first()
+    if prediction is None or not prediction.webhook or event not in (prediction.webhook_events_filter or []):
+        return None
+    delivery = WebhookDelivery.objects.create(prediction=prediction, event=event, url=prediction.webhook,
+                                              message_id=f"msg_{uuid.uuid4().hex}")
+    delivery_id = delivery.pk
+    transaction.on_commit(lambda: _enqueue_delivery(delivery_id))
+    return delivery
+
+
+def _enqueue_delivery(delivery_id: int) -> None:
+    from .tasks import deliver_webhook
+
+    deliver_webhook.apply_async(args=[delivery_id], queue="webhooks")
+
+
+def webhook_retry_delays() -> list[int]:
+    return list(_conf("WEBHOOK_RETRY_DELAYS", [5, 30, 120, 600, 1800, 3600]))
+
+
+def webhook_attempt(*, delivery_id: int) -> bool:
+    """POST the prediction JSON once, signed. Answers True when done (delivered or out of attempts)."""
+    from .selectors import prediction_payload
+
+    delivery = WebhookDelivery.objects.select_related("prediction__user").get(pk=delivery_id)
+    if delivery.status == DeliveryStatus.SUCCEEDED:
+        return True
+    body = json.dumps(prediction_payload(prediction=delivery.prediction), default=str).encode()
+    timestamp = int(time.time())
+    secret = webhook_secret_for(user=delivery.prediction.user).secret
+    if not delivery.url.startswith(("http://", "https://")):
+        raise ValueError("webhook URLs are http(s) only")
+    request = urllib.request.Request(delivery.url, data=body, method="POST", headers={  # noqa: S310
+        "content-type": "application/json",
+        "user-agent": "ModelMarket-Webhooks/1",
+        "webhook-id": delivery.message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": webhook_sign(secret=secret, message_id=delivery.message_id, timestamp=timestamp,
+                                          body=body),
+    })
+    status_code, response_body, error = None, "", ""
+    try:
+        with urllib.request.urlopen(request, timeout=_conf("WEBHOOK_TIMEOUT_SECONDS", 10)) as response:  # noqa: S310
+            status_code = response.status
+            response_body = response.read(2000).decode(errors="replace")
+    except urllib.error.HTTPError as exc:
+        status_code = exc.code
+        response_body = exc.read(2000).decode(errors="replace")
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        error = str(getattr(exc, "reason", exc))[:500]
+    ok = status_code is not None and 200 <= status_code < 300
+    attempts = delivery.attempts + 1
+    done = ok or attempts > len(webhook_retry_delays())
+    WebhookDelivery.objects.filter(pk=delivery_id).update(
+        attempts=attempts, response_status=status_code, response_body=response_body, last_error=error,
+        last_attempt_at=timezone.now(), delivered_at=timezone.now() if ok else None,
+        status=DeliveryStatus.SUCCEEDED if ok else (DeliveryStatus.FAILED if done else DeliveryStatus.PENDING),
+    )
+    return done
+
+
+@transaction.atomic
+def webhook_redeliver(*, delivery: WebhookDelivery, actor: User) -> WebhookDelivery:
+    """Send the same event again as a new message (new id, fresh attempts)."""
+    if delivery.prediction.user_id != actor.pk:
+        raise PermissionDenied(_("Only the caller can redeliver."))
+    copy = WebhookDelivery.objects.create(prediction=delivery.prediction, event=delivery.event, url=delivery.url,
+                                          message_id=f"msg_{uuid.uuid4().hex}")
+    copy_id = copy.pk
+    transaction.on_commit(lambda: _enqueue_delivery(copy_id))
+    return copy

@@ -1,0 +1,86 @@
+"""Celery tasks of inference: thin wrappers that take ids and call one service."""
+import logging
+import socket
+import threading
+
+from celery import shared_task, signals
+from celery.exceptions import SoftTimeLimitExceeded
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=2)
+def validate_version(self, version_id: int) -> None:
+    from .engine import worker_device
+    from .services import version_validate
+
+    version_validate(version_id=version_id, device=worker_device())
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=0)
+def run_prediction(self, prediction_id: str) -> None:
+    """Idempotent: a redelivered prediction (worker lost) runs again unless it already finished."""
+    from .services import prediction_execute, prediction_fail_if_running
+
+    try:
+        prediction_execute(prediction_id=prediction_id, worker=self.request.hostname or socket.gethostname())
+    except SoftTimeLimitExceeded:
+        prediction_fail_if_running(prediction_id=prediction_id, error="The model ran past its time limit.")
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def deliver_webhook(self, delivery_id: int) -> None:
+    """One attempt per run; retried with growing delays until delivered or out of attempts."""
+    from .services import webhook_attempt, webhook_retry_delays
+
+    if not webhook_attempt(delivery_id=delivery_id):
+        delays = webhook_retry_delays()
+        raise self.retry(countdown=delays[min(self.request.retries, len(delays) - 1)])
+
+
+# --- Worker lifecycle: heartbeat with queues and devices, for routing and 503s ----------------------------
+
+_stop = threading.Event()
+
+
+def _served_queues(consumer) -> list[str]:
+    try:
+        return sorted(queue.name for queue in consumer.task_consumer.queues)
+    except AttributeError:
+        return []
+
+
+@signals.worker_ready.connect
+def _worker_ready(sender=None, **kwargs) -> None:
+    queues = _served_queues(sender)
+    if not any(name.startswith("inference-") for name in queues):
+        return
+    hostname = sender.hostname
+
+    def beat() -> None:
+        from django.db import close_old_connections
+
+        from .engine import worker_device
+        from .services import worker_heartbeat
+
+        device = worker_device() if "inference-gpu" in queues else "cpu"
+        while not _stop.is_set():
+            try:
+                close_old_connections()
+                worker_heartbeat(hostname=hostname, queues=queues, devices=[device])
+            except Exception:  # the database being away for a moment must not kill the worker
+                logger.warning("heartbeat failed", exc_info=True)
+            _stop.wait(15)
+
+    threading.Thread(target=beat, daemon=True, name="inference-heartbeat").start()
+
+
+@signals.worker_shutdown.connect
+def _worker_shutdown(sender=None, **kwargs) -> None:
+    _stop.set()
+    try:
+        from .services import worker_gone
+
+        worker_gone(hostname=getattr(sender, "hostname", "") or "")
+    except Exception:
+        logger.warning("could not remove heartbeat", exc_info=True)

@@ -1,0 +1,129 @@
+"""Reads for training: who sees which dataset and job, which versions can be a base, what a job would cost."""
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from marketplace.models import AppVersion, Framework, Task, VersionStatus
+
+from .datasets import split_rows
+from .models import Dataset, DatasetStatus, JobStatus, TrainingJob
+
+TRAINABLE_TASKS = {
+    Framework.TRANSFORMERS: (Task.FEATURE_EXTRACTION, Task.TEXT_CLASSIFICATION),
+    Framework.KERAS: (Task.TEXT_CLASSIFICATION,),
+}
+SIX_PLACES = Decimal("0.000001")
+
+
+def conf(name: str, default):
+    """Training settings live in `settings.MODELMARKET`, so operators tune them without code."""
+    return settings.MODELMARKET.get(name, default)
+
+
+def datasets_for(*, user) -> QuerySet[Dataset]:
+    return Dataset.objects.visible_to(user)
+
+
+def dataset_get(*, user, pk) -> Dataset:
+    """Someone else's dataset raises DoesNotExist (answered 404), exactly like a missing one."""
+    return Dataset.objects.visible_to(user).get(pk=pk)
+
+
+def jobs_for(*, user) -> QuerySet[TrainingJob]:
+    return TrainingJob.objects.visible_to(user).select_related("base_version__app", "dataset", "published_version")
+
+
+def job_get(*, user, pk) -> TrainingJob:
+    return jobs_for(user=user).get(pk=pk)
+
+
+def base_versions_for(*, user) -> QuerySet[AppVersion]:
+    """Ready versions of the user's own apps that can take a classification head.
+
+    Only your own apps: a result artifact is downloadable by its trainer, so training on someone else's
+    weights would hand them out.
+    """
+    if user is None or not user.is_authenticated:
+        return AppVersion.objects.none()
+    queryset = AppVersion.objects.none()
+    for framework, tasks in TRAINABLE_TASKS.items():
+        queryset |= AppVersion.objects.filter(framework=framework, task__in=tasks)
+    return (queryset.filter(app__owner=user, status=VersionStatus.READY)
+            .select_related("app").order_by("app__name", "-created_at"))
+
+
+def dataset_rows(*, dataset: Dataset) -> list[tuple[str, str]]:
+    from .datasets import parse_dataset
+
+    with dataset.file.open("rb") as handle:
+        return parse_dataset(handle.read(), dataset.file.name).rows
+
+
+def dataset_split(*, dataset: Dataset, rows: list[tuple[str, str]] | None = None):
+    """The dataset's train/validation split: the same rows, fraction and seed always give the same split."""
+    rows = dataset_rows(dataset=dataset) if rows is None else rows
+    return split_rows(rows, validation_fraction=dataset.validation_fraction, seed=dataset.seed)
+
+
+def training_price_per_second(*, hardware: str) -> Decimal:
+    """What a compute second of training costs the developer. Billing's setting wins when it has one."""
+    billing = getattr(settings, "BILLING", {}) or {}
+    rates = billing.get("TRAINING_PRICE_PER_SECOND") or conf("TRAINING_PRICE_PER_SECOND", None) or {
+        "cpu": Decimal("0.000200"), "gpu": Decimal("0.002000")}
+    return Decimal(str(rates.get(hardware, rates.get("cpu"))))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    seconds: int
+    price: Decimal
+    currency: str
+    hardware: str
+    steps: int
+
+    def as_dict(self) -> dict:
+        return {"estimated_seconds": self.seconds, "price": f"{self.price:.6f}", "currency": self.currency,
+                "hardware": self.hardware, "steps": self.steps}
+
+
+def training_estimate(*, base_version: AppVersion, dataset: Dataset, hyperparameters: dict) -> Estimate:
+    """Compute seconds from model size, tokens and epochs: ~6 FLOPs per parameter per token, plus loading.
+
+    Deliberately rough and on the high side; the job is settled on the seconds it really used.
+    """
+    hardware = base_version.hardware
+    train_rows = dataset.train_rows or dataset.rows
+    val_rows = dataset.validation_rows
+    epochs = int(hyperparameters["epochs"])
+    steps = epochs * max(1, math.ceil(train_rows / int(hyperparameters["batch_size"])))
+    if base_version.framework == Framework.KERAS:
+        seconds = 15 + epochs * (train_rows + val_rows) * 0.002
+    else:
+        parameters = max(base_version.size / 4, 5e6) if base_version.size else 25e6
+        tokens = min(int(hyperparameters["max_length"]), int(dataset.mean_words * 1.5) + 8)
+        flops = 6 * parameters * tokens * epochs * (train_rows + val_rows / 3)
+        throughput = 4e12 if hardware == "gpu" else 1.5e10
+        seconds = 20 + flops / throughput
+    seconds = int(math.ceil(seconds))
+    price = (Decimal(seconds) * training_price_per_second(hardware=hardware)).quantize(SIX_PLACES, ROUND_HALF_UP)
+    return Estimate(seconds=seconds, price=price, currency=settings.MODELMARKET["CURRENCY"], hardware=hardware,
+                    steps=steps)
+
+
+def jobs_stale(*, now=None) -> QuerySet[TrainingJob]:
+    """Running jobs whose worker stopped beating, and queued jobs no worker ever took."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=int(conf("TRAINING_STALE_SECONDS", 120)))
+    queued_too_long = now - timedelta(seconds=int(conf("TRAINING_QUEUE_TIMEOUT_SECONDS", 24 * 3600)))
+    running = TrainingJob.objects.filter(status=JobStatus.RUNNING)
+    return (running.filter(heartbeat_at__lt=stale) | running.filter(heartbeat_at__isnull=True, started_at__lt=stale)
+            | TrainingJob.objects.filter(status=JobStatus.QUEUED, created_at__lt=queued_too_long))
+
+
+def dataset_is_usable(dataset: Dataset) -> bool:
+    return dataset.status == DatasetStatus.READY

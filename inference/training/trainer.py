@@ -1,0 +1,281 @@
+"""The training loops. Only workers (and the demo command) import this: it pulls in torch or TensorFlow lazily.
+
+`train(spec, reporter)` fine-tunes a transformers encoder with a new sequence-classification head, or
+a Keras text classifier, and writes the result artifact in the same format as an upload: a `.zip` of a
+transformers folder, or a `.keras` file. The reporter is called between steps; it raises to stop the
+loop (cancel, time limit), and the loop frees its model and memory on the way out.
+"""
+import gc
+import math
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+HYPERPARAMETERS = {
+    # name: (type, minimum, maximum, default for transformers, default for keras)
+    "epochs": (int, 1, 20, 3, 5),
+    "learning_rate": (float, 1e-6, 1e-1, 5e-5, 1e-3),
+    "batch_size": (int, 1, 128, 16, 32),
+    "max_length": (int, 8, 512, 128, 128),
+    "seed": (int, 0, 2**31 - 1, 42, 42),
+}
+
+
+class TrainingStopped(Exception):
+    """Raised by a reporter to end the loop: `reason` is `canceled` or `time_limit`."""
+
+    def __init__(self, reason: str, message: str = ""):
+        super().__init__(message or reason)
+        self.reason = reason
+
+
+class TrainingRefused(Exception):
+    """The base model or data cannot be trained as asked; the message is for the developer."""
+
+
+class Reporter(Protocol):
+    def step(self, *, step: int, total_steps: int, epoch: int, loss: float) -> None: ...
+
+    def epoch_end(self, *, epoch: int, loss: float, eval_loss: float, eval_accuracy: float) -> None: ...
+
+    def log(self, line: str) -> None: ...
+
+
+@dataclass
+class TrainSpec:
+    framework: str
+    base_path: Path
+    train: list[tuple[str, str]]
+    validation: list[tuple[str, str]]
+    labels: list[str]
+    hyperparameters: dict
+    output_dir: Path
+    device: str = "cpu"
+    base_labels: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TrainResult:
+    artifact_path: Path
+    metrics: dict
+    labels: list[str]
+    parameter_count: int
+
+
+def steps_per_epoch(rows: int, batch_size: int) -> int:
+    return max(1, math.ceil(rows / batch_size))
+
+
+def pick_device() -> str:
+    """CUDA when this worker has a GPU, else CPU."""
+    try:
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except ImportError:
+        return "cpu"
+
+
+def train(spec: TrainSpec, reporter: Reporter) -> TrainResult:
+    spec.output_dir.mkdir(parents=True, exist_ok=True)
+    if spec.framework == "transformers":
+        return _train_transformers(spec, reporter)
+    if spec.framework == "keras":
+        return _train_keras(spec, reporter)
+    raise TrainingRefused(f"Cannot fine-tune a {spec.framework!r} model.")
+
+
+def _zip_folder(folder: Path, target: Path) -> Path:
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    return target
+
+
+def _train_transformers(spec: TrainSpec, reporter: Reporter) -> TrainResult:
+    import torch
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    hp = spec.hyperparameters
+    torch.manual_seed(hp["seed"])
+    guards = {"local_files_only": True, "trust_remote_code": False}
+    config = AutoConfig.from_pretrained(spec.base_path, **guards)
+    if getattr(config, "auto_map", None):
+        raise TrainingRefused("The base model asks for custom code (auto_map), which is not allowed.")
+    if getattr(config, "is_decoder", False) or any("CausalLM" in a or "LMHead" in a
+                                                     for a in (getattr(config, "architectures", None) or [])):
+        raise TrainingRefused("Only encoder models can be fine-tuned for classification; this one is a decoder.")
+    label2id = {label: i for i, label in enumerate(spec.labels)}
+    model = tokenizer = optimizer = None
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(spec.base_path, **guards)
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(
+                spec.base_path, num_labels=len(spec.labels), id2label=dict(enumerate(spec.labels)),
+                label2id=label2id, ignore_mismatched_sizes=True, use_safetensors=True, **guards,
+            )
+        except (OSError, ValueError, KeyError) as exc:
+            raise TrainingRefused(f"The base model cannot take a classification head: {exc}") from exc
+        reporter.log(f"Loaded {type(model).__name__} ({sum(p.numel() for p in model.parameters()):,} parameters) "
+                     f"on {spec.device}; new head with {len(spec.labels)} labels: {', '.join(spec.labels)}.")
+        model.to(spec.device)
+
+        def encode(rows):
+            encoded = tokenizer([text for text, _ in rows], truncation=True, max_length=hp["max_length"])
+            return encoded["input_ids"], [label2id[label] for _, label in rows]
+
+        train_ids, train_y = encode(spec.train)
+        val_ids, val_y = encode(spec.validation)
+        batch_size = hp["batch_size"]
+        per_epoch = steps_per_epoch(len(train_ids), batch_size)
+        total = per_epoch * hp["epochs"]
+        optimizer = torch.optim.AdamW(model.parameters(), lr=hp["learning_rate"], weight_decay=0.01)
+        warmup = max(1, total // 10)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup))))
+        generator = torch.Generator().manual_seed(hp["seed"])
+        pad = tokenizer.pad_token_id or 0
+
+        def batch_tensors(ids_list, labels):
+            width = max(len(ids) for ids in ids_list)
+            ids = torch.full((len(ids_list), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(ids_list), width), dtype=torch.long)
+            for row, seq in enumerate(ids_list):
+                ids[row, : len(seq)] = torch.tensor(seq)
+                mask[row, : len(seq)] = 1
+            return ids.to(spec.device), mask.to(spec.device), torch.tensor(labels).to(spec.device)
+
+        def evaluate() -> tuple[float, float]:
+            model.eval()
+            correct, loss_sum = 0, 0.0
+            with torch.inference_mode():
+                for start in range(0, len(val_ids), 64):
+                    ids, mask, y = batch_tensors(val_ids[start:start + 64], val_y[start:start + 64])
+                    out = model(input_ids=ids, attention_mask=mask, labels=y)
+                    loss_sum += out.loss.item() * len(y)
+                    correct += int((out.logits.argmax(-1) == y).sum())
+            model.train()
+            return loss_sum / len(val_ids), correct / len(val_ids)
+
+        step = 0
+        metrics: dict = {}
+        model.train()
+        for epoch in range(1, hp["epochs"] + 1):
+            order = torch.randperm(len(train_ids), generator=generator).tolist()
+            epoch_loss = 0.0
+            for start in range(0, len(order), batch_size):
+                chosen = order[start:start + batch_size]
+                ids, mask, y = batch_tensors([train_ids[i] for i in chosen], [train_y[i] for i in chosen])
+                out = model(input_ids=ids, attention_mask=mask, labels=y)
+                out.loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                step += 1
+                loss = out.loss.detach().item()
+                epoch_loss += loss
+                reporter.step(step=step, total_steps=total, epoch=epoch, loss=loss)
+            eval_loss, accuracy = evaluate()
+            metrics = {"epoch": epoch, "loss": round(epoch_loss / per_epoch, 6), "eval_loss": round(eval_loss, 6),
+                       "eval_accuracy": round(accuracy, 6)}
+            reporter.epoch_end(epoch=epoch, loss=metrics["loss"], eval_loss=metrics["eval_loss"],
+                               eval_accuracy=metrics["eval_accuracy"])
+
+        folder = spec.output_dir / "model"
+        model.to("cpu")
+        model.save_pretrained(folder, safe_serialization=True)
+        tokenizer.save_pretrained(folder)
+        count = int(sum(p.numel() for p in model.parameters()))
+        artifact = _zip_folder(folder, spec.output_dir / "model.zip")
+        return TrainResult(artifact_path=artifact, metrics=metrics, labels=list(spec.labels), parameter_count=count)
+    finally:
+        model = optimizer = tokenizer = None  # drop the references so gc can free the weights
+        gc.collect()
+        if spec.device.startswith("cuda"):
+            torch.cuda.empty_cache()
+
+
+def _train_keras(spec: TrainSpec, reporter: Reporter) -> TrainResult:
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    hp = spec.hyperparameters
+    keras.utils.set_random_seed(hp["seed"])
+    label2id = {label: i for i, label in enumerate(spec.labels)}
+    model = None
+    try:
+        try:
+            base = keras.saving.load_model(spec.base_path, safe_mode=True, compile=False)
+        except Exception as exc:  # Keras raises many types; every one means the base cannot be used.
+            raise TrainingRefused(f"The Keras base model could not be loaded safely: {str(exc)[:300]}") from exc
+        if len(base.inputs) != 1 or "string" not in str(base.inputs[0].dtype):
+            raise TrainingRefused("A Keras base must take raw text (one string input with its own TextVectorization).")
+        head = base.layers[-1]
+        same_head = (isinstance(head, keras.layers.Dense) and head.units == len(spec.labels)
+                     and list(spec.base_labels) == list(spec.labels))
+        if same_head:
+            model = base
+            reporter.log("Keeping the base model's classification head: same labels.")
+        else:
+            features = base.layers[-2].output
+            outputs = keras.layers.Dense(len(spec.labels), activation="softmax", name="finetuned_head")(features)
+            model = keras.Model(base.inputs, outputs, name=f"{base.name}_finetuned")
+            reporter.log(f"New classification head with {len(spec.labels)} labels: {', '.join(spec.labels)}.")
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=hp["learning_rate"]),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        rank = len(base.inputs[0].shape)
+
+        def tensors(rows):
+            texts = [text for text, _ in rows]
+            x = tf.constant([[t] for t in texts]) if rank == 2 else tf.constant(texts)
+            return x, np.array([label2id[label] for _, label in rows], dtype="int32")
+
+        x_train, y_train = tensors(spec.train)
+        x_val, y_val = tensors(spec.validation)
+        batch_size = hp["batch_size"]
+        per_epoch = steps_per_epoch(len(spec.train), batch_size)
+        total = per_epoch * hp["epochs"]
+        train_ds = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
+                    .shuffle(len(spec.train), seed=hp["seed"], reshuffle_each_iteration=True).batch(batch_size))
+        reporter.log(f"Keras model with {model.count_params():,} parameters; {per_epoch} steps per epoch.")
+        metrics: dict = {}
+
+        class Progress(keras.callbacks.Callback):
+            """Bridges Keras to the reporter; a raise from the reporter stops fit() at once."""
+
+            def __init__(self):
+                super().__init__()
+                self.step = 0
+                self.epoch = 1
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self.epoch = epoch + 1
+
+            def on_train_batch_end(self, batch, logs=None):
+                self.step += 1
+                reporter.step(step=self.step, total_steps=total, epoch=self.epoch, loss=float(logs["loss"]))
+
+            def on_epoch_end(self, epoch, logs=None):
+                metrics.update({"epoch": epoch + 1, "loss": round(float(logs["loss"]), 6),
+                                "eval_loss": round(float(logs["val_loss"]), 6),
+                                "eval_accuracy": round(float(logs["val_accuracy"]), 6)})
+                reporter.epoch_end(epoch=epoch + 1, loss=metrics["loss"], eval_loss=metrics["eval_loss"],
+                                   eval_accuracy=metrics["eval_accuracy"])
+
+        model.fit(train_ds, validation_data=(x_val, y_val), epochs=hp["epochs"], verbose=0,
+                  callbacks=[Progress()])
+        artifact = spec.output_dir / "model.keras"
+        model.save(artifact)
+        return TrainResult(artifact_path=artifact, metrics=metrics, labels=list(spec.labels),
+                           parameter_count=int(model.count_params()))
+    finally:
+        model = None
+        keras.backend.clear_session()
+        gc.collect()

@@ -1,0 +1,195 @@
+"""Admin for the store, with the moderators' review queue.
+
+Status never changes through a form: approve / reject / suspend are actions that call
+`marketplace.services.app_review`, which notifies the developer and writes the audit log.
+"""
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+
+from .models import App, AppReviewQueue, AppStatus, AppVersion, Category, LibraryEntry, Review, Tag
+from .services import app_review, review_delete
+
+
+class ModerationReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 5, "cols": 80}), max_length=5000,
+        help_text=_("Sent to the developer by email and on the site, and kept in the audit log."),
+    )
+
+
+class AppVersionInline(admin.TabularInline):
+    model = AppVersion
+    fields = ("version", "status", "task", "framework", "hardware", "size", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(App)
+class AppAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "owner", "category", "status", "pricing_model", "rating", "reviews_count",
+                    "runs_count", "updated_at")
+    list_filter = ("status", "category", "pricing_model", "featured")
+    search_fields = ("name", "slug", "tagline", "owner__email", "owner__username")
+    list_select_related = ("owner", "category")
+    autocomplete_fields = ("owner",)
+    filter_horizontal = ("tags",)
+    readonly_fields = ("status", "status_reason", "rating", "runs_count", "rating_sum", "reviews_count",
+                       "created_at", "updated_at", "published_at")
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "owner", "tagline", "description", "category", "tags", "icon",
+                           "featured")}),
+        (_("Moderation"), {"fields": ("status", "status_reason", "published_at")}),
+        (_("Pricing"), {"fields": ("pricing_model", "base_price", "k", "window_seconds", "max_price",
+                                   "free_calls_per_month", "purchase_price")}),
+        (_("Counters"), {"fields": ("runs_count", "reviews_count", "rating_sum", "rating", "created_at",
+                                    "updated_at")}),
+    )
+    inlines = [AppVersionInline]
+    actions = ["approve", "reject", "suspend"]
+    reason_template = "admin/marketplace/moderation_reason.html"
+
+    def has_review_permission(self, request) -> bool:
+        return request.user.has_perm("marketplace.review_app")
+
+    def has_add_permission(self, request) -> bool:
+        # Apps are created by developers on the site or through the API, never by staff.
+        return False
+
+    @admin.action(description=_("Approve and publish the selected apps"), permissions=["review"])
+    def approve(self, request, queryset):
+        return self._decide(request, queryset, "approve", reason="")
+
+    @admin.action(description=_("Reject the selected apps (asks for a reason)"), permissions=["review"])
+    def reject(self, request, queryset):
+        return self._ask_reason_then_decide(request, queryset, "reject", _("Reject apps"))
+
+    @admin.action(description=_("Suspend the selected apps (asks for a reason)"), permissions=["review"])
+    def suspend(self, request, queryset):
+        return self._ask_reason_then_decide(request, queryset, "suspend", _("Suspend apps"))
+
+    def _ask_reason_then_decide(self, request, queryset, decision: str, title: str):
+        """An intermediate page with the reason; its POST comes back to this action with `apply`."""
+        if "apply" in request.POST:
+            form = ModerationReasonForm(request.POST)
+            if form.is_valid():
+                return self._decide(request, queryset, decision, reason=form.cleaned_data["reason"])
+        else:
+            form = ModerationReasonForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title, "form": form, "apps": queryset.select_related("owner"), "decision": decision,
+            "action_name": decision, "opts": self.model._meta, "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media,
+        }
+        return TemplateResponse(request, self.reason_template, context)
+
+    def _decide(self, request, queryset, decision: str, reason: str) -> None:
+        done = 0
+        for app in queryset:
+            try:
+                app_review(app=app, moderator=request.user, decision=decision, reason=reason)
+                done += 1
+            except (ValidationError, PermissionDenied) as error:
+                text = "; ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+                self.message_user(request, f"{app.name}: {text}", messages.ERROR)
+        if done:
+            self.message_user(request, _("%(decision)s: %(count)d app(s); the developers were notified.")
+                              % {"decision": decision.title(), "count": done}, messages.SUCCESS)
+        return None
+
+
+@admin.register(AppReviewQueue)
+class AppReviewQueueAdmin(AppAdmin):
+    """Apps waiting for a moderator, oldest first."""
+
+    list_display = ("name", "owner", "category", "pricing_model", "versions_count", "updated_at")
+    list_filter = ("category", "pricing_model")
+    ordering = ("updated_at",)
+    actions = ["approve", "reject"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(status=AppStatus.IN_REVIEW).prefetch_related("versions")
+
+    @admin.display(description=_("versions"))
+    def versions_count(self, obj: App) -> int:
+        return len(obj.versions.all())
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "position")
+    list_editable = ("position",)
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(AppVersion)
+class AppVersionAdmin(admin.ModelAdmin):
+    """Versions are uploaded and validated by the platform; here they are looked at."""
+
+    list_display = ("app", "version", "status", "task", "framework", "hardware", "size", "created_at")
+    list_filter = ("status", "task", "framework", "hardware")
+    search_fields = ("app__name", "app__slug", "version")
+    list_select_related = ("app",)
+    exclude = ("artifact",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in AppVersion._meta.fields if field.name != "artifact"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(Review)
+class ReviewAdmin(admin.ModelAdmin):
+    """Moderators read reviews and remove abusive ones; removal keeps the app's rating exact."""
+
+    list_display = ("app", "user", "rating", "short_text", "created_at", "replied_at")
+    list_filter = ("rating",)
+    search_fields = ("app__name", "user__email", "text")
+    list_select_related = ("app", "user")
+    readonly_fields = ("app", "user", "rating", "text", "developer_reply", "replied_at", "created_at", "updated_at")
+
+    @admin.display(description=_("review"))
+    def short_text(self, obj: Review) -> str:
+        return obj.text if len(obj.text) <= 80 else f"{obj.text[:79]}…"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def delete_model(self, request, obj: Review) -> None:
+        review_delete(review=obj, actor=request.user, reason=str(_("Removed in the admin.")))
+
+    def delete_queryset(self, request, queryset) -> None:
+        for review in queryset:
+            review_delete(review=review, actor=request.user, reason=str(_("Removed in the admin.")))
+
+
+@admin.register(LibraryEntry)
+class LibraryEntryAdmin(admin.ModelAdmin):
+    list_display = ("user", "app", "source", "acquired_at")
+    list_filter = ("source",)
+    search_fields = ("user__email", "app__name")
+    list_select_related = ("user", "app")
+    readonly_fields = ("user", "app", "source", "acquired_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False

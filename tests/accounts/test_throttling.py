@@ -1,0 +1,42 @@
+"""Throttling per API key: over the rate the API answers 429 with Retry-After; other keys are unaffected."""
+import pytest
+from django.core.cache import cache
+
+from tests.conftest import key_client
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def three_per_minute(settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
+                               "DEFAULT_THROTTLE_RATES": {"api_key": "3/min"}}
+    cache.clear()  # counters from earlier tests (or runs) with recycled ids must not count here
+    yield
+    cache.clear()
+
+
+def test_over_the_rate_a_key_gets_429_with_retry_after(user, three_per_minute):
+    client = key_client(user, scopes=["read"])
+    for _ in range(3):
+        assert client.get("/api/v1/me/").status_code == 200
+    response = client.get("/api/v1/me/")
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 60
+    body = response.json()["error"]
+    assert body["code"] == "throttled" and body["message"] and body["fields"] == {}
+
+
+def test_each_key_has_its_own_budget(user, three_per_minute):
+    first, second = key_client(user, scopes=["read"]), key_client(user, scopes=["read"])
+    for _ in range(3):
+        first.get("/api/v1/me/")
+    assert first.get("/api/v1/me/").status_code == 429
+    assert second.get("/api/v1/me/").status_code == 200
+
+
+def test_anonymous_callers_are_throttled_by_address(api_client, three_per_minute):
+    for _ in range(3):
+        assert api_client.get("/api/v1/categories/").status_code == 200
+    response = api_client.get("/api/v1/categories/")
+    assert response.status_code == 429 and "Retry-After" in response

@@ -1,0 +1,142 @@
+"""Webhooks: Standard Webhooks signatures checked by a real local receiver, retries with back-off, redelivery."""
+import base64
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from rest_framework.test import APIClient
+
+from inference.models import DeliveryStatus, WebhookDelivery
+from inference.services import webhook_secret_for
+from tests.factories import UserFactory
+
+from .conftest import ready_version
+
+
+class Receiver:
+    """An HTTP server on 127.0.0.1 that fails the first `failures` requests, then answers 204."""
+
+    def __init__(self, failures: int = 0):
+        self.failures = failures
+        self.requests: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers["content-length"]))
+                receiver.requests.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+                if len(receiver.requests) <= receiver.failures:
+                    self.send_response(500)
+                    self.end_headers()
+                    self.wfile.write(b"try later")
+                else:
+                    self.send_response(204)
+                    self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/modelmarket"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def receiver():
+    servers = []
+
+    def make(failures: int = 0) -> Receiver:
+        servers.append(Receiver(failures))
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def fast_retries(settings):
+    settings.MODELMARKET = {**settings.MODELMARKET, "WEBHOOK_RETRY_DELAYS": [0, 0, 0]}
+
+
+def _verify(secret: str, headers: dict, body: bytes) -> bool:
+    """What a receiver does, written from the Standard Webhooks spec rather than our code."""
+    key = base64.b64decode(secret.split("_", 1)[1])
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return any(part.split(",", 1)[1] == expected for part in headers["webhook-signature"].split())
+
+
+def _run(app, user, webhook_url, events=None):
+    client = APIClient()
+    client.force_authenticate(user)
+    payload = {"input": {"text": "profits rose"}, "webhook": webhook_url}
+    if events:
+        payload["webhook_events_filter"] = events
+    response = client.post(f"/api/v1/apps/{app.slug}/predictions/", payload, format="json", HTTP_PREFER="wait=10")
+    assert response.status_code == 201, response.content
+    return client, response.json()
+
+
+def test_completed_webhook_is_signed_and_carries_the_prediction(published_app, runner, tiny_models, eager_celery,
+                                                                 receiver, fast_retries):
+    ready_version(published_app, tiny_models["classifier"], task="text-classification")
+    hook = receiver()
+    _client, prediction = _run(published_app, runner, hook.url, events=["start", "completed"])
+    assert len(hook.requests) == 2
+    secret = webhook_secret_for(user=runner).secret
+    for request in hook.requests:
+        assert _verify(secret, request["headers"], request["body"])
+        assert request["headers"]["webhook-id"].startswith("msg_")
+    completed = json.loads(hook.requests[-1]["body"])
+    assert completed["id"] == prediction["id"] and completed["status"] == "succeeded"
+    assert completed["output"] == prediction["output"]
+    # A tampered body does not verify.
+    assert not _verify(secret, hook.requests[-1]["headers"], hook.requests[-1]["body"] + b" ")
+
+
+def test_failed_deliveries_are_retried_until_they_succeed(published_app, runner, tiny_models, eager_celery, receiver,
+                                                          fast_retries):
+    ready_version(published_app, tiny_models["classifier"], task="text-classification")
+    hook = receiver(failures=2)
+    client, prediction = _run(published_app, runner, hook.url)
+    delivery = WebhookDelivery.objects.get(prediction_id=prediction["id"])
+    assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.attempts == 3
+    assert delivery.response_status == 204
+    # Every retry is the same message: receivers de-duplicate on webhook-id.
+    assert len({request["headers"]["webhook-id"] for request in hook.requests}) == 1
+    log = client.get(f"/api/v1/webhook-deliveries/?prediction={prediction['id']}").json()
+    assert log["count"] == 1 and log["results"][0]["attempts"] == 3
+
+
+def test_deliveries_give_up_after_the_last_retry_and_can_be_redelivered(published_app, runner, tiny_models,
+                                                                        eager_celery, receiver, fast_retries):
+    ready_version(published_app, tiny_models["classifier"], task="text-classification")
+    hook = receiver(failures=100)
+    client, prediction = _run(published_app, runner, hook.url)
+    delivery = WebhookDelivery.objects.get(prediction_id=prediction["id"])
+    assert delivery.status == DeliveryStatus.FAILED and delivery.attempts == 4
+    assert delivery.response_status == 500 and delivery.response_body == "try later"
+
+    hook.failures = 0
+    stranger = APIClient()
+    stranger.force_authenticate(UserFactory())
+    assert stranger.post(f"/api/v1/webhook-deliveries/{delivery.pk}/redeliver/").status_code == 404
+    assert stranger.get("/api/v1/webhook-deliveries/").json()["count"] == 0
+    again = client.post(f"/api/v1/webhook-deliveries/{delivery.pk}/redeliver/")
+    assert again.status_code == 201
+    copy = WebhookDelivery.objects.get(pk=again.json()["id"])
+    assert copy.status == DeliveryStatus.SUCCEEDED and copy.message_id != delivery.message_id
+
+
+def test_unreachable_receivers_are_logged_not_raised(published_app, runner, tiny_models, eager_celery, fast_retries):
+    ready_version(published_app, tiny_models["classifier"], task="text-classification")
+    _client, prediction = _run(published_app, runner, "http://127.0.0.1:9/closed")
+    delivery = WebhookDelivery.objects.get(prediction_id=prediction["id"])
+    assert delivery.status == DeliveryStatus.FAILED and delivery.last_error and delivery.response_status is None
