@@ -10,6 +10,10 @@ from django.utils.translation import ngettext
 from .models import MODERATORS_GROUP, ApiKey, AuditLog, Notification, User
 from .services import api_key_revoke, user_make_moderator, user_remove_moderator
 
+admin.site.site_header = _("ModelMarket administration")
+admin.site.site_title = _("ModelMarket admin")
+admin.site.index_title = _("Moderation and operations")
+
 
 class UserCreationForm(auth_forms.AdminUserCreationForm):
     class Meta(auth_forms.AdminUserCreationForm.Meta):
@@ -149,13 +153,17 @@ class NotificationAdmin(admin.ModelAdmin):
 class AuditLogAdmin(admin.ModelAdmin):
     """Read-only: the audit log is written by services, never edited."""
 
-    list_display = ("created_at", "actor", "action", "target_repr", "target_type", "short_reason")
+    list_display = ("created_at", "actor", "action", "target", "short_reason")
     list_filter = ("action", "target_type")
     search_fields = ("target_repr", "reason", "actor__email", "actor__username", "target_id")
     date_hierarchy = "created_at"
     list_select_related = ("actor",)
     fields = ("created_at", "actor", "action", "target_type", "target_id", "target_repr", "reason", "data")
     readonly_fields = fields
+
+    @admin.display(description=_("target"))
+    def target(self, obj: AuditLog) -> str:
+        return f"{obj.target_repr} ({obj.target_type} #{obj.target_id})"
 
     @admin.display(description=_("why"))
     def short_reason(self, obj: AuditLog) -> str:

@@ -3,6 +3,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -106,8 +107,10 @@ def notification_send(
         except IntegrityError:
             return None
         if email_subject and user.email:
+            # On the site a relative link is right; in an email it needs the site's address.
+            link = f"{settings.SITE_URL.rstrip('/')}{url}" if url.startswith("/") else url
             transaction.on_commit(
-                lambda: send_mail(email_subject, f"{message}\n\n{url}".strip(), None, [user.email],
+                lambda: send_mail(email_subject, f"{message}\n\n{link}".strip(), None, [user.email],
                                   fail_silently=True)
             )
         return notification

@@ -7,7 +7,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from .models import CREDIT_NORMAL, ZERO, Account, AccountKind, Entry, Transaction, Wallet
 
@@ -43,8 +43,9 @@ def floor_to_minor(amount: Decimal, currency_code: str | None = None) -> Decimal
 
 def account_get(kind: str, user=None) -> Account:
     user_id = getattr(user, "pk", user)
+    lookup = {"user_id": user_id} if user_id is not None else {"user__isnull": True}
     for _attempt in range(3):
-        account = Account.objects.filter(kind=kind, user_id=user_id).first()
+        account = Account.objects.filter(kind=kind, **lookup).first()
         if account:
             return account
         try:
@@ -52,19 +53,31 @@ def account_get(kind: str, user=None) -> Account:
                 return Account.objects.create(kind=kind, user_id=user_id)
         except IntegrityError:
             continue
-    return Account.objects.get(kind=kind, user_id=user_id)
+    return Account.objects.get(kind=kind, **lookup)
 
 
 def wallet_lock(user) -> Wallet:
     """The user's Wallet row, locked FOR UPDATE: every change to their money is serialised on it."""
     user_id = getattr(user, "pk", user)
-    if not Wallet.objects.filter(user_id=user_id).exists():
-        try:
-            with transaction.atomic():
-                Wallet.objects.create(user_id=user_id)
-        except IntegrityError:
-            pass
+    wallet = Wallet.objects.select_for_update().filter(user_id=user_id).first()
+    if wallet is not None:
+        return wallet
+    try:
+        with transaction.atomic():
+            Wallet.objects.create(user_id=user_id)
+    except IntegrityError:
+        pass
     return Wallet.objects.select_for_update().get(user_id=user_id)
+
+
+def accounts_get(*pairs: tuple[str, object]) -> list[Account]:
+    """Several accounts in one query (creating any that are missing), in the order asked."""
+    wanted = [(kind, getattr(user, "pk", user)) for kind, user in pairs]
+    condition = Q()
+    for kind, user_id in wanted:
+        condition |= Q(kind=kind, user_id=user_id) if user_id is not None else Q(kind=kind, user__isnull=True)
+    found = {(a.kind, a.user_id): a for a in Account.objects.filter(condition)}
+    return [found.get(key) or account_get(*key) for key in wanted]
 
 
 def book(*, kind: str, key: str, lines: list[tuple[Account, Decimal]], memo: str = "", user=None, app=None,

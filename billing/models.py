@@ -132,6 +132,9 @@ class Quote(models.Model):
     used_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self) -> str:
+        return f"{self.app} {self.price} until {self.expires_at:%H:%M:%S}"
+
 
 class ChargeStatus(models.TextChoices):
     HELD = "held", _("Held")

@@ -28,7 +28,16 @@ from marketplace.models import App, LibraryEntry, LibrarySource, PricingModel
 from marketplace.selectors import app_current_price
 
 from . import selectors
-from .ledger import account_get, book, floor_to_minor, from_minor_units, money, to_minor_units, wallet_lock
+from .ledger import (
+    account_get,
+    accounts_get,
+    book,
+    floor_to_minor,
+    from_minor_units,
+    money,
+    to_minor_units,
+    wallet_lock,
+)
 from .models import (
     ZERO,
     AccountKind,
@@ -184,20 +193,25 @@ def _hold(*, subject: str, user, app: App | None, api_key, price: Decimal, free_
     charge = Charge.objects.create(subject=subject, user=user, app=app, api_key=api_key, price=price,
                                    free_tier=free_tier, hardware=hardware)
     if price > 0:
+        wallet, holds = accounts_get((AccountKind.WALLET, user), (AccountKind.HOLDS, user))
         book(kind=TransactionKind.HOLD, key=f"hold:{subject}", user=user, app=app, prediction_id=prediction_id,
              memo=_("Hold for %(what)s") % {"what": app.name if app else subject},
-             lines=[(account_get(AccountKind.WALLET, user), price), (account_get(AccountKind.HOLDS, user), -price)])
+             lines=[(wallet, price), (holds, -price)])
     return charge
 
 
 @transaction.atomic
 def charge_admit(*, subject: str, user, app: App | None, price: Decimal, api_key=None, free_tier: bool = False,
-                 prediction_id: str = "", hardware: str = "") -> Charge:
-    """Hold `price` on the user's wallet, or raise 402; the caps are checked under the wallet lock."""
-    existing = Charge.objects.filter(subject=subject).first()
-    if existing:
-        return existing
-    wallet = wallet_lock(user)
+                 prediction_id: str = "", hardware: str = "", wallet=None) -> Charge:
+    """Hold `price` on the user's wallet, or raise 402; the caps are checked under the wallet lock.
+
+    `wallet` is the caller's already locked Wallet row, if it took the lock itself.
+    """
+    if wallet is None:
+        wallet = wallet_lock(user)
+        existing = Charge.objects.filter(subject=subject).first()
+        if existing:
+            return existing
     price = money(price)
     if price > 0:
         available = selectors.user_balance(user=user)
@@ -222,12 +236,16 @@ def prediction_admit(*, prediction, quote_id: str | None = None, max_price: Deci
         return Admission(price=existing.price, currency=_currency())
     user, app = prediction.user, prediction.app
     # Lock before pricing, so free calls and quotes are consumed one at a time per user.
-    wallet_lock(user)
+    wallet = wallet_lock(user)
+    existing = Charge.objects.filter(subject=subject).first()
+    if existing:
+        return Admission(price=existing.price, currency=_currency())
     price, free_tier = _admission_price(user=user, app=app, quote_id=quote_id, max_price=max_price,
                                         now=timezone.now())
     charge = charge_admit(subject=subject, user=user, app=app, price=price, free_tier=free_tier,
-                          api_key=getattr(prediction, "api_key", None), prediction_id=str(prediction.pk),
-                          hardware=getattr(prediction, "hardware", "") or "")
+                          api_key=prediction.api_key if getattr(prediction, "api_key_id", None) else None,
+                          prediction_id=str(prediction.pk), hardware=getattr(prediction, "hardware", "") or "",
+                          wallet=wallet)
     return Admission(price=charge.price, currency=_currency())
 
 
@@ -241,7 +259,8 @@ def _book_cost(*, charge: Charge, compute_seconds, hardware: str, prediction_id:
     if cost > 0:
         book(kind=TransactionKind.COST, key=f"cost:{charge.subject}", app=charge.app, user=charge.user,
              prediction_id=prediction_id, memo=_("%(s)s s on %(hw)s") % {"s": seconds, "hw": hardware},
-             lines=[(account_get(AccountKind.INFERENCE_COST), cost), (account_get(AccountKind.COMPUTE_PAYABLE), -cost)])
+             lines=list(zip(accounts_get((AccountKind.INFERENCE_COST, None), (AccountKind.COMPUTE_PAYABLE, None)),
+                            (cost, -cost), strict=True)))
     return cost
 
 
@@ -252,14 +271,17 @@ def _charge_locked(subject: str) -> Charge | None:
 def _settle(charge: Charge, *, amount: Decimal, revenue_to_developer: bool, prediction_id: str = "") -> None:
     """The hold becomes a debit (amount) and the rest, if any, goes back to the wallet."""
     user = charge.user
+    if charge.price <= 0:
+        return
     lines = [(account_get(AccountKind.HOLDS, user), charge.price)]
     if charge.price - amount > 0:
         lines.append((account_get(AccountKind.WALLET, user), -(charge.price - amount)))
     if amount > 0:
         if revenue_to_developer and charge.app is not None:
             share, fee = _fee_split(amount)
-            lines += [(account_get(AccountKind.EARNINGS, charge.app.owner_id), -share),
-                      (account_get(AccountKind.PLATFORM_FEES), -fee)]
+            earnings, fees = accounts_get((AccountKind.EARNINGS, charge.app.owner_id),
+                                          (AccountKind.PLATFORM_FEES, None))
+            lines += [(earnings, -share), (fees, -fee)]
         else:
             lines.append((account_get(AccountKind.PLATFORM_FEES), -amount))
     if charge.price > 0:
@@ -583,7 +605,8 @@ def _purchase_book(purchase: Purchase, *, source_account) -> None:
 def purchase_complete(*, purchase_id: int, amount_minor: int, currency: str, payment_intent: str = "") -> bool:
     from marketplace.services import app_acquire
 
-    purchase = Purchase.objects.select_for_update(of=("self",)).select_related("app", "user").filter(pk=purchase_id).first()
+    purchase = (Purchase.objects.select_for_update(of=("self",)).select_related("app", "user")
+                .filter(pk=purchase_id).first())
     if purchase is None or purchase.status != TopUpStatus.PENDING:
         return False
     purchase.amount = from_minor_units(amount_minor, currency)

@@ -1,4 +1,6 @@
 """Billing pages: the wallet, purchases, the developer's earnings, Connect onboarding, the Stripe webhook."""
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,6 +22,7 @@ from . import charts, selectors, services
 from .forms import BudgetForm, TopUpForm
 
 LEDGER_PAGE = 25
+logger = logging.getLogger(__name__)
 
 
 @login_required
@@ -30,16 +33,18 @@ def wallet(request: HttpRequest) -> HttpResponse:
         try:
             services.checkout_session_sync(session_id=request.GET["session_id"])
         except Exception:  # noqa: BLE001 - the webhook will credit it; the page must still render
-            pass
-    topup_form, budget_form = TopUpForm(), BudgetForm(initial={"monthly_budget": selectors.user_monthly_budget(user=user)})
+            logger.warning("Could not re-check Checkout session %s", request.GET["session_id"], exc_info=True)
+    topup_form = TopUpForm()
+    budget_form = BudgetForm(initial={"monthly_budget": selectors.user_monthly_budget(user=user)})
     if request.method == "POST" and request.POST.get("action") == "topup":
         topup_form = TopUpForm(request.POST)
         if topup_form.is_valid():
+            wallet_url = request.build_absolute_uri(reverse("billing:wallet"))
             try:
                 topup = services.topup_start(
                     user=user, amount=topup_form.cleaned_data["amount"],
-                    success_url=request.build_absolute_uri(reverse("billing:wallet")) + "?session_id={CHECKOUT_SESSION_ID}",
-                    cancel_url=request.build_absolute_uri(reverse("billing:wallet")) + "?topup=canceled")
+                    success_url=wallet_url + "?session_id={CHECKOUT_SESSION_ID}",
+                    cancel_url=wallet_url + "?topup=canceled")
                 return redirect(topup.checkout_url)
             except ValidationError as exc:
                 add_service_errors(topup_form, exc)

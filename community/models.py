@@ -145,8 +145,8 @@ class ReviewQueueItem(Post):
 
     class Meta:
         proxy = True
-        verbose_name = _("flagged post")
-        verbose_name_plural = _("review queue")
+        verbose_name = _("post to review")
+        verbose_name_plural = _("posts to review")
 
 
 class PostRevision(models.Model):

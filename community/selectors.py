@@ -1,5 +1,7 @@
 """Reads for the forum: visibility always goes through the `visible_to` querysets."""
+import operator
 from dataclasses import dataclass
+from functools import reduce
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import connection
@@ -126,11 +128,15 @@ def search(*, user, query: str, category: ForumCategory | None = None, limit: in
     hits: dict[int, SearchHit] = {}
     if connection.vendor == "postgresql":
         sq = SearchQuery(query, search_type="websearch", config="english")
+        # Highlight any of the words, even where the post matched only through its thread's title.
+        words = [SearchQuery(word, config="english") for word in query.split()[:8]]
+        any_word = reduce(operator.or_, words) if words else sq
         rows = (
             posts.filter(search_vector=sq)
             .annotate(rank=SearchRank(F("search_vector"), sq),
-                      snippet=SearchHeadline("body", sq, config="english", start_sel="[[", stop_sel="]]",
-                                             max_words=30, min_words=10))
+                      snippet=SearchHeadline("body", any_word, config="english", start_sel="[[", stop_sel="]]",
+                                             max_words=24, min_words=8, max_fragments=2,
+                                             fragment_delimiter=" … "))
             .order_by("-rank", "-created_at")[: limit * 4]
         )
         for post in rows:

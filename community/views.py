@@ -168,6 +168,7 @@ def thread_new(request):
                 return redirect(thread.get_absolute_url())
     return render(request, "community/thread_new.html", {
         "form": form, "category": category, "app": app, "categories": choices,
+        "about_app": app or (category.app if category and category.app_id else None),
     }, status=400 if request.method == "POST" else 200)
 
 

@@ -96,7 +96,11 @@ class VersionListCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         labels = [label.strip() for label in data.pop("labels", "").split(",") if label.strip()]
-        version = services.version_upload(app=app, actor=request.user, labels=labels or None, **data)
+        try:
+            version = services.version_upload(app=app, actor=request.user, labels=labels or None, **data)
+        except services.ArtifactTooLarge as exc:
+            message = exc.message_dict["artifact"][0]
+            raise ApiError(message, code="too_large", status_code=413, fields=exc.message_dict) from exc
         return Response(VersionOutputSerializer(version).data, status=status.HTTP_201_CREATED)
 
 
@@ -176,6 +180,18 @@ def _answer(prediction: Prediction, *, replayed: bool = False) -> Response:
     return response
 
 
+def _schemas_description() -> str:
+    from .schemas import INPUT_SCHEMAS, output_schema
+
+    parts = ["Run an app: admitted and priced by billing, then queued for a worker of the version's hardware. "
+             "`Prefer: wait=N` waits up to N seconds (201 when finished, else 202). `stream: true` with a "
+             "text-generation app streams tokens at `urls.stream` (Server-Sent Events).\n\nInput and output per task "
+             "(each version also shows its own under `/versions/{version}/`):"]
+    for task, schema in INPUT_SCHEMAS.items():
+        parts.append(f"\n\n**{task}** input: `{json.dumps(schema)}`\n\noutput: `{json.dumps(output_schema(task))}`")
+    return "".join(parts)
+
+
 class PredictionCreateApi(APIView):
     """Run an app: admitted and priced by billing, queued for a worker. `Prefer: wait=N` waits up to N s."""
 
@@ -183,6 +199,7 @@ class PredictionCreateApi(APIView):
     required_scope = "predict"
 
     @extend_schema(
+        description=_schemas_description(),
         request=PredictionRequestSerializer,
         parameters=[OpenApiParameter("Prefer", str, OpenApiParameter.HEADER, description="wait=N (N <= 60)"),
                     OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],

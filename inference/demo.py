@@ -63,7 +63,7 @@ def build_npc(target: Path) -> dict:
 
     lines = [line for line in (DEMO_DATA / "npc_corpus.txt").read_text().splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as folder:
-        build_causal_lm(Path(folder), lines=lines, hidden=96, layers=2, train_steps=300)
+        build_causal_lm(Path(folder), lines=lines, hidden=64, layers=2, train_steps=200)
         zip_folder(Path(folder), target)
     return {"corpus_lines": len(lines)}
 
@@ -113,28 +113,35 @@ def _attach(version: AppVersion, artifact: Path, info: dict) -> None:
         version.save()
 
 
-def seed_demo(*, stdout) -> None:
-    from marketplace.services import app_acquire
-
+def demo_model_attach(slug: str) -> tuple[AppVersion | None, dict]:
+    """Give the demo app `slug` its real model (built once, cached) and validate it here. Idempotent."""
     from .services import version_validate
 
-    for slug, (name, builder) in DEMO_MODELS.items():
-        version = AppVersion.objects.filter(app__slug=slug, version="1.0.0").first()
+    name, builder = DEMO_MODELS[slug]
+    version = AppVersion.objects.filter(app__slug=slug, version="1.0.0").first()
+    if version is None:
+        return None, {}
+    artifact, info = _cached(name, builder)
+    if version.status == VersionStatus.READY and version.artifact:
+        return version, info
+    if not version.artifact:
+        _attach(version, artifact, info)
+    elif version.status == VersionStatus.INVALID:
+        AppVersion.objects.filter(pk=version.pk).update(status=VersionStatus.UPLOADED)
+    return version_validate(version_id=version.pk), info
+
+
+def seed_demo(*, stdout) -> None:
+    from accounts.demo import demo_user
+    from marketplace.services import app_acquire
+
+    for slug in DEMO_MODELS:
+        version, info = demo_model_attach(slug)
         if version is None:
             continue
-        if version.status == VersionStatus.READY and version.artifact:
-            continue
-        artifact, info = _cached(name, builder)
-        if not version.artifact:
-            _attach(version, artifact, info)
-        elif version.status == VersionStatus.INVALID:
-            AppVersion.objects.filter(pk=version.pk).update(status=VersionStatus.UPLOADED)
-        version = version_validate(version_id=version.pk)
         accuracy = info.get("held_out_accuracy")
         note = f", held-out accuracy {accuracy:.1%}" if accuracy is not None else ""
         stdout.write(f"Model for {slug}: {version.status}{note} {version.error}".rstrip())
-
-    from accounts.demo import demo_user
 
     person = demo_user("user")
     for app in App.objects.filter(slug__in=DEMO_USER_APPS):

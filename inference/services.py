@@ -44,6 +44,10 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_TTL = timedelta(seconds=60)
+
+
+class ArtifactTooLarge(ValidationError):
+    """Past the configured upload limit: forms show it on the field, the API answers 413."""
 WEBHOOK_EVENTS = ("start", "completed")
 
 
@@ -77,8 +81,8 @@ def version_upload(
         raise ValidationError(errors)
     limit = _conf("MAX_ARTIFACT_BYTES", 512 * 1024 * 1024)
     if artifact.size > limit:
-        raise ApiError(_("The artifact is %(size)d bytes; the limit is %(limit)d.") % {"size": artifact.size,
-                       "limit": limit}, code="too_large", status_code=413, fields={"artifact": [_("Too large.")]})
+        raise ArtifactTooLarge({"artifact": [_("The file is %(size)d bytes; the limit is %(limit)d.") % {
+            "size": artifact.size, "limit": limit}]})
     try:
         check_upload_name(artifact.name, framework)
     except ArtifactRefused as exc:
@@ -277,7 +281,8 @@ def prediction_create(
             prediction.save(update_fields=["price", "currency"])
             prediction_id = str(prediction.pk)
             limits = (app_version.soft_time_limit, app_version.time_limit)
-            transaction.on_commit(lambda: _enqueue_prediction(prediction_id, queue, limits))
+            notify_start = bool(webhook) and "start" in events
+            transaction.on_commit(lambda: _enqueue_prediction(prediction_id, queue, limits, notify_start))
     except IntegrityError:
         if idempotency_key:
             return Prediction.objects.get(user=user, idempotency_key=idempotency_key), False
@@ -285,14 +290,13 @@ def prediction_create(
     return prediction, True
 
 
-def _enqueue_prediction(prediction_id: str, queue: str, limits: tuple[int, int]) -> None:
+def _enqueue_prediction(prediction_id: str, queue: str, limits: tuple[int, int], notify_start: bool) -> None:
     from .tasks import run_prediction
 
     soft, hard = limits
     run_prediction.apply_async(args=[prediction_id], queue=queue, task_id=prediction_id,
                                soft_time_limit=soft, time_limit=max(hard, soft + 1))
-    if "start" in (Prediction.objects.filter(pk=prediction_id).values_list("webhook_events_filter",
-                                                                          flat=True).first() or []):
+    if notify_start:
         webhook_event_queue(prediction_id=prediction_id, event="start")
 
 
@@ -420,7 +424,8 @@ def _prediction_succeed(prediction_id: str, *, output: dict, metrics: dict, comp
         prediction.save(update_fields=["status", "output", "metrics", "compute_seconds", "completed_at"])
         billing.prediction_settle(prediction=prediction)
         app_record_run(app_id=prediction.app_id)
-        transaction.on_commit(lambda: webhook_event_queue(prediction_id=prediction_id, event="completed"))
+        if prediction.webhook:
+            transaction.on_commit(lambda: webhook_event_queue(prediction_id=prediction_id, event="completed"))
     return prediction
 
 
@@ -436,7 +441,8 @@ def _prediction_fail(prediction_id: str, error: str) -> Prediction:
         prediction.completed_at = timezone.now()
         prediction.save(update_fields=["status", "error", "metrics", "completed_at"])
         billing.prediction_release(prediction=prediction)
-        transaction.on_commit(lambda: webhook_event_queue(prediction_id=prediction_id, event="completed"))
+        if prediction.webhook:
+            transaction.on_commit(lambda: webhook_event_queue(prediction_id=prediction_id, event="completed"))
     return prediction
 
 

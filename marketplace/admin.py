@@ -9,6 +9,7 @@ from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .models import App, AppReviewQueue, AppStatus, AppVersion, Category, LibraryEntry, Review, Tag
 from .services import app_review, review_delete
@@ -102,8 +103,15 @@ class AppAdmin(admin.ModelAdmin):
                 text = "; ".join(error.messages) if isinstance(error, ValidationError) else str(error)
                 self.message_user(request, f"{app.name}: {text}", messages.ERROR)
         if done:
-            self.message_user(request, _("%(decision)s: %(count)d app(s); the developers were notified.")
-                              % {"decision": decision.title(), "count": done}, messages.SUCCESS)
+            texts = {
+                "approve": ngettext("%(count)d app approved and published; its developer was notified.",
+                                    "%(count)d apps approved and published; their developers were notified.", done),
+                "reject": ngettext("%(count)d app rejected; its developer was notified.",
+                                   "%(count)d apps rejected; their developers were notified.", done),
+                "suspend": ngettext("%(count)d app suspended; its developer was notified.",
+                                    "%(count)d apps suspended; their developers were notified.", done),
+            }
+            self.message_user(request, texts[decision] % {"count": done}, messages.SUCCESS)
         return None
 
 

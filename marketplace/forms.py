@@ -5,9 +5,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
-from .models import App, AppVersion, PricingModel
+from .models import App, AppVersion, Framework, Hardware, PricingModel, Task
 from .selectors import categories_all
-from .services import app_version_create
 
 ICON_MAX_BYTES = 1024 * 1024
 ICON_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
@@ -115,14 +114,34 @@ class AppVersionForm(forms.Form):
                               widget=forms.TextInput(attrs={"placeholder": "1.0.0"}))
     changelog = forms.CharField(label=_("Changelog"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
                                 help_text=_("What changed in this version (Markdown)."))
+    # Inference: the model itself. The widget shows an upload progress bar (inference/templates/inference/widgets).
+    artifact = forms.FileField(
+        label=_("Model file"), help_text=_("A .zip of a transformers model folder (safetensors) or a Keras 3 .keras "
+                                           "file. Pickle formats (.bin, .pt, .pkl, .h5) and custom code are refused."))
+    task = forms.ChoiceField(label=_("Task"), choices=Task.choices)
+    framework = forms.ChoiceField(label=_("Framework"), choices=Framework.choices)
+    hardware = forms.ChoiceField(label=_("Hardware"), choices=Hardware.choices, initial=Hardware.CPU)
+    labels = forms.CharField(label=_("Class names (Keras classifiers)"), required=False, max_length=2000,
+                             help_text=_("Comma-separated, in the order of the model's outputs."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from inference.forms import ArtifactUploadWidget
+
+        self.fields["artifact"].widget = ArtifactUploadWidget()
 
     def service_kwargs(self) -> dict:
         """Extra keyword arguments for the version service (artifact, task, framework...)."""
         return {}
 
     def save(self, *, app: App, actor) -> AppVersion:
-        return app_version_create(app=app, actor=actor, version=self.cleaned_data["version"].strip(),
-                                  changelog=self.cleaned_data["changelog"], **self.service_kwargs())
+        from inference.services import version_upload
+
+        data = self.cleaned_data
+        labels = [label.strip() for label in data.get("labels", "").split(",") if label.strip()]
+        return version_upload(app=app, actor=actor, artifact=data["artifact"], version=data["version"].strip(),
+                              changelog=data["changelog"], task=data["task"], framework=data["framework"],
+                              hardware=data["hardware"], labels=labels or None)
 
 
 class ReviewForm(forms.Form):

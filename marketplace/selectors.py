@@ -166,10 +166,6 @@ def apps_published_by(*, user: User) -> QuerySet[App]:
     return _with_listing_columns(App.objects.published().filter(owner=user)).order_by("-runs_count", "-created_at")
 
 
-def app_versions(*, app: App, limit: int = 20) -> list[AppVersion]:
-    return list(AppVersion.objects.filter(app=app).order_by("-created_at")[:limit])
-
-
 def library_entries_for(*, user: User) -> QuerySet:
     from .models import LibraryEntry
 

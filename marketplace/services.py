@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -14,7 +15,18 @@ from accounts.models import User
 from accounts.services import audit_log_record, notification_send
 from config.api import StateConflict
 
-from .models import App, AppStatus, AppVersion, Category, LibraryEntry, LibrarySource, PricingModel, Review, Tag
+from .models import (
+    App,
+    AppStatus,
+    AppVersion,
+    Category,
+    LibraryEntry,
+    LibrarySource,
+    PricingModel,
+    Review,
+    Tag,
+    VersionStatus,
+)
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 PRICING_FIELDS = ("base_price", "k", "window_seconds", "max_price", "free_calls_per_month", "purchase_price")
@@ -32,6 +44,8 @@ def _unique_slug(name: str) -> str:
 def _apply_pricing(app: App, pricing: dict | None) -> None:
     if not pricing:
         return
+    if not isinstance(pricing, dict):
+        raise ValidationError({"pricing": [_("Pricing must be an object of pricing fields.")]})
     model = pricing.get("model", app.pricing_model)
     if model not in PricingModel.values:
         raise ValidationError({"pricing": [_("Pricing model must be 'free' or 'per_call'.")]})
@@ -46,6 +60,8 @@ def _apply_pricing(app: App, pricing: dict | None) -> None:
             continue
         try:
             if field in ("window_seconds", "free_calls_per_month"):
+                if isinstance(value, bool) or Decimal(str(value)) != int(value):
+                    raise ValueError  # no silent rounding of 2.5 calls
                 number = int(value)
                 if number < 0 or (field == "window_seconds" and number < 1):
                     raise ValueError
@@ -68,7 +84,7 @@ def _set_tags(app: App, tags: list[str] | None) -> None:
         return
     objects = []
     for raw in tags[:10]:
-        name = raw.strip()[:50]
+        name = str(raw).strip()[:50]
         slug = slugify(name)
         if slug:
             objects.append(Tag.objects.get_or_create(slug=slug, defaults={"name": name})[0])
@@ -115,6 +131,11 @@ def app_submit_requirements(app: App) -> str | None:
     """Why the app cannot go to review yet, or None. Inference tightens this to a `ready` version."""
     if not app.versions.exists():
         return _("Add at least one version before submitting for review.")
+    # Inference: reviewers and users need a model that passed the platform's checks.
+    if not app.versions.filter(status=VersionStatus.READY).exists():
+        if app.versions.filter(status__in=[VersionStatus.UPLOADED, VersionStatus.VALIDATING]).exists():
+            return _("Your model is still being checked; submit once a version is ready.")
+        return _("No version is ready: upload a model that passes the checks (see the version's error).")
     return None
 
 
@@ -183,7 +204,8 @@ def app_review(*, app: App, moderator: User, decision: str, reason: str = "") ->
         "suspend": _("Your app “%(name)s” was suspended: %(reason)s"),
     }
     text = messages[decision] % {"name": app.name, "reason": app.status_reason}
-    notification_send(user=app.owner, kind=f"app.{decision}", message=text, url=f"/console/apps/{app.slug}/",
+    console_url = reverse("marketplace:console_app", kwargs={"slug": app.slug})
+    notification_send(user=app.owner, kind=f"app.{decision}", message=text, url=console_url,
                       email_subject=_("ModelMarket: %(name)s") % {"name": app.name})
     return app
 

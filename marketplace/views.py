@@ -102,7 +102,6 @@ def _detail(request: HttpRequest, app: App, *, review_form: ReviewForm | None = 
     if review_form is None and has_app and app.owner_id != user.pk:
         initial = {"rating": my_review.rating, "text": my_review.text} if my_review else None
         review_form = ReviewForm(initial=initial)
-    blocker = app_acquire_blocker(user=user, app=app) if user.is_authenticated and not has_app else None
     return render(request, "marketplace/app_detail.html", {
         "app": app,
         "price": app_current_price(app=app),
@@ -114,7 +113,8 @@ def _detail(request: HttpRequest, app: App, *, review_form: ReviewForm | None = 
         "my_review": my_review,
         "review_form": review_form,
         "reply_errors": reply_errors or {},
-        "blocker": blocker,
+        # The blocker is asked on POST only (`app_get`): with Stripe it opens a checkout session.
+        "needs_purchase": bool(app.purchase_price) and not has_app,
     }, status=status)
 
 

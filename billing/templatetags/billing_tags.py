@@ -1,5 +1,6 @@
 """Template helpers for billing's extension points (the app page gets only `app` and `request`)."""
 from django import template
+from django.conf import settings
 
 from marketplace.selectors import app_current_price
 
@@ -11,4 +12,5 @@ register = template.Library()
 @register.simple_tag
 def live_price(app) -> dict:
     demand = app_demand(app=app)
-    return {"price": app_current_price(app=app, recent_calls=demand), "demand": demand}
+    return {"price": app_current_price(app=app, recent_calls=demand), "demand": demand,
+            "currency": settings.MODELMARKET["CURRENCY"]}

@@ -51,7 +51,7 @@ class KerasPredictor:
         self._lock = threading.Lock()
 
     def estimated_bytes(self) -> int:
-        return sum(int(np.prod(w.shape)) * w.dtype.size for w in self.model.weights) if self.model.weights else 0
+        return sum(int(np.prod(w.shape)) * np.dtype(w.dtype).itemsize for w in self.model.weights)
 
     def _input_image_size(self) -> tuple[int, int, int]:
         shape = self.model.inputs[0].shape

@@ -71,4 +71,23 @@
     if (event.target.matches("select[name=pricing_model]")) syncPricing();
   });
   document.addEventListener("DOMContentLoaded", syncPricing);
+
+  // In-page tabs (the app page): mark the tab of the section being read.
+  document.addEventListener("DOMContentLoaded", function () {
+    var links = Array.prototype.slice.call(document.querySelectorAll(".tabs a[href^='#']"));
+    if (!links.length || !("IntersectionObserver" in window)) return;
+    var byId = {};
+    links.forEach(function (a) { byId[a.getAttribute("href").slice(1)] = a; });
+    var observer = new IntersectionObserver(function (entries) {
+      entries.forEach(function (entry) {
+        if (!entry.isIntersecting) return;
+        links.forEach(function (a) { a.classList.remove("active"); });
+        byId[entry.target.id].classList.add("active");
+      });
+    }, {rootMargin: "-90px 0px -60% 0px"});
+    Object.keys(byId).forEach(function (id) {
+      var section = document.getElementById(id);
+      if (section) observer.observe(section);
+    });
+  });
 })();

@@ -36,7 +36,7 @@
       form.querySelectorAll("input[data-hp]").forEach(function (input) {
         if (input.value !== "") hyperparameters[input.dataset.hp] = input.value;
       });
-      fetch(form.dataset.estimateUrl, {
+      fetch(form.getAttribute("data-estimate-url"), {  // not form.dataset: a field is named "dataset"
         method: "POST", credentials: "same-origin",
         headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken()},
         body: JSON.stringify({base_app: base.app, base_version: base.version, dataset: Number(form.elements.dataset.value),

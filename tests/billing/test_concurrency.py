@@ -1,4 +1,5 @@
 """Races on a real database: admissions, settlements and webhooks from many threads at once."""
+import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -36,10 +37,8 @@ def test_50_parallel_paid_admissions_with_funds_for_20():
 
     @_in_thread
     def attempt(_i):
-        try:
+        with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait(timeout=30)
-        except threading.BrokenBarrierError:
-            pass
         try:
             admit(user, app)
             outcome = "charged"

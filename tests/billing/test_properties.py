@@ -1,4 +1,5 @@
 """Property: whatever happens — top-ups, runs, failures, refunds, payouts — the books balance."""
+import contextlib
 from decimal import Decimal
 
 import pytest
@@ -45,17 +46,13 @@ def _apply(op, users, apps, moderator):
     elif kind == "refund_call":
         charges = list(Charge.objects.filter(status=ChargeStatus.SETTLED, price__gt=0).order_by("pk"))
         if charges:
-            try:
+            with contextlib.suppress(ValidationError):  # refusing to overdraw is allowed, booking it is not
                 services.charge_refund(charge=charges[op[1] % len(charges)], actor=moderator)
-            except ValidationError:
-                pass
     elif kind == "refund_topup":
         topups = list(TopUp.objects.filter(status=TopUpStatus.PAID).order_by("pk"))
         if topups:
-            try:
+            with contextlib.suppress(ValidationError):
                 services.topup_refund(topup=topups[op[1] % len(topups)], actor=moderator)
-            except ValidationError:
-                pass
     elif kind == "payout":
         payout = services.payout_create(developer=apps[op[1]].owner)
         if payout and op[2]:
@@ -65,7 +62,7 @@ def _apply(op, users, apps, moderator):
 
 
 @pytest.mark.django_db
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=15, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(st.lists(operation, min_size=1, max_size=20))
 def test_any_sequence_keeps_the_ledger_balanced(settings_fixture_free, ops):

@@ -4,11 +4,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from marketplace.models import App, AppStatus, LibraryEntry, PricingModel, Review
+from marketplace.models import App, AppStatus, Category, LibraryEntry, PricingModel, Review
 from tests.factories import DEFAULT_PASSWORD, AppFactory, DeveloperFactory, ModeratorFactory, UserFactory, category
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+CATEGORY_NAMES = {"customer-service": "Customer service", "finance": "Finance", "games": "Games",
+                  "education": "Education", "healthcare": "Healthcare"}
 NEIGHBOURS = [
     ("FAQ Search", "Semantic search over your help centre", "customer-service", "free"),
     ("Finance Sentiment", "Bullish or bearish? Scores financial headlines", "finance", "per_call"),
@@ -16,6 +18,29 @@ NEIGHBOURS = [
     ("Shape Classifier", "Tells circles, squares and triangles apart", "education", "free"),
     ("Triage Notes", "Summarises clinical notes into a triage level", "healthcare", "per_call"),
 ]
+
+
+@pytest.fixture(scope="session")
+def haiku_model(tmp_path_factory):
+    """A tiny, randomly initialised BERT text classifier (safetensors + tokenizer), zipped as developers upload it."""
+    from inference import demo_models
+
+    root = tmp_path_factory.mktemp("haiku-model")
+    demo_models.build_tiny_bert(root / "model", labels=["dull", "moving"],
+                                texts=["an old silent pond", "a frog jumps in", "the sound of water"])
+    return demo_models.zip_folder(root / "model", root / "haiku-critic.zip")
+
+
+@pytest.fixture
+def eager_validation(settings, tmp_path):
+    """Validate uploaded models in the web process at commit time, as a worker would (no worker needed)."""
+    from config.celery import app
+
+    settings.MODELMARKET = {**settings.MODELMARKET, "MODEL_DIR": str(tmp_path / "models")}
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, False
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
 
 
 def fill(browser, name: str, value: str) -> None:
@@ -36,8 +61,10 @@ def log_in(browser, base: str, email: str) -> None:
     WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.CSS_SELECTOR, "details.menu")))
 
 
-def test_publish_approve_find_get_review(live_server, browser):
+def test_publish_approve_find_get_review(live_server, browser, haiku_model, eager_validation):
     base = live_server.url
+    for slug, name in CATEGORY_NAMES.items():  # a transactional test starts from a flushed database
+        Category.objects.update_or_create(slug=slug, defaults={"name": name})
     neighbours_owner = DeveloperFactory(username="acme-ai")
     for index, (name, tagline, slug, pricing) in enumerate(NEIGHBOURS):
         AppFactory(owner=neighbours_owner, name=name, tagline=tagline, category=category(slug),
@@ -76,8 +103,13 @@ def test_publish_approve_find_get_review(live_server, browser):
     browser.find_element(By.ID, "add-version").click()
     fill(browser, "version", "1.0.0")
     fill(browser, "changelog", "First release.")
+    Select(browser.find_element(By.NAME, "task")).select_by_value("text-classification")
+    Select(browser.find_element(By.NAME, "framework")).select_by_value("transformers")
+    browser.find_element(By.NAME, "artifact").send_keys(str(haiku_model))
+    browser.shot("console-add-version")
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    wait_text(browser, "Version 1.0.0 added.")
+    # The upload posts with XHR, the model is validated at commit, then the console page comes back.
+    WebDriverWait(browser, 120).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".versions .badge-ready")))
     browser.find_element(By.ID, "submit-review").click()
     wait_text(browser, "Submitted for review.")
     app = App.objects.get(name="Haiku Critic")
@@ -133,6 +165,8 @@ def test_publish_approve_find_get_review(live_server, browser):
     assert (app.reviews_count, app.rating) == (1, 4)
     browser.execute_script("window.scrollTo(0, 0)")
     browser.shot("app-page")
+    browser.execute_script("document.getElementById('reviews').scrollIntoView()")
+    browser.shot("app-page-reviews")
 
     browser.get(f"{base}/")
     browser.shot("home")

@@ -17,6 +17,12 @@ def _eager_tasks():
 
 
 @pytest.fixture(autouse=True)
+def _site_categories(db):
+    """The data migration makes them, but transactional tests elsewhere flush the database."""
+    services.site_categories_ensure()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     from django.core.cache import cache
 

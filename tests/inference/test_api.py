@@ -284,3 +284,20 @@ def test_openapi_schema_describes_the_inference_api(client):
     for path in ("/api/v1/apps/{slug}/versions/", "/api/v1/apps/{slug}/predictions/", "/api/v1/predictions/",
                  "/api/v1/predictions/{prediction_id}/cancel/", "/api/v1/predictions/{prediction_id}/stream/"):
         assert path in paths, path
+
+
+def test_keras_image_classifier_answers_top_labels(published_app, tiny_keras, runner, eager_celery):
+    ready_version(published_app, tiny_keras["shapes"], task="image-classification", framework="keras",
+                  labels=["circle", "square", "triangle"])
+    import random
+
+    from inference.demo_models import shape_image
+
+    buffer = io.BytesIO()
+    shape_image("triangle", random.Random(3), size=40).save(buffer, format="JPEG")
+    response = _predict(_client(runner), published_app,
+                        {"input": {"image": base64.b64encode(buffer.getvalue()).decode()}}, HTTP_PREFER="wait=20")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["status"] == "succeeded", body["error"]
+    assert [item["label"] for item in body["output"]["labels"]] and len(body["output"]["labels"]) == 3

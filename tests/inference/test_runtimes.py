@@ -42,6 +42,7 @@ def test_keras_text_classifier_takes_strings(tiny_keras):
     output = predictor.predict([{"text": "profits rose strongly"}, {"text": "losses widened"}])
     assert [len(o["labels"]) for o in output] == [3, 3]
     assert {item["label"] for item in output[0]["labels"]} == {"negative", "neutral", "positive"}
+    assert predictor.estimated_bytes() >= 4 * predictor.parameter_count
 
 
 def test_keras_image_classifier_resizes_any_image(tiny_keras):
@@ -52,6 +53,7 @@ def test_keras_image_classifier_resizes_any_image(tiny_keras):
     big = shape_image("circle", random.Random(1), size=64)
     output = predictor.predict([{"image": big}, {"image": big.convert("L")}])
     assert len(output) == 2 and output[0]["labels"][0]["label"] in {"circle", "square", "triangle"}
+    assert predictor.estimated_bytes() > 0
 
 
 def test_keras_refuses_text_generation(tiny_keras):

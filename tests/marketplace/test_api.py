@@ -184,7 +184,7 @@ def test_submit_then_a_moderator_approves_over_the_api():
     owner = client_for(app.owner)
     error = assert_error(owner.post(f"/api/v1/apps/{app.slug}/submit/"), 400)
     assert "versions" in error["fields"]
-    AppVersionFactory(app=app)
+    AppVersionFactory(app=app, status="ready")
     assert_error(client_for(UserFactory()).post(f"/api/v1/apps/{app.slug}/submit/"), 404)
     assert owner.post(f"/api/v1/apps/{app.slug}/submit/").json()["status"] == "in_review"
     assert_error(owner.post(f"/api/v1/apps/{app.slug}/submit/"), 409, "invalid_state")

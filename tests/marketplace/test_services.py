@@ -76,6 +76,9 @@ def test_app_create_needs_a_developer_and_valid_fields(user, developer):
     assert "pricing.k" in error.value.message_dict
     with pytest.raises(ValidationError):
         app_create(owner=developer, name="X", tagline="Y", category=category(), pricing={"model": "auction"})
+    for bad_pricing in ("cheap", {"window_seconds": 2.5}, {"free_calls_per_month": True}, {"base_price": "NaN"}):
+        with pytest.raises(ValidationError):
+            app_create(owner=developer, name="X", tagline="Y", category=category(), pricing=bad_pricing)
     assert not App.objects.exists()
 
 
@@ -106,7 +109,11 @@ def test_submit_needs_the_owner_a_version_and_a_draft():
     with pytest.raises(ValidationError) as error:
         app_submit(app=app, actor=app.owner)
     assert "versions" in error.value.message_dict
-    AppVersionFactory(app=app)
+    AppVersionFactory(app=app, version="0.9.0", status="invalid")
+    with pytest.raises(ValidationError):  # a version that failed the checks is not enough
+        app_submit(app=app, actor=app.owner)
+    AppVersionFactory(app=app, version="1.0.0", status="ready")
+    assert app_submit_requirements(app) is None
     with pytest.raises(PermissionDenied):
         app_submit(app=app, actor=UserFactory())
     app = app_submit(app=app, actor=app.owner)
@@ -128,7 +135,7 @@ def test_review_decisions_notify_the_developer_and_write_the_audit_log(moderator
     assert "No model card." in Notification.objects.get(user=app.owner, kind="app.reject").message
     assert mail.outbox[-1].to == [app.owner.email] and "No model card." in mail.outbox[-1].body
 
-    AppVersionFactory(app=app)
+    AppVersionFactory(app=app, status="ready")
     app = app_submit(app=app, actor=app.owner)  # a rejected app is fixed and sent again
     assert app.status == AppStatus.IN_REVIEW and app.status_reason == ""
     with django_capture_on_commit_callbacks(execute=True):

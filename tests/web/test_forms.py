@@ -1,11 +1,14 @@
 """Forms show inline errors for bad input, and good input goes through the services."""
+from decimal import Decimal
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.models import ApiKey
 from accounts.services import hash_api_key
-from marketplace.models import App, AppStatus, AppVersion, LibraryEntry, Review
+from marketplace.models import App, AppStatus, AppVersion, LibraryEntry, Review, VersionStatus
+from marketplace.services import app_acquire_blocker, app_submit_requirements
 from tests.factories import AppFactory, AppVersionFactory, LibraryEntryFactory, UserFactory, category
 from tests.web.conftest import png_bytes
 
@@ -65,24 +68,42 @@ def test_icon_is_validated(client_for, developer, upload, message):
     assert message in " ".join(response.context["form"].errors["icon"])
 
 
-def test_add_version_and_submit(client_for, developer):
+def test_submit_explains_what_is_missing_then_goes_to_review(client_for, developer):
     app = AppFactory(owner=developer, status=AppStatus.DRAFT)
     client = client_for(developer)
     submit_url = reverse("marketplace:console_app_submit", kwargs={"slug": app.slug})
+    console_url = reverse("marketplace:console_app", kwargs={"slug": app.slug})
+    problem = app_submit_requirements(app)
+    assert problem and problem in client.get(console_url).content.decode()
     response = client.post(submit_url, follow=True)
-    assert "Add at least one version" in response.content.decode()
+    assert problem in response.content.decode()
     app.refresh_from_db()
     assert app.status == AppStatus.DRAFT
-    version_url = reverse("marketplace:console_version_new", kwargs={"slug": app.slug})
-    response = client.post(version_url, {"version": "one", "changelog": ""})
-    assert response.status_code == 400 and "semantic version" in response.content.decode()
-    assert client.post(version_url, {"version": "1.0.0", "changelog": "First"}).status_code == 302
-    response = client.post(version_url, {"version": "1.0.0", "changelog": "Again"})
-    assert response.status_code == 400 and "already exists" in response.content.decode()
-    assert AppVersion.objects.filter(app=app).count() == 1
-    client.post(submit_url)
+    AppVersionFactory(app=app, version="1.0.0", status=VersionStatus.UPLOADED)
+    problem = app_submit_requirements(app)
+    assert problem and problem in client.post(submit_url, follow=True).content.decode()
+    AppVersionFactory(app=app, version="1.0.1", status=VersionStatus.READY)
+    assert app_submit_requirements(app) is None
+    response = client.post(submit_url, follow=True)
+    assert "Submitted for review." in response.content.decode()
     app.refresh_from_db()
     assert app.status == AppStatus.IN_REVIEW
+    assert "Submitted for review." not in client.post(submit_url, follow=True).content.decode()  # already in review
+
+
+def test_version_form_shows_inline_errors(client_for, developer):
+    app = AppFactory(owner=developer, status=AppStatus.DRAFT)
+    url = reverse("marketplace:console_version_new", kwargs={"slug": app.slug})
+    client = client_for(developer)
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"version": "", "changelog": ""})
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert "This field is required." in errors["version"]
+    assert 'id="id_version_errors"' in response.content.decode()
+    assert not AppVersion.objects.filter(app=app).exists()
+    other = AppFactory(status=AppStatus.DRAFT)
+    assert client.get(reverse("marketplace:console_version_new", kwargs={"slug": other.slug})).status_code == 404
 
 
 def test_rejection_reason_shows_in_console(client_for, developer):
@@ -171,3 +192,20 @@ def test_api_key_shown_once_listed_and_revoked(client_for, user):
     assert client.post(reverse("accounts:api_key_revoke", kwargs={"key_id": key.pk})).status_code == 302
     key.refresh_from_db()
     assert key.revoked_at is not None
+
+
+def test_paid_app_get_sends_to_checkout_instead_of_adding(client_for, user, developer):
+    app = AppFactory(owner=developer, purchase_price=Decimal("4.99"))
+    client = client_for(user)
+    html = client.get(app.get_absolute_url()).content.decode()
+    assert "Buy · $4.99" in html
+    response = client.post(reverse("marketplace:app_get", kwargs={"slug": app.slug}))
+    assert response.status_code == 302
+    assert response["Location"] == app_acquire_blocker(user=user, app=app)["checkout_url"]
+    assert not LibraryEntry.objects.filter(user=user, app=app).exists()
+
+
+def test_anonymous_get_goes_to_login(client_for, developer):
+    app = AppFactory(owner=developer)
+    response = client_for().post(reverse("marketplace:app_get", kwargs={"slug": app.slug}))
+    assert response.status_code == 302 and reverse("account_login") in response["Location"]

@@ -157,3 +157,10 @@ def test_profile_renders_bio_markdown_and_only_published_apps(client_for, develo
 def test_social_buttons_only_when_configured(client_for):
     html = client_for().get(reverse("account_login")).content.decode()
     assert "provider-github" not in html and "provider-google" not in html
+
+
+def test_social_buttons_appear_when_keys_are_configured(client_for, settings):
+    settings.SOCIALACCOUNT_PROVIDERS = {"github": {"APP": {"client_id": "id", "secret": "s", "key": ""}}}
+    html = client_for().get(reverse("account_login")).content.decode()
+    assert "provider-github" in html and "Continue with GitHub" in html
+    assert "provider-google" not in html
