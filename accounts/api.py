@@ -90,8 +90,8 @@ class ApiKeyDetailApi(APIView):
 
     @extend_schema(operation_id="keys_revoke", tags=["accounts"], summary="Revoke an API key",
                    responses={204: None, **error_responses(401, 403, 404)})
-    def delete(self, request: Request, key_id: int) -> Response:
+    def delete(self, request: Request, id: int) -> Response:  # `{id}`, as in shared/API.md
         # Only the caller's own active keys: anyone else's key answers 404.
-        api_key = get_object_or_404(api_keys_for(user=request.user), pk=key_id)
+        api_key = get_object_or_404(api_keys_for(user=request.user), pk=id)
         api_key_revoke(api_key=api_key)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -7,5 +7,5 @@ urlpatterns = [
     path("me/", api.MeApi.as_view(), name="api-me"),
     path("me/developer/", api.BecomeDeveloperApi.as_view(), name="api-me-developer"),
     path("keys/", api.ApiKeyListCreateApi.as_view(), name="api-keys"),
-    path("keys/<int:key_id>/", api.ApiKeyDetailApi.as_view(), name="api-key-detail"),
+    path("keys/<int:id>/", api.ApiKeyDetailApi.as_view(), name="api-key-detail"),
 ]

@@ -65,6 +65,11 @@ def can_accept(user, post: Post) -> bool:
     return user.pk in (thread.author_id, app_developer_id(thread.category))
 
 
+def can_view_history(user, post: Post) -> bool:
+    """Old versions may hold what a moderator edited out: only the author and moderators see them."""
+    return is_moderator(user) or (_authenticated(user) and post.author_id == user.pk)
+
+
 def can_like(user, post: Post) -> bool:
     return _authenticated(user) and post.author_id != user.pk and not post.hidden and not post.deleted_at
 

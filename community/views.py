@@ -213,6 +213,8 @@ def post_edit(request, pk: int):
 
 def post_history(request, pk: int):
     post = selectors.post_get(user=request.user, pk=pk)
+    if not perms.can_view_history(request.user, post):
+        raise Http404
     revisions = list(post.revisions.select_related("editor").order_by("-number"))
     return render(request, "community/post_history.html", {"post": post, "thread": post.thread,
                                                            "revisions": revisions})

@@ -159,6 +159,11 @@ def _wait_seconds(request) -> float:
 
 def _wait_for(prediction: Prediction, seconds: float) -> Prediction:
     """Poll until the prediction is finished, quickly at first (most finish in milliseconds)."""
+    from .notify import wait_done
+
+    if wait_done(prediction.pk, seconds) is not None:
+        prediction.refresh_from_db()
+        return prediction
     deadline = time.monotonic() + seconds
     delay = 0.002
     while time.monotonic() < deadline:

@@ -40,6 +40,7 @@ from .models import (
     WebhookSecret,
     WorkerHeartbeat,
 )
+from .notify import notify_done
 
 logger = logging.getLogger(__name__)
 
@@ -318,6 +319,7 @@ def prediction_cancel(*, prediction: Prediction, actor: User) -> Prediction:
 
 
 def _after_terminal(prediction_id: str, *, revoke: bool = False) -> None:
+    notify_done(prediction_id)
     if revoke:
         from config.celery import app as celery_app
 
@@ -328,22 +330,32 @@ def _after_terminal(prediction_id: str, *, revoke: bool = False) -> None:
     webhook_event_queue(prediction_id=prediction_id, event="completed")
 
 
-def _claim(prediction_id: str, *, device: str, worker: str) -> Prediction | None:
-    """Mark the prediction as started by this worker; None when it is finished or canceled already."""
-    with transaction.atomic():
-        prediction = Prediction.objects.select_for_update().select_related("version").filter(pk=prediction_id).first()
-        if prediction is None or prediction.is_terminal:
-            return None
-        now = timezone.now()
-        prediction.status = PredictionStatus.STARTING
-        prediction.started_at = prediction.started_at or now
-        prediction.attempts += 1
-        prediction.device = device
-        prediction.worker = f"{worker} pid={os.getpid()}"
-        if prediction.attempts > 1:
-            prediction.logs += _("Restarted after a worker was lost (attempt %(n)d).\n") % {"n": prediction.attempts}
-        prediction.save(update_fields=["status", "started_at", "attempts", "device", "worker", "logs"])
-        return prediction
+def _claim(prediction_id: str, *, device: str, worker: str, warm_keys: list) -> Prediction | None:
+    """Mark the prediction as started by this worker; None when it is finished or canceled already.
+
+    One conditional UPDATE (status not terminal) makes the claim safe against a concurrent cancel; a
+    model already in this worker's cache goes straight to `processing`.
+    """
+    prediction = Prediction.objects.select_related("version").filter(pk=prediction_id).first()
+    if prediction is None or prediction.is_terminal:
+        return None
+    version = prediction.version
+    warm = (version.pk, version.sha256, device) in warm_keys
+    status = PredictionStatus.PROCESSING if warm else PredictionStatus.STARTING
+    attempts = prediction.attempts + 1
+    now = timezone.now()
+    logs = prediction.logs
+    if attempts > 1:
+        logs += _("Restarted after a worker was lost (attempt %(n)d).\n") % {"n": attempts}
+    claimed = Prediction.objects.filter(pk=prediction_id, status__in=[
+        PredictionStatus.QUEUED, PredictionStatus.STARTING, PredictionStatus.PROCESSING]).update(
+        status=status, started_at=prediction.started_at or now, attempts=attempts, device=device,
+        worker=f"{worker} pid={os.getpid()}", logs=logs)
+    if not claimed:
+        return None
+    prediction.status, prediction.started_at, prediction.attempts = status, prediction.started_at or now, attempts
+    prediction.device, prediction.logs = device, logs
+    return prediction
 
 
 def prediction_execute(*, prediction_id: str, worker: str = "") -> Prediction | None:
@@ -351,18 +363,20 @@ def prediction_execute(*, prediction_id: str, worker: str = "") -> Prediction | 
     from .engine import model_cache, worker_device
 
     device = worker_device()
-    prediction = _claim(prediction_id, device=device, worker=worker or socket.gethostname())
+    cache = model_cache()
+    prediction = _claim(prediction_id, device=device, worker=worker or socket.gethostname(),
+                        warm_keys=cache.keys())
     if prediction is None:
         return None
     version = prediction.version
     started = time.perf_counter()
-    cache = model_cache()
     key = (version.pk, version.sha256, device)
     try:
         cached, load_ms = cache.get(key, lambda: version_load(version, device=device),
                                     max_batch_size=version.max_batch_size, max_wait_ms=version.max_wait_ms)
-        Prediction.objects.filter(pk=prediction.pk, status=PredictionStatus.STARTING).update(
-            status=PredictionStatus.PROCESSING)
+        if prediction.status == PredictionStatus.STARTING:
+            Prediction.objects.filter(pk=prediction.pk, status=PredictionStatus.STARTING).update(
+                status=PredictionStatus.PROCESSING)
         items = schemas.input_items(task=version.task, data=prediction.input)
         if prediction.stream and version.task == Task.TEXT_GENERATION:
             output, batch_size, predict_ms = _run_streaming(prediction, cached.predictor, items[0])
@@ -424,6 +438,7 @@ def _prediction_succeed(prediction_id: str, *, output: dict, metrics: dict, comp
         prediction.save(update_fields=["status", "output", "metrics", "compute_seconds", "completed_at"])
         billing.prediction_settle(prediction=prediction)
         app_record_run(app_id=prediction.app_id)
+        transaction.on_commit(lambda: notify_done(prediction_id))
         if prediction.webhook:
             transaction.on_commit(lambda: webhook_event_queue(prediction_id=prediction_id, event="completed"))
     return prediction
@@ -441,6 +456,7 @@ def _prediction_fail(prediction_id: str, error: str) -> Prediction:
         prediction.completed_at = timezone.now()
         prediction.save(update_fields=["status", "error", "metrics", "completed_at"])
         billing.prediction_release(prediction=prediction)
+        transaction.on_commit(lambda: notify_done(prediction_id))
         if prediction.webhook:
             transaction.on_commit(lambda: webhook_event_queue(prediction_id=prediction_id, event="completed"))
     return prediction

@@ -36,6 +36,15 @@ def _no_network():
 
 
 @pytest.fixture(autouse=True)
+def _fast_hashing_and_fresh_throttles(settings):
+    """A cheap password hasher (real hashing is Django's job), and throttle counters that start at zero."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _isolated_media(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.STORAGES = {

@@ -56,7 +56,7 @@ _ICONS = {
 
 
 @register.simple_tag
-def icon(name: str, size: int = 15) -> str:
+def ficon(name: str, size: int = 15) -> str:
     return mark_safe(  # noqa: S308 - constant markup from _ICONS
         f'<svg class="icon" width="{int(size)}" height="{int(size)}" viewBox="0 0 24 24" fill="none" '
         f'stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" '

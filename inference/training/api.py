@@ -76,7 +76,7 @@ class JobOut(serializers.ModelSerializer):
     def get_result_artifact(self, job: TrainingJob) -> dict | None:
         if not job.result_artifact:
             return None
-        return {"name": job.result_artifact.name.rsplit("/", 1)[-1], "size": job.result_size,
+        return {"name": job.result_name, "size": job.result_size,
                 "sha256": job.result_sha256, "validated": job.result_checked,
                 "download_url": reverse("training-api:job-artifact", kwargs={"pk": job.pk})}
 
@@ -257,4 +257,4 @@ class JobArtifactApi(JobDetailMixin, TrainingAPIView):
         if not job.result_artifact:
             raise Http404
         return FileResponse(job.result_artifact.open("rb"), as_attachment=True,
-                            filename=job.result_artifact.name.rsplit("/", 1)[-1])
+                            filename=job.result_name)

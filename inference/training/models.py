@@ -163,5 +163,9 @@ class TrainingJob(models.Model):
         return self.owner
 
     @property
+    def result_name(self) -> str:
+        return self.result_artifact.name.rsplit("/", 1)[-1] if self.result_artifact else ""
+
+    @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES

@@ -150,6 +150,7 @@ def job_detail(request, pk):
         "job": job, "publish_form": PublishForm(initial={"version": _next_version(job)}),
         "api_url": reverse("training-api:job-detail", kwargs={"pk": job.pk}),
         "active": job.status in (JobStatus.QUEUED, JobStatus.RUNNING),
+        "statuses": {value: str(label) for value, label in JobStatus.choices},
     })
 
 

@@ -75,19 +75,20 @@
   // In-page tabs (the app page): mark the tab of the section being read.
   document.addEventListener("DOMContentLoaded", function () {
     var links = Array.prototype.slice.call(document.querySelectorAll(".tabs a[href^='#']"));
-    if (!links.length || !("IntersectionObserver" in window)) return;
-    var byId = {};
-    links.forEach(function (a) { byId[a.getAttribute("href").slice(1)] = a; });
-    var observer = new IntersectionObserver(function (entries) {
-      entries.forEach(function (entry) {
-        if (!entry.isIntersecting) return;
-        links.forEach(function (a) { a.classList.remove("active"); });
-        byId[entry.target.id].classList.add("active");
+    var sections = links.map(function (a) { return document.getElementById(a.getAttribute("href").slice(1)); });
+    if (!links.length) return;
+    var pending = false;
+    function update() {
+      pending = false;
+      var current = 0;
+      sections.forEach(function (section, index) {
+        if (section && section.getBoundingClientRect().top < 160) current = index;
       });
-    }, {rootMargin: "-90px 0px -60% 0px"});
-    Object.keys(byId).forEach(function (id) {
-      var section = document.getElementById(id);
-      if (section) observer.observe(section);
-    });
+      links.forEach(function (a, index) { a.classList.toggle("active", index === current); });
+    }
+    window.addEventListener("scroll", function () {
+      if (!pending) { pending = true; window.requestAnimationFrame(update); }
+    }, {passive: true});
+    update();
   });
 })();

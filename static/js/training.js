@@ -109,6 +109,7 @@
   }
 
   var history = JSON.parse(document.getElementById("job-history").textContent || "{}");
+  var statusLabels = JSON.parse(document.getElementById("job-statuses").textContent || "{}");
   var progressText = document.getElementById("progress-text");
   drawChart(history, 0);
 
@@ -149,9 +150,14 @@
         render(job);
         var badge = document.getElementById("job-status");
         if (job.status !== badge.dataset.status) {
-          // A new status brings new actions (publish, errors): let the server render them.
-          window.location.reload();
-          return;
+          if (["succeeded", "failed", "canceled"].indexOf(job.status) >= 0) {
+            // A final status brings new actions (publish, errors): let the server render them.
+            window.location.reload();
+            return;
+          }
+          badge.dataset.status = job.status;
+          badge.className = "badge badge-lg badge-job-" + job.status;
+          badge.textContent = statusLabels[job.status] || job.status;
         }
         setTimeout(poll, 1000);
       })

@@ -44,6 +44,12 @@ def finish(prediction: Prediction, *, seconds="1.5", ok=True) -> Prediction:
     return prediction
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Factories hash a password per user; billing tests make many users and never log in with them."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def paid_app(db):
     app = PaidAppFactory(base_price=Decimal("0.010000"), k=Decimal("0.001000"), max_price=Decimal("0.050000"))

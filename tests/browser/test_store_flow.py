@@ -130,7 +130,7 @@ def test_publish_approve_find_get_review(live_server, browser, haiku_model, eage
     row.find_element(By.CSS_SELECTOR, "input.action-select").click()
     Select(browser.find_element(By.NAME, "action")).select_by_value("approve")
     browser.find_element(By.CSS_SELECTOR, "button[name=index], input[name=index]").click()
-    wait_text(browser, "the developers were notified")
+    wait_text(browser, "approved and published")
     app.refresh_from_db()
     assert app.status == AppStatus.PUBLISHED
     browser.delete_all_cookies()

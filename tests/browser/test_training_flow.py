@@ -3,6 +3,7 @@ import time
 
 import pytest
 from django.conf import settings as django_settings
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -29,14 +30,18 @@ def login(browser, live_server, client, user) -> None:
 
 
 def progress(browser) -> int:
-    return int(browser.find_element(By.ID, "progress").get_attribute("aria-valuenow"))
+    """The bar's value; -1 while the page is being replaced (it reloads once the job finishes)."""
+    try:
+        return int(browser.find_element(By.ID, "progress").get_attribute("aria-valuenow"))
+    except (StaleElementReferenceException, NoSuchElementException):
+        return -1
 
 
 def test_upload_train_watch_and_publish(browser, live_server, client, trainer, bert_version, worker_storage,
                                         celery_worker_factory, tmp_path):
     celery_worker_factory(queues="training,inference-cpu")
     login(browser, live_server, client, trainer)
-    wait = WebDriverWait(browser, 60)
+    wait = WebDriverWait(browser, 60, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException))
 
     # 1. Upload a dataset: the report shows rows, labels and the split.
     browser.get(f"{live_server.url}/console/training/")
@@ -70,7 +75,8 @@ def test_upload_train_watch_and_publish(browser, live_server, client, trainer, b
     wait.until(lambda b: progress(b) >= first + 15 or b.find_element(By.ID, "job-status").text == "Succeeded")
     wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#loss-chart circle.acc-dot"))
     browser.shot("training-5-progress-later")
-    WebDriverWait(browser, 180).until(lambda b: b.find_element(By.ID, "job-status").text == "Succeeded")
+    long_wait = WebDriverWait(browser, 180, ignored_exceptions=(StaleElementReferenceException,))
+    long_wait.until(lambda b: b.find_element(By.ID, "job-status").text == "Succeeded")
     assert progress(browser) == 100
     points = browser.find_element(By.CSS_SELECTOR, "#loss-chart polyline.loss-line").get_attribute("points").split()
     assert len(points) > 50

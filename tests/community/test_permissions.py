@@ -167,3 +167,30 @@ def test_hidden_reply_is_left_out_and_its_actions_404(client, world):
     assert client.post(f"/api/v1/forum/posts/{post.pk}/like/").status_code == 404
     posts = client.get(f"/api/v1/forum/threads/{thread.pk}/posts/").json()
     assert [p["number"] for p in posts["results"]] == [1]
+
+
+def test_edit_history_is_kept_and_shown_to_author_and_moderators(client, world):
+    thread, post, actors = world
+    original = post.body
+    services.post_edit(post=post, editor=actors["replier"], body="Second version of the answer.")
+    services.post_edit(post=post, editor=actors["moderator"], body="Third version, tidied by a moderator.")
+    assert list(post.revisions.order_by("number").values_list("body", flat=True)) == [
+        original, "Second version of the answer."]
+    url = f"/forum/p/{post.pk}/history/"
+    for role, status in (("replier", 200), ("moderator", 200), ("stranger", 404), ("anonymous", 404)):
+        client.logout()
+        if role != "anonymous":
+            client.force_login(actors[role])
+        response = client.get(url)
+        assert response.status_code == status, role
+        if status == 200:
+            assert original in response.content.decode()
+
+
+def test_admin_pages_open_for_moderators(client, world):
+    thread, post, actors = world
+    client.force_login(actors["moderator"])
+    for url in ("/admin/community/post/", f"/admin/community/post/{post.pk}/change/", "/admin/community/thread/",
+                f"/admin/community/thread/{thread.pk}/change/", "/admin/community/forumcategory/",
+                "/admin/community/forumprofile/", "/admin/community/reviewqueueitem/"):
+        assert client.get(url).status_code == 200, url

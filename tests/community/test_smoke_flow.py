@@ -51,3 +51,28 @@ def test_reply_through_page_and_csrf_is_enforced(user, question):
     response = client.post(reverse("community:reply", kwargs={"pk": question.pk}), {"body": "No token here"})
     assert response.status_code == 403
     assert question.posts.count() == 1
+
+
+def test_pagination_jump_and_unread_markers(client, general, moderator, user):
+    from community import selectors, services
+
+    thread = services.thread_create(author=moderator, category=general, title="A long running discussion",
+                                    body="Opening", kind="discussion")
+    for n in range(2, 26):
+        services.post_create(author=moderator, thread=thread, body=f"Reply body number {n}")
+    quiet = services.thread_create(author=moderator, category=general, title="A thread nobody opened",
+                                   body="Hello", kind="discussion")
+    client.force_login(user)
+    listing = client.get(general.get_absolute_url()).content.decode()
+    assert listing.count("is-new") == 2
+    page = client.get(thread.get_absolute_url()).content.decode()
+    assert "Reply body number 20" in page and "Reply body number 21" not in page
+    states = {t.pk: selectors.unread_state(t) for t in selectors.threads_for_category(user=user, category=general)}
+    assert states == {thread.pk: "unread", quiet.pk: "new"}
+    jumped = client.get(thread.get_absolute_url() + "?post=23").content.decode()
+    assert "Reply body number 23" in jumped and 'id="post-23"' in jumped and "Reply body number 20" not in jumped
+    states = {t.pk: selectors.unread_state(t) for t in selectors.threads_for_category(user=user, category=general)}
+    assert states[thread.pk] == ""
+    services.post_create(author=moderator, thread=thread, body="Something new arrived")
+    states = {t.pk: selectors.unread_state(t) for t in selectors.threads_for_category(user=user, category=general)}
+    assert states[thread.pk] == "unread"

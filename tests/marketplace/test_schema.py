@@ -8,7 +8,7 @@ EXPECTED = {
     "/api/v1/me/": {"get"},
     "/api/v1/me/developer/": {"post"},
     "/api/v1/keys/": {"get", "post"},
-    "/api/v1/keys/{key_id}/": {"delete"},
+    "/api/v1/keys/{id}/": {"delete"},
     "/api/v1/categories/": {"get"},
     "/api/v1/apps/": {"get", "post"},
     "/api/v1/apps/{slug}/": {"get", "patch"},

@@ -24,7 +24,7 @@ def test_upload_page_stores_the_dataset_and_shows_its_report(browser_client):
     dataset = Dataset.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/console/training/datasets/{dataset.pk}/"
     report = browser_client.get(response["Location"]).content.decode()
-    assert "Validation report" in report and "negative" in report and "validation 6" in report
+    assert "Validation report" in report and "negative" in report and "6 validation rows" in report
 
 
 def test_bad_upload_shows_the_error_on_the_dataset_page(browser_client):

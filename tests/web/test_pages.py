@@ -164,3 +164,10 @@ def test_social_buttons_appear_when_keys_are_configured(client_for, settings):
     html = client_for().get(reverse("account_login")).content.decode()
     assert "provider-github" in html and "Continue with GitHub" in html
     assert "provider-google" not in html
+
+
+def test_not_found_page_is_the_styled_one(client_for):
+    response = client_for().get("/apps/does-not-exist/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "Page not found" in html and "topbar" in html

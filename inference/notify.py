@@ -1,0 +1,60 @@
+"""Tell waiting web requests that a prediction finished, without polling the database.
+
+With a Redis broker the worker pushes to a per-prediction list and `Prefer: wait` blocks on it (BLPOP);
+with any other broker `wait_done` answers None and the caller polls the database instead.
+"""
+import logging
+import threading
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+_client = None
+_lock = threading.Lock()
+TTL_SECONDS = 300
+
+
+def _redis():
+    global _client
+    url = getattr(settings, "CELERY_BROKER_URL", "") or ""
+    if not url.startswith(("redis://", "rediss://")):
+        return None
+    with _lock:
+        if _client is None:
+            import redis
+
+            _client = redis.Redis.from_url(url, socket_timeout=70, health_check_interval=30)
+        return _client
+
+
+def _key(prediction_id) -> str:
+    return f"modelmarket:prediction-done:{prediction_id}"
+
+
+def notify_done(prediction_id) -> None:
+    client = _redis()
+    if client is None:
+        return
+    try:
+        pipe = client.pipeline()
+        pipe.lpush(_key(prediction_id), 1)
+        pipe.expire(_key(prediction_id), TTL_SECONDS)
+        pipe.execute()
+    except Exception:  # waiting clients fall back to their deadline; the result is in the database anyway
+        logger.warning("could not notify %s", prediction_id, exc_info=True)
+
+
+def wait_done(prediction_id, seconds: float) -> bool | None:
+    """True when notified, False on timeout, None when there is no Redis to wait on."""
+    client = _redis()
+    if client is None:
+        return None
+    try:
+        answer = client.blpop([_key(prediction_id)], timeout=max(seconds, 0.001))
+    except Exception:
+        logger.warning("could not wait on %s", prediction_id, exc_info=True)
+        return None
+    if answer is not None:
+        client.lpush(_key(prediction_id), 1)  # leave it for any other waiter (the same prediction twice)
+        client.expire(_key(prediction_id), TTL_SECONDS)
+    return answer is not None
