@@ -125,6 +125,7 @@ class DatasetListApi(TrainingAPIView):
     def get_queryset(self):
         return selectors.datasets_for(user=self.request.user)
 
+    @extend_schema(operation_id="datasets_list", responses={200: DatasetOut(many=True), **error_responses(401, 403)})
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(DatasetOut(page, many=True).data)
@@ -174,6 +175,7 @@ class JobListApi(TrainingAPIView):
     def get_queryset(self):
         return selectors.jobs_for(user=self.request.user)
 
+    @extend_schema(operation_id="training_jobs_list", responses={200: JobOut(many=True), **error_responses(401, 403)})
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(JobOut(page, many=True).data)

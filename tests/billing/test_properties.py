@@ -62,7 +62,7 @@ def _apply(op, users, apps, moderator):
 
 
 @pytest.mark.django_db
-@settings(max_examples=12, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(st.lists(operation, min_size=1, max_size=20))
 def test_any_sequence_keeps_the_ledger_balanced(settings_fixture_free, ops):

@@ -92,6 +92,7 @@ def test_posts_are_paginated(api_client, question, moderator):
         reply(question, moderator, f"Reply {n}")
     data = api_client.get(f"/api/v1/forum/threads/{question.pk}/posts/", {"page_size": 2}).json()
     assert data["count"] == 6 and len(data["results"]) == 2 and data["next"]
+    assert [p["badges"] for p in data["results"]] == [[], ["moderator"]]
 
 
 def test_anonymous_cannot_write_and_read_keys_cannot_post(api_client, user, question):

@@ -65,3 +65,16 @@ def test_pages_are_private_and_for_developers(client, trainer, bert_version, dat
     assert client.get("/console/training/").status_code == 403
     client.logout()
     assert client.get("/console/training/").status_code == 302
+
+
+def test_seed_demo_adds_the_financial_news_dataset_once():
+    import io
+
+    from inference.training.demo import seed_demo
+
+    developer = DeveloperFactory(email="dev@modelmarket.local")
+    seed_demo(stdout=io.StringIO())
+    seed_demo(stdout=io.StringIO())
+    dataset = Dataset.objects.get(owner=developer)
+    assert dataset.status == "ready" and dataset.rows == 675
+    assert dataset.labels == {"negative": 225, "neutral": 225, "positive": 225}

@@ -2,10 +2,12 @@
 import os
 import signal
 import time
+from decimal import Decimal
 
 import pytest
 from django.core.files.base import ContentFile
 
+from billing.models import Charge, ChargeStatus
 from inference.training import services
 from inference.training.models import JobStatus, TrainingJob
 from marketplace.models import AppVersion
@@ -51,6 +53,10 @@ def assert_trained(client, job_id: int, *, framework: str) -> dict:
     assert body["model_card"]["hyperparameters"]["epochs"] == 2
     assert body["model_card"]["labels"] == ["negative", "neutral", "positive"]
     assert float(body["compute_seconds"]) > 0
+    # Billed per compute second, never above the held estimate.
+    charge = Charge.objects.get(subject=f"training:{job_id}")
+    assert charge.status == ChargeStatus.SETTLED
+    assert charge.price == Decimal(body["estimate"]["price"])
     # The artifact is real: it loads in the inference runtime and classifies into the dataset's labels.
     from inference.artifacts import check_keras_file, check_transformers_folder, zip_extract
     from inference.runtimes import load
@@ -123,6 +129,7 @@ def test_cancel_stops_a_running_job_within_seconds(trainer, bert_version, worker
     assert final.progress < 0.5
     assert "freed its memory" in final.logs
     assert not final.result_artifact
+    assert Charge.objects.get(subject=f"training:{job['id']}").status == ChargeStatus.RELEASED
     # Canceling again is harmless; a finished job cannot be canceled.
     assert client.post(f"{JOBS}{job['id']}/cancel/").json()["status"] == "canceled"
 
