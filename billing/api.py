@@ -3,9 +3,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -114,3 +115,20 @@ class GrantApi(APIView):
         grant = services.credit_grant(user=user, amount=data["amount"], memo=data["memo"], granted_by=request.user)
         grant.currency = _currency()
         return Response(GrantOutputSerializer(grant).data, status=status.HTTP_201_CREATED)
+
+
+class StripeWebhookApi(APIView):
+    """Stripe calls this: the signature on the raw body is the authentication, so no session or key."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    @extend_schema(operation_id="billing_stripe_webhook", tags=["billing"],
+                   summary="Stripe's events (signature checked on the raw body with STRIPE_WEBHOOK_SECRET)",
+                   request=OpenApiTypes.OBJECT,
+                   responses={200: OpenApiTypes.OBJECT, **error_responses(400, 503)})
+    def post(self, request: Request) -> Response:
+        # request.body, never request.data: the signature covers the exact bytes Stripe sent.
+        services.stripe_event_receive(payload=request.body, signature=request.headers.get("Stripe-Signature", ""))
+        return Response({"received": True})

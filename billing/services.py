@@ -343,7 +343,8 @@ def _job_hardware(job) -> str:
 def training_admit(*, job, estimated_seconds: Decimal) -> Admission:
     """Hold the estimated price of a fine-tuning job (per compute second at the hardware rate)."""
     price = money(Decimal(str(estimated_seconds)) * _training_rate(_job_hardware(job)))
-    charge = charge_admit(subject=f"training:{job.pk}", user=job.user, app=None, price=price,
+    charge = charge_admit(subject=f"training:{job.pk}", user=getattr(job, "user", None) or job.owner, app=None,
+                          price=price,
                           hardware=_job_hardware(job))
     return Admission(price=charge.price, currency=_currency())
 

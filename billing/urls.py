@@ -1,7 +1,7 @@
 """Server-rendered pages of the billing app."""
 from django.urls import path
 
-from . import views
+from . import api, views
 
 app_name = "billing"
 urlpatterns = [
@@ -11,5 +11,5 @@ urlpatterns = [
     path("billing/connect/return/", views.connect_return, name="connect_return"),
     path("billing/apps/<slug:slug>/buy/", views.purchase, name="purchase"),
     path("billing/apps/<slug:slug>/price/", views.app_price, name="app_price"),
-    path("billing/stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
+    path("billing/stripe/webhook/", api.StripeWebhookApi.as_view(), name="stripe_webhook"),
 ]

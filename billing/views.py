@@ -10,7 +10,6 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.forms import add_service_errors
@@ -175,15 +174,3 @@ def connect_return(request: HttpRequest) -> HttpResponse:
         else:
             messages.info(request, _("Stripe still needs some details before payouts can start."))
     return redirect("billing:earnings")
-
-
-@csrf_exempt
-@require_POST
-def stripe_webhook(request: HttpRequest) -> HttpResponse:
-    """Verify, store once, answer fast; the work happens in a task after commit."""
-    try:
-        services.stripe_event_receive(payload=request.body, signature=request.headers.get("Stripe-Signature", ""))
-    except ApiError as exc:
-        return JsonResponse({"error": {"code": exc.error_code, "message": str(exc.detail), "fields": {}}},
-                            status=exc.status_code)
-    return JsonResponse({"received": True})

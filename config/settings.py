@@ -210,7 +210,10 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Jobs whose worker died stop looking `running` within a couple of minutes.
+    "training-reap-stale-jobs": {"task": "training.reap_stale_jobs", "schedule": 60.0},
+}
 
 # Product settings.
 MODELMARKET = {

@@ -139,14 +139,14 @@ def version_load(version: AppVersion, *, device: str = "cpu"):
                 labels=(version.model_card or {}).get("labels"))
 
 
-def version_validate(*, version_id: int, device: str = "cpu") -> AppVersion:
+def version_validate(*, version_id: int, device: str = "cpu") -> AppVersion | None:
     """Worker side: unpack safely, load with guards, run the task's example input, record what we learnt."""
     from .runtimes import ModelRefused
 
     with transaction.atomic():
-        version = AppVersion.objects.select_for_update().get(pk=version_id)
-        if version.status in (VersionStatus.READY, VersionStatus.INVALID):
-            return version
+        version = AppVersion.objects.select_for_update().filter(pk=version_id).first()
+        if version is None or version.status in (VersionStatus.READY, VersionStatus.INVALID):
+            return version  # deleted meanwhile, or already decided (a redelivered task)
         version.status = VersionStatus.VALIDATING
         version.save(update_fields=["status"])
     try:

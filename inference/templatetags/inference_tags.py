@@ -48,6 +48,7 @@ def try_it_context(app, user) -> dict:
             "queued": _("Queued"), "starting": _("Starting"), "processing": _("Running"), "succeeded": _("Done"),
             "failed": _("Failed"), "canceled": _("Canceled"), "sending": _("Sending"),
             "similarity": _("Similarity to your question"), "top": _("Most likely"), "price": _("price"),
+            "free": _("free"),
             "queue": _("queue"), "load": _("load"), "predict": _("model"), "batch": _("batch"),
             "needImage": _("Draw a sample or choose an image first."), "network": _("Network error; try again."),
         },

@@ -107,7 +107,7 @@ def training_estimate(*, base_version: AppVersion, dataset: Dataset, hyperparame
         parameters = max(base_version.size / 4, 5e6) if base_version.size else 25e6
         tokens = min(int(hyperparameters["max_length"]), int(dataset.mean_words * 1.5) + 8)
         flops = 6 * parameters * tokens * epochs * (train_rows + val_rows / 3)
-        throughput = 4e12 if hardware == "gpu" else 1.5e10
+        throughput = 4e12 if hardware == "gpu" else 3e10  # effective FLOP/s, measured with bench/training.py
         seconds = 20 + flops / throughput
     seconds = int(math.ceil(seconds))
     price = (Decimal(seconds) * training_price_per_second(hardware=hardware)).quantize(SIX_PLACES, ROUND_HALF_UP)

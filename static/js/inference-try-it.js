@@ -73,7 +73,7 @@
     if (m.load_ms != null) parts.push(t.load + " " + Math.round(m.load_ms) + " ms");
     if (m.predict_ms != null) parts.push(t.predict + " " + Math.round(m.predict_ms) + " ms");
     if (m.batch_size != null) parts.push(t.batch + " " + m.batch_size);
-    parts.push(t.price + " " + p.price + " " + (p.currency || "").toUpperCase());
+    parts.push(t.price + " " + (Number(p.price) === 0 ? t.free : p.price + " " + (p.currency || "").toUpperCase()));
     $("try-metrics").textContent = parts.join(" · ");
     $("try-json").textContent = JSON.stringify(p, null, 2);
   }

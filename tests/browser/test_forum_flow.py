@@ -30,7 +30,7 @@ def fill(browser, name: str, value: str) -> None:
     field.send_keys(value)
 
 
-def wait_text(browser, text: str, timeout: float = 10) -> None:
+def wait_text(browser, text: str, timeout: float = 20) -> None:
     WebDriverWait(browser, timeout).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
 
 
@@ -40,7 +40,7 @@ def log_in(browser, base: str, email: str, next_url: str = "/forum/") -> None:
     fill(browser, "login", email)
     fill(browser, "password", DEFAULT_PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    WebDriverWait(browser, 10).until(lambda b: "/accounts/login/" not in b.current_url)
+    WebDriverWait(browser, 20).until(lambda b: "/accounts/login/" not in b.current_url)
 
 
 def test_ask_answer_accept_and_moderate(live_server, browser):
@@ -63,7 +63,7 @@ def test_ask_answer_accept_and_moderate(live_server, browser):
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", discuss)
     browser.shot("forum-01-app-page-discuss")
     discuss.click()
-    WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.ID, "thread-form")))
+    WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.ID, "thread-form")))
     browser.find_element(By.CSS_SELECTOR, "input[name=kind][value=question]").click()
     fill(browser, "title", "Can I send several questions in one call?")
     fill(browser, "body", "I have **hundreds** of tickets a minute. Is there a batch input, @mira-dev?")
@@ -81,7 +81,7 @@ def test_ask_answer_accept_and_moderate(live_server, browser):
     fill(browser, "body", "Yes: send `{\"texts\": [...]}` with up to 64 texts. You get one vector per text, "
                           "in order.\n\n```json\n{\"input\": {\"texts\": [\"refund?\", \"reset password\"]}}\n```")
     browser.find_element(By.ID, "post-reply").click()
-    answer = WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.ID, "post-2")))
+    answer = WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.ID, "post-2")))
     badge = answer.find_element(By.CSS_SELECTOR, ".role-developer")
     assert badge.is_displayed() and badge.text.strip().lower() == "developer"
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", answer)

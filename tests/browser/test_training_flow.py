@@ -100,3 +100,9 @@ def test_upload_train_watch_and_publish(browser, live_server, client, trainer, b
     browser.refresh()
     wait.until(lambda b: "Ready" in b.find_element(By.ID, "published").text)
     browser.shot("training-7-published")
+
+    # The training console lists the job with its result and the dataset.
+    browser.get(f"{live_server.url}/console/training/")
+    jobs = browser.find_element(By.ID, "jobs").text
+    assert "Succeeded" in jobs and "1.1.0" in jobs
+    browser.shot("training-8-console")

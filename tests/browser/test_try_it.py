@@ -16,9 +16,14 @@ def demo_store(transactional_db, settings):
     from inference.demo import demo_model_attach
     from marketplace import demo as marketplace_demo
 
+    from marketplace.models import Category
+
     accounts_demo.seed_demo(stdout=StringIO())
+    # Transactional tests flush the data migrations' categories: put back the ones the demo apps use.
+    for spec in [*marketplace_demo.DEMO_APPS, marketplace_demo.DEMO_DRAFT]:
+        Category.objects.get_or_create(slug=spec["category"], defaults={"name": spec["category"].title()})
     marketplace_demo.seed_demo(stdout=StringIO())
-    for slug in ("finance-sentiment", "faq-search"):
+    for slug in ("finance-sentiment", "faq-search", "npc-dialogue", "shape-classifier"):
         version, _info = demo_model_attach(slug)
         assert version.status == "ready", version.error
     from accounts.demo import demo_user
@@ -26,7 +31,7 @@ def demo_store(transactional_db, settings):
     from marketplace.services import app_acquire
 
     person = demo_user("user")
-    for app in App.objects.filter(slug__in=["finance-sentiment", "faq-search"]):
+    for app in App.objects.filter(slug__in=["finance-sentiment", "faq-search", "npc-dialogue", "shape-classifier"]):
         app_acquire(user=person, app=app)
     return person
 
@@ -81,3 +86,23 @@ def test_try_it_on_finance_sentiment_and_faq_search(live_server, browser, demo_s
     # "How do I get my money back?" is closest to the refund policy, though they share no key words.
     assert bars[0].find_element(By.CSS_SELECTOR, ".label").text.startswith("Refund policy")
     browser.shot("try-it-faq-search")
+
+
+def test_try_it_streams_npc_lines_and_classifies_drawn_shapes(live_server, browser, demo_store, eager_celery):
+    base = live_server.url
+    _log_in(browser, base)
+
+    browser.get(f"{base}/apps/npc-dialogue/")
+    panel = _run_and_wait(browser)
+    generated = panel.find_element(By.CSS_SELECTOR, ".try-generated")
+    assert generated.text.startswith("Blacksmith: Ah, a traveller!")
+    assert len(generated.text) > len("Blacksmith: Ah, a traveller!")
+    browser.shot("try-it-npc-dialogue")
+
+    browser.get(f"{base}/apps/shape-classifier/")
+    browser.find_element(By.CSS_SELECTOR, ".try-shape[data-shape=square]").click()
+    panel = _run_and_wait(browser)
+    labels = [bar.find_element(By.CSS_SELECTOR, ".label").text for bar in panel.find_elements(By.CSS_SELECTOR,
+                                                                                              ".try-bar")]
+    assert sorted(labels) == ["circle", "square", "triangle"]
+    browser.shot("try-it-shape-classifier")

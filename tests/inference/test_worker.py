@@ -22,7 +22,6 @@ def shared_storage(monkeypatch, settings, tmp_path):
     # The artifact field's storage is resolved once at model load, so ask the field where it writes.
     location = str(AppVersion._meta.get_field("artifact").storage.location)
     monkeypatch.setenv("PRIVATE_MEDIA_ROOT", location)
-    monkeypatch.setenv("MODELMARKET_VAR_DIR", str(tmp_path / "worker-var"))
     return location
 
 

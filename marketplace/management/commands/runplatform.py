@@ -21,16 +21,22 @@ class Command(BaseCommand):
     def handle(self, *args, addr: str, concurrency: int, **options):
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
         manage = [sys.executable, "manage.py"]
+        celery = [sys.executable, "-m", "celery", "-A", "config"]
+        serving = [queue for queue in QUEUES if queue != "training"]
+        commands = {
+            # Inference, webhooks and housekeeping: one long-lived process keeps its model cache warm.
+            "worker": [*celery, "worker", "-Q", ",".join(serving), "-c", str(concurrency), "-l", "INFO",
+                       "-n", "local@%h"],
+            # Training gets a fresh process per job, so every job gives all its memory back.
+            "training": [*celery, "worker", "-Q", "training", "-c", "1", "--max-tasks-per-child", "1",
+                         "-l", "INFO", "-n", "training@%h"],
+            # The scheduler: payouts and the stale-job reaper.
+            "beat": [*celery, "beat", "-l", "INFO"],
+            "web": [*manage, "runserver", addr, "--noreload"],
+        }
         procs = {
-            "worker": subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", ",".join(QUEUES),
-                 "-c", str(concurrency), "-l", "INFO", "-n", "local@%h"],
-                cwd=settings.BASE_DIR, env=env, start_new_session=True,
-            ),
-            "web": subprocess.Popen(
-                [*manage, "runserver", addr, "--noreload"], cwd=settings.BASE_DIR, env=env,
-                start_new_session=True,
-            ),
+            name: subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, start_new_session=True)
+            for name, command in commands.items()
         }
         self.stdout.write(self.style.SUCCESS(f"\nModelMarket is running at http://{addr}/"))
         self.stdout.write(f"  API docs:  http://{addr}/api/docs/\n  Admin:     http://{addr}/admin/")
