@@ -46,16 +46,10 @@ def _fast_hashing_and_fresh_throttles(settings):
 
 @pytest.fixture(autouse=True)
 def _isolated_media(settings, tmp_path):
+    """Each test gets its own public and private media roots (storages re-read them on setting change)."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "private": {**settings.STORAGES["private"], "OPTIONS": {"location": str(tmp_path / "private")}},
-    }
-    from django.core.files.storage import storages
-
-    storages._storages = {}
+    settings.PRIVATE_MEDIA_ROOT = str(tmp_path / "private")
     yield
-    storages._storages = {}
 
 
 @pytest.fixture
@@ -108,6 +102,11 @@ def artifacts_dir() -> Path:
 def _worker_env(db_name: str) -> dict:
     env = os.environ.copy()
     env["MODELMARKET_DB_NAME_OVERRIDE"] = db_name
+    from django.conf import settings
+
+    # The worker must read and write the same (per-test) media as the test process.
+    env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
+    env["PRIVATE_MEDIA_ROOT"] = str(settings.PRIVATE_MEDIA_ROOT)
     env["PYTHONUNBUFFERED"] = "1"
     env.setdefault("HF_HUB_OFFLINE", "1")
     return env
