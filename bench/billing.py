@@ -5,10 +5,10 @@ Usage: DATABASE_URL=postgres://... .venv/bin/python bench/billing.py [--clients 
 It creates a throw-away test database (test_<name>) and drops it afterwards.
 """
 import argparse
+import multiprocessing
 import os
 import statistics
 import sys
-import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -42,39 +42,45 @@ def _prediction(user, app, version):
     return Prediction.objects.create(app=app, version=version, user=user, input={"text": "x"}, hardware="cpu")
 
 
-def run_clients(app, version, users, clients: int, seconds: float, shared: bool) -> tuple[int, list[float]]:
-    """Each client loops: create+admit (hold) in one transaction, then settle in another."""
+def _client(app_id: int, version_id: int, user_id: int, stop_at: float, results) -> None:
+    """One client process (no shared GIL): loop create+admit (hold) in one transaction, settle in another."""
+    from accounts.models import User
     from billing import services
+    from marketplace.models import App, AppVersion
 
-    stop = time.monotonic() + seconds
-    counts, latencies, lock = [0], [], threading.Lock()
+    connections.close_all()  # never reuse the parent's socket after fork
+    app, version, user = App.objects.get(pk=app_id), AppVersion.objects.get(pk=version_id), User.objects.get(pk=user_id)
+    latencies = []
+    while time.time() < stop_at:
+        start = time.perf_counter()
+        with transaction.atomic():
+            prediction = _prediction(user, app, version)
+            services.prediction_admit(prediction=prediction)
+        prediction.compute_seconds = Decimal("0.05")
+        with transaction.atomic():
+            services.prediction_settle(prediction=prediction)
+        latencies.append((time.perf_counter() - start) * 1000)
+    connections.close_all()
+    results.put(latencies)
 
-    def client(index: int) -> None:
-        user = users[0] if shared else users[index % len(users)]
-        done, lat = 0, []
-        try:
-            while time.monotonic() < stop:
-                start = time.perf_counter()
-                with transaction.atomic():
-                    prediction = _prediction(user, app, version)
-                    services.prediction_admit(prediction=prediction)
-                prediction.compute_seconds = Decimal("0.05")
-                with transaction.atomic():
-                    services.prediction_settle(prediction=prediction)
-                lat.append((time.perf_counter() - start) * 1000)
-                done += 1
-        finally:
-            with lock:
-                counts[0] += done
-                latencies.extend(lat)
-            connections.close_all()
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return counts[0], latencies
+def run_clients(app, version, users, clients: int, seconds: float, shared: bool) -> tuple[int, list[float]]:
+    """`clients` processes hammer the ledger at once, each with its own database connection."""
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    connections.close_all()
+    stop_at = time.time() + seconds + 1.0  # the extra second covers process start-up
+    processes = [context.Process(target=_client, args=(app.pk, version.pk, (users[0] if shared else
+                                                                           users[i % len(users)]).pk, stop_at, results))
+                 for i in range(clients)]
+    for process in processes:
+        process.start()
+    latencies: list[float] = []
+    for _ in processes:
+        latencies.extend(results.get(timeout=seconds + 120))
+    for process in processes:
+        process.join()
+    return len(latencies), latencies
 
 
 def overhead(app, version, user, n: int) -> tuple[float, float, float, float]:
@@ -117,8 +123,8 @@ def main() -> None:
         for label, shared in (("16 users, one each", False), ("1 shared wallet", True)):
             ops, latencies = run_clients(app, version, users, args.clients, args.seconds, shared)
             latencies.sort()
-            rows.append((label.replace("16", str(args.clients)), ops / args.seconds, statistics.median(latencies),
-                         latencies[int(len(latencies) * 0.99) - 1]))
+            rows.append((label.replace("16", str(args.clients)), ops / (args.seconds + 1.0),
+                         statistics.median(latencies), latencies[int(len(latencies) * 0.99) - 1]))
         from billing.selectors import ledger_check
 
         report = ledger_check()

@@ -99,7 +99,7 @@ def _free_call_available(*, user, app: App) -> bool:
 @transaction.atomic
 def quote_create(*, user, app: App) -> Quote:
     """A price for this user's next call, held for BILLING['QUOTE_TTL_SECONDS']."""
-    if app.pricing_model == PricingModel.FREE or _free_call_available(user=user, app=app):
+    if app.pricing_model == PricingModel.FREE or app.owner_id == user.pk or _free_call_available(user=user, app=app):
         price = ZERO
     else:
         price = app_current_price(app=app)
@@ -114,7 +114,7 @@ def _refuse(message: str, *, code: str, price: Decimal, **extra) -> PaymentRequi
 
 def _admission_price(*, user, app: App, quote_id, max_price, now) -> tuple[Decimal, bool]:
     """(price, free_tier): the quote if still good, else the current price within max_price."""
-    if app.pricing_model == PricingModel.FREE:
+    if app.pricing_model == PricingModel.FREE or app.owner_id == user.pk:  # developers test their own app free
         return ZERO, False
     if _free_call_available(user=user, app=app):
         return ZERO, True
@@ -539,10 +539,13 @@ def topup_start(*, user, amount, success_url: str | None = None, cancel_url: str
 @transaction.atomic
 def topup_complete(*, topup_id: int, amount_minor: int, currency: str, payment_intent: str = "") -> bool:
     """Credit a paid top-up exactly once (row lock plus the ledger's unique key)."""
-    topup = TopUp.objects.select_for_update().filter(pk=topup_id).first()
-    if topup is None or topup.status != TopUpStatus.PENDING:
+    user_id = TopUp.objects.filter(pk=topup_id).values_list("user_id", flat=True).first()
+    if user_id is None:
         return False
-    wallet_lock(topup.user_id)
+    wallet_lock(user_id)  # wallet first, then the top-up: the same order as refunds, so no deadlock
+    topup = TopUp.objects.select_for_update().get(pk=topup_id)
+    if topup.status != TopUpStatus.PENDING:
+        return False
     amount = from_minor_units(amount_minor, currency)
     book(kind=TransactionKind.TOPUP, key=f"topup:{topup.pk}", user=topup.user, memo=_("Card top-up"),
          lines=[(account_get(AccountKind.STRIPE_CLEARING), amount),

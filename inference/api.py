@@ -20,7 +20,6 @@ from accounts.models import ApiKey
 from accounts.permissions import ScopePermission
 from config.api import ApiError, Conflict, error_responses
 from marketplace.models import App, AppVersion, Framework, Hardware, Task
-from marketplace.selectors import app_get_visible
 
 from . import selectors, services
 from .models import Prediction, PredictionStatus, WebhookDelivery
@@ -30,8 +29,9 @@ MAX_WAIT_SECONDS = 60
 
 
 def _app_or_404(request, slug: str) -> App:
+    """The app if the caller may see it (the marketplace's own rule), without the listing's extra columns."""
     try:
-        return app_get_visible(user=request.user, slug=slug)
+        return App.objects.visible_to(request.user).get(slug=slug)
     except ObjectDoesNotExist:
         raise Http404 from None
 

@@ -146,6 +146,14 @@ def test_free_calls_come_first_then_charge(buyer):
     assert selectors.user_balance(user=buyer) == D("0.988000")
 
 
+def test_developers_run_their_own_app_free(paid_app):
+    developer = paid_app.owner
+    assert services.quote_create(user=developer, app=paid_app).price == 0
+    prediction = finish(admit(developer, paid_app))
+    assert prediction.price == 0 and selectors.developer_earnings(user=developer) == 0
+    assert selectors.ledger_check().ok
+
+
 def test_free_calls_work_without_money(buyer):
     app = PaidAppFactory(free_calls_per_month=1)
     prediction = admit(buyer, app)

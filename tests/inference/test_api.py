@@ -301,3 +301,22 @@ def test_keras_image_classifier_answers_top_labels(published_app, tiny_keras, ru
     body = response.json()
     assert body["status"] == "succeeded", body["error"]
     assert [item["label"] for item in body["output"]["labels"]] and len(body["output"]["labels"]) == 3
+
+
+def test_gpu_versions_go_to_a_live_gpu_worker(published_app, tiny_models, runner, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from inference.models import WorkerHeartbeat
+
+    ready_version(published_app, tiny_models["classifier"], task="text-classification", hardware="gpu")
+    settings.MODELMARKET = {**settings.MODELMARKET, "ALLOW_GPU_FALLBACK_TO_CPU": False}
+    beat = WorkerHeartbeat.objects.create(hostname="gpu0@box", queues=["inference-gpu"], devices=["cuda:0"],
+                                          last_seen=timezone.now())
+    response = _predict(_client(runner), published_app, {"input": {"text": "a"}})
+    assert response.status_code == 202
+    assert Prediction.objects.get(pk=response.json()["id"]).hardware == "gpu"
+    # A worker that stopped beating no longer counts.
+    WorkerHeartbeat.objects.filter(pk=beat.pk).update(last_seen=timezone.now() - timedelta(minutes=5))
+    _error(_predict(_client(runner), published_app, {"input": {"text": "b"}}), 503, "no_gpu_worker")
