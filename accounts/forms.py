@@ -7,13 +7,18 @@ from .models import ApiKeyScope
 
 
 def add_service_errors(form: forms.Form, error: Exception, field_map: dict[str, str] | None = None) -> None:
-    """Show a service's ValidationError/PermissionDenied next to the matching fields, or above the form.
+    """Show a service's ValidationError/PermissionDenied/APIException next to the matching fields, or above the form.
 
     Services name fields as the API does (`pricing.max_price`); forms name them flat (`max_price`).
     """
+    from rest_framework.exceptions import APIException
+
     field_map = field_map or {}
     if isinstance(error, PermissionDenied):
         form.add_error(None, str(error) or _("You are not allowed to do that."))
+        return
+    if isinstance(error, APIException):  # e.g. config.api.ApiError / Conflict raised by a service
+        form.add_error(None, str(error.detail))
         return
     if not isinstance(error, ValidationError):
         raise error

@@ -106,6 +106,8 @@ class Notification(models.Model):
             models.UniqueConstraint(fields=["user", "dedupe_key"], name="notification_once_per_key"),
         ]
         indexes = [models.Index(fields=["user", "read_at"])]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
 
     def __str__(self) -> str:
         return self.message

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from marketplace.selectors import app_prices, apps_published_by
+from marketplace.selectors import apps_published_by, apps_with_prices
 
 from .forms import ApiKeyForm, BecomeDeveloperForm, ProfileForm, add_service_errors
 from .models import ApiKey, User
@@ -108,8 +108,5 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
         person = user_get_public(username=username)
     except User.DoesNotExist:
         raise Http404 from None
-    apps = list(apps_published_by(user=person))
-    prices = app_prices(apps=apps)
-    for app in apps:
-        app.current_price = prices.get(app.pk)
+    apps = apps_with_prices(apps_published_by(user=person))
     return render(request, "accounts/profile.html", {"person": person, "apps": apps})

@@ -3,6 +3,7 @@ import datetime as dt
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import Sum
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -63,16 +64,23 @@ class AccountAdmin(ReadOnlyAdmin):
     list_filter = ["kind"]
     search_fields = ["user__email"]
 
+    list_select_related = ["user"]
+
+    def get_queryset(self, request):
+        """Sum every row's entries in the list query itself, not one query per row."""
+        return super().get_queryset(request).annotate(entries_total=Sum("entries__amount"))
+
     @admin.display(description=_("balance"))
     def balance(self, obj):
-        from .ledger import account_balance
+        from .ledger import normal_balance
 
-        return account_balance(obj)
+        return normal_balance(obj.kind, obj.entries_total)
 
 
 @admin.register(Charge)
 class ChargeAdmin(ReadOnlyAdmin):
     list_display = ["subject", "created_at", "user", "app", "price", "free_tier", "status", "cost"]
+    list_select_related = ["user", "app"]  # app is nullable, so Django's automatic join skips it
     list_filter = ["status", "free_tier"]
     search_fields = ["subject", "user__email"]
     actions = ["refund"]
@@ -105,6 +113,7 @@ class ChargeAdmin(ReadOnlyAdmin):
 @admin.register(TopUp)
 class TopUpAdmin(ChargeAdmin):
     list_display = ["id", "created_at", "user", "amount", "currency", "status", "session_id"]
+    list_select_related = ["user"]
     list_filter = ["status"]
     search_fields = ["user__email", "session_id", "payment_intent"]
     actions = ["refund_topups"]
@@ -146,6 +155,7 @@ class CreditGrantAdmin(admin.ModelAdmin):
 
     form = CreditGrantForm
     list_display = ["created_at", "user", "amount", "memo", "granted_by"]
+    list_select_related = ["user", "granted_by"]
     search_fields = ["user__email", "memo"]
 
     def has_change_permission(self, request, obj=None):

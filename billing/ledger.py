@@ -99,28 +99,31 @@ def book(*, kind: str, key: str, lines: list[tuple[Account, Decimal]], memo: str
     return txn
 
 
+def normal_balance(kind: str, entries_total: Decimal | None) -> Decimal:
+    """A sum of signed entries, shown on the account kind's normal side (credit-normal kinds flip sign)."""
+    total = entries_total or ZERO
+    return money(-total if kind in CREDIT_NORMAL else total)
+
+
 def account_balance(account: Account | None) -> Decimal:
     """The balance on the account's normal side: a sum of its entries, nothing stored."""
     if account is None:
         return ZERO
-    total = Entry.objects.filter(account=account).aggregate(total=Sum("amount"))["total"] or ZERO
-    return money(-total if account.kind in CREDIT_NORMAL else total)
+    return normal_balance(account.kind, Entry.objects.filter(account=account).aggregate(total=Sum("amount"))["total"])
 
 
 def kind_balance(kind: str, user=None) -> Decimal:
     user_id = getattr(user, "pk", user)
-    total = Entry.objects.filter(account__kind=kind, account__user_id=user_id).aggregate(
-        total=Sum("amount"))["total"] or ZERO
-    return money(-total if kind in CREDIT_NORMAL else total)
+    return normal_balance(kind, Entry.objects.filter(account__kind=kind, account__user_id=user_id).aggregate(
+        total=Sum("amount"))["total"])
 
 
 def platform_balance(kind: str) -> Decimal:
     """Sum over every account of a kind (e.g. all wallets together)."""
-    total = Entry.objects.filter(account__kind=kind).aggregate(total=Sum("amount"))["total"] or ZERO
-    return money(-total if kind in CREDIT_NORMAL else total)
+    return normal_balance(kind, Entry.objects.filter(account__kind=kind).aggregate(total=Sum("amount"))["total"])
 
 
 __all__ = [
     "AccountKind", "account_balance", "account_get", "book", "floor_to_minor", "from_minor_units",
-    "kind_balance", "money", "platform_balance", "to_minor_units", "wallet_lock",
+    "kind_balance", "money", "normal_balance", "platform_balance", "to_minor_units", "wallet_lock",
 ]

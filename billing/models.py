@@ -48,6 +48,8 @@ class Account(models.Model):
             models.UniqueConstraint(fields=["kind", "user"], name="one_account_per_kind_user"),
             models.UniqueConstraint(fields=["kind"], condition=Q(user__isnull=True), name="one_platform_account"),
         ]
+        verbose_name = _("ledger account")
+        verbose_name_plural = _("ledger accounts")
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.user}" if self.user_id else self.get_kind_display()
@@ -86,6 +88,8 @@ class Transaction(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["app", "created_at"])]
+        verbose_name = _("ledger transaction")
+        verbose_name_plural = _("ledger transactions")
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_kind_display()} {self.memo}".strip()
@@ -102,6 +106,7 @@ class Entry(models.Model):
         ordering = ["id"]
         indexes = [models.Index(fields=["account", "transaction"])]
         verbose_name_plural = _("entries")
+        verbose_name = _("ledger entry")
 
     def __str__(self) -> str:
         return f"{self.account}: {self.amount}"
@@ -117,6 +122,10 @@ class Wallet(models.Model):
     payouts_enabled = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        verbose_name = _("wallet")
+        verbose_name_plural = _("wallets")
+
     def __str__(self) -> str:
         return str(self.user)
 
@@ -131,6 +140,10 @@ class Quote(models.Model):
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("price quote")
+        verbose_name_plural = _("price quotes")
 
     def __str__(self) -> str:
         return f"{self.app} {self.price} until {self.expires_at:%H:%M:%S}"
@@ -171,6 +184,8 @@ class Charge(models.Model):
             models.Index(fields=["user", "created_at"]),
             models.Index(fields=["api_key", "created_at"]),
         ]
+        verbose_name = _("charge")
+        verbose_name_plural = _("charges")
 
     def __str__(self) -> str:
         return f"{self.subject} {self.price} {self.status}"
@@ -217,6 +232,8 @@ class Purchase(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("purchase")
+        verbose_name_plural = _("purchases")
 
     def __str__(self) -> str:
         return f"{self.user} bought {self.app}"
@@ -243,6 +260,8 @@ class Payout(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("payout")
+        verbose_name_plural = _("payouts")
 
     def __str__(self) -> str:
         return f"{self.developer} {self.amount} {self.status}"
@@ -283,6 +302,8 @@ class StripeEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
+        verbose_name = _("Stripe event")
+        verbose_name_plural = _("Stripe events")
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type}"

@@ -77,6 +77,11 @@ def user_facing_amount(entry: Entry) -> Decimal:
     return money(-entry.amount)
 
 
+def wallet_of(*, user) -> Wallet | None:
+    """The user's billing settings row; None until a service first needs one."""
+    return Wallet.objects.filter(user=user).first()
+
+
 def payouts_of(*, user) -> QuerySet[Payout]:
     return Payout.objects.filter(developer=user)
 

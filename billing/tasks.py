@@ -23,4 +23,4 @@ def payouts_run(self) -> int:
     try:
         return len(services.payouts_run())
     except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
-        raise self.retry(exc=exc) from exc
+        raise self.retry(exc=exc, countdown=min(3600, 60 * 2 ** self.request.retries)) from exc

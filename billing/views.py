@@ -45,10 +45,8 @@ def wallet(request: HttpRequest) -> HttpResponse:
                     success_url=wallet_url + "?session_id={CHECKOUT_SESSION_ID}",
                     cancel_url=wallet_url + "?topup=canceled")
                 return redirect(topup.checkout_url)
-            except ValidationError as exc:
+            except (ValidationError, ApiError) as exc:
                 add_service_errors(topup_form, exc)
-            except ApiError as exc:
-                topup_form.add_error(None, str(exc.detail))
     elif request.method == "POST" and request.POST.get("action") == "budget":
         budget_form = BudgetForm(request.POST)
         if budget_form.is_valid():
@@ -122,8 +120,9 @@ def earnings(request: HttpRequest) -> HttpResponse:
         raise Http404
     stats = selectors.developer_app_stats(user=user, days=30)
     apps = []
+    demands = selectors.apps_demand(apps=stats["apps"])  # one query for the page, not one per app
     for app in stats["apps"]:
-        demand = selectors.app_demand(app=app)
+        demand = demands[app.pk]
         series = stats["series"][app.pk]
         apps.append({
             "app": app, "demand": demand, "price": app_current_price(app=app, recent_calls=demand),
@@ -135,9 +134,7 @@ def earnings(request: HttpRequest) -> HttpResponse:
             "revenue": sum((p["revenue"] for p in series.values()), selectors.ZERO),
             "earned": sum((p["earnings"] for p in series.values()), selectors.ZERO),
         })
-    from .models import Wallet
-
-    wallet = Wallet.objects.filter(user=user).first()
+    wallet = selectors.wallet_of(user=user)
     return render(request, "billing/earnings.html", {
         "apps": apps, "earnings": selectors.developer_earnings(user=user),
         "payouts": selectors.payouts_of(user=user)[:50], "wallet": wallet,
@@ -163,10 +160,8 @@ def connect_onboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def connect_return(request: HttpRequest) -> HttpResponse:
-    from .models import Wallet
-
-    wallet = Wallet.objects.filter(user=request.user).exclude(stripe_account_id="").first()
-    if wallet and services.stripe_configured():
+    wallet = selectors.wallet_of(user=request.user)
+    if wallet and wallet.stripe_account_id and services.stripe_configured():
         services.connect_account_sync(account_id=wallet.stripe_account_id)
         wallet.refresh_from_db()
         if wallet.payouts_enabled:

@@ -204,6 +204,7 @@ class ThreadAdmin(ModeratorAccess, admin.ModelAdmin):
 @admin.register(ForumCategory)
 class ForumCategoryAdmin(ModeratorAccess, admin.ModelAdmin):
     list_display = ["name", "slug", "app", "position", "moderators_only"]
+    list_select_related = ["app"]
     fields = ["name", "description", "position", "moderators_only"]
 
 

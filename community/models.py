@@ -162,6 +162,8 @@ class PostRevision(models.Model):
     class Meta:
         ordering = ["post", "number"]
         constraints = [models.UniqueConstraint(fields=["post", "number"], name="revision_number_unique")]
+        verbose_name = _("post revision")
+        verbose_name_plural = _("post revisions")
 
     def __str__(self) -> str:
         return f"{self.post} r{self.number}"
@@ -174,6 +176,8 @@ class PostLike(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["post", "user"], name="like_once")]
+        verbose_name = _("like")
+        verbose_name_plural = _("likes")
 
     def __str__(self) -> str:
         return f"{self.user} ♥ {self.post_id}"
@@ -207,6 +211,8 @@ class Flag(models.Model):
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["post", "user"], name="flag_once_per_user")]
         indexes = [models.Index(fields=["status", "post"])]
+        verbose_name = _("flag")
+        verbose_name_plural = _("flags")
 
     def __str__(self) -> str:
         return f"{self.reason} by {self.user} on {self.post_id}"
@@ -225,6 +231,8 @@ class ThreadWatch(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "thread"], name="thread_watch_once")]
+        verbose_name = _("thread subscription")
+        verbose_name_plural = _("thread subscriptions")
 
     def __str__(self) -> str:
         return f"{self.user} {self.level} thread {self.thread_id}"
@@ -237,6 +245,8 @@ class CategoryWatch(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "category"], name="category_watch_once")]
+        verbose_name = _("category subscription")
+        verbose_name_plural = _("category subscriptions")
 
     def __str__(self) -> str:
         return f"{self.user} {self.level} category {self.category_id}"
@@ -252,6 +262,8 @@ class ThreadRead(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "thread"], name="thread_read_once")]
+        verbose_name = _("read marker")
+        verbose_name_plural = _("read markers")
 
     def __str__(self) -> str:
         return f"{self.user} read {self.thread_id} to {self.last_read_post_number}"

@@ -11,7 +11,7 @@ from django.http import Http404
 
 from accounts.models import User
 
-from .models import ForumCategory, Post, Thread, ThreadRead
+from .models import CategoryWatch, ForumCategory, Post, Thread, ThreadRead, ThreadWatch, WatchLevel
 
 
 def categories_visible(*, user) -> QuerySet[ForumCategory]:
@@ -103,8 +103,30 @@ def liked_post_ids(*, user, posts) -> set[int]:
     return set(user.forum_likes.filter(post__in=list(posts)).values_list("post_id", flat=True))
 
 
+def category_for_app(*, app) -> ForumCategory | None:
+    """An app's forum category, once someone has started a thread about it."""
+    return ForumCategory.objects.filter(app=app).first()
+
+
+def category_watch_level(*, user, category: ForumCategory) -> str:
+    """The user's chosen level for a category; NORMAL for visitors and users who never chose."""
+    if not user.is_authenticated:
+        return WatchLevel.NORMAL
+    return category.watches.filter(user=user).values_list("level", flat=True).first() or WatchLevel.NORMAL
+
+
+def effective_watch_level(*, user_id: int, thread: Thread) -> str:
+    """The thread's own level if the user chose one, else the category's, else NORMAL."""
+    level = ThreadWatch.objects.filter(user_id=user_id, thread=thread).values_list("level", flat=True).first()
+    if level:
+        return level
+    level = CategoryWatch.objects.filter(user_id=user_id, category_id=thread.category_id).values_list(
+        "level", flat=True).first()
+    return level or WatchLevel.NORMAL
+
+
 def app_forum(*, app, user, limit: int = 5) -> dict:
-    category = ForumCategory.objects.filter(app=app).first()
+    category = category_for_app(app=app)
     threads = list(threads_for_category(user=user, category=category)[:limit]) if category else []
     return {"category": category, "threads": threads}
 

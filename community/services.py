@@ -9,6 +9,7 @@ from django.db.models import F, Max, Value
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from accounts.services import audit_log_record, notification_send
@@ -16,6 +17,7 @@ from config.api import ApiError
 from config.markdown import render_markdown, strip_bidi
 
 from . import permissions as perms
+from . import selectors
 from .conf import rule
 from .models import (
     CategoryWatch,
@@ -38,12 +40,13 @@ from .models import (
 TITLE_MIN = 8
 BODY_MIN = 3
 
-# Site-wide categories; created by a data migration and re-ensured by seed_demo.
+# Site-wide categories; created by a data migration and re-ensured by seed_demo. Stored in English and
+# translated at render time (`trans_name`), so they are marked for extraction only.
 SITE_CATEGORIES = [
-    ("announcements", "Announcements", "News from the ModelMarket team.", True),
-    ("general", "General", "Anything about AI model apps.", False),
-    ("help", "Help", "Questions about using or publishing apps.", False),
-    ("show-and-tell", "Show & tell", "Share what you built with ModelMarket.", False),
+    ("announcements", gettext_noop("Announcements"), gettext_noop("News from the ModelMarket team."), True),
+    ("general", gettext_noop("General"), gettext_noop("Anything about AI model apps."), False),
+    ("help", gettext_noop("Help"), gettext_noop("Questions about using or publishing apps."), False),
+    ("show-and-tell", gettext_noop("Show & tell"), gettext_noop("Share what you built with ModelMarket."), False),
 ]
 
 
@@ -648,15 +651,6 @@ def thread_mark_read(*, user: User, thread: Thread, up_to: int) -> int:
     return new
 
 
-def effective_watch_level(*, user_id: int, thread: Thread) -> str:
-    level = ThreadWatch.objects.filter(user_id=user_id, thread=thread).values_list("level", flat=True).first()
-    if level:
-        return level
-    level = CategoryWatch.objects.filter(user_id=user_id, category_id=thread.category_id).values_list(
-        "level", flat=True).first()
-    return level or WatchLevel.NORMAL
-
-
 def post_notify(*, post_id: int) -> int:
     """Mentions and watchers, one notification per person per post (the dedupe key), email for watchers."""
     post = Post.objects.select_related("thread__category__app", "author").filter(pk=post_id).first()
@@ -675,7 +669,7 @@ def post_notify(*, post_id: int) -> int:
     sent = 0
     users = User.objects.filter(pk__in=recipients, is_active=True)
     for user in users:
-        level = effective_watch_level(user_id=user.pk, thread=thread)
+        level = selectors.effective_watch_level(user_id=user.pk, thread=thread)
         if level == WatchLevel.MUTED:
             continue
         if not Thread.objects.visible_to(user).filter(pk=thread.pk).exists():

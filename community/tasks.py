@@ -10,4 +10,4 @@ def post_notify_task(self, post_id: int) -> int:
     try:
         return post_notify(post_id=post_id)
     except Exception as exc:  # noqa: BLE001 - retried, then surfaced by Celery
-        raise self.retry(exc=exc) from exc
+        raise self.retry(exc=exc, countdown=min(600, 10 * 2 ** self.request.retries)) from exc

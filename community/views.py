@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.forms import add_service_errors
 from config.api import ApiError
 from marketplace.models import App
 
@@ -16,7 +17,7 @@ from . import permissions as perms
 from . import selectors, services
 from .conf import rule
 from .forms import EditForm, FlagForm, ReplyForm, ThreadForm, WatchForm
-from .models import ForumCategory, ThreadKind, WatchLevel
+from .models import ThreadKind, WatchLevel
 
 
 def _visit(request) -> None:
@@ -30,14 +31,6 @@ def _error_text(exc: Exception) -> str:
     if isinstance(exc, services.RateLimited):
         return str(exc.detail)
     return str(exc) or _("You cannot do that.")
-
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _back(request, fallback: str):
@@ -71,9 +64,7 @@ def category(request, slug: str):
         threads = threads.filter(kind=kind)
     if request.GET.get("solved") == "0":
         threads = threads.filter(kind=ThreadKind.QUESTION, accepted_post__isnull=True)
-    level = WatchLevel.NORMAL
-    if request.user.is_authenticated:
-        level = category.watches.filter(user=request.user).values_list("level", flat=True).first() or level
+    level = selectors.category_watch_level(user=request.user, category=category)
     return render(request, "community/category.html", {
         "category": category,
         "page": _page(request, threads, rule("THREADS_PER_PAGE")),
@@ -108,7 +99,7 @@ def thread(request, pk: int, slug: str = ""):
     level = WatchLevel.NORMAL
     last_read = 0
     if request.user.is_authenticated:
-        level = services.effective_watch_level(user_id=request.user.pk, thread=thread)
+        level = selectors.effective_watch_level(user_id=request.user.pk, thread=thread)
         last_read = max(getattr(thread, "last_read", 0), 0)
         if page_posts:
             services.thread_mark_read(user=request.user, thread=thread, up_to=page_posts[-1].number)
@@ -140,7 +131,7 @@ def thread_new(request):
         app = App.objects.visible_to(request.user).published().filter(slug=request.GET["app"]).first()
         if app is None:
             raise Http404
-        category = ForumCategory.objects.filter(app=app).first()
+        category = selectors.category_for_app(app=app)
     elif request.GET.get("category"):
         category = selectors.category_get(user=request.user, slug=request.GET["category"])
     choices = [c for c in selectors.categories_visible(user=request.user) if perms.can_start_thread(request.user, c)]
@@ -160,7 +151,7 @@ def thread_new(request):
                     body=form.cleaned_data["body"], kind=form.cleaned_data["kind"],
                 )
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                add_service_errors(form, exc)
             except (PermissionDenied, services.RateLimited) as exc:
                 form.add_error(None, _error_text(exc))
             else:
@@ -202,7 +193,7 @@ def post_edit(request, pk: int):
             services.post_edit(post=post, editor=request.user, body=form.cleaned_data["body"],
                                title=form.cleaned_data["title"] if post.number == 1 else None)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         except (PermissionDenied, services.RateLimited) as exc:
             form.add_error(None, _error_text(exc))
         else:

@@ -84,6 +84,17 @@ def max_input_bytes(task: str) -> int:
     return conf.get("MAX_TEXT_INPUT_BYTES", 256 * 1024)
 
 
+def _has_nul(value) -> bool:
+    """PostgreSQL's JSON cannot store NUL characters: refuse them up front instead of failing later."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    return False
+
+
 def input_validate(*, task: str, data) -> dict:
     """Check an input against the task's schema; 413 when too big, 400 with the field otherwise."""
     if not isinstance(data, dict):
@@ -102,6 +113,9 @@ def input_validate(*, task: str, data) -> dict:
     if isinstance(data.get("texts"), list) and len(data["texts"]) > MAX_TEXTS:
         raise ApiError(_("At most %(limit)d texts per prediction.") % {"limit": MAX_TEXTS},
                        code="too_large", status_code=413, fields={"input.texts": [_("Too many items.")]})
+    if _has_nul(data):
+        raise ApiError(_("The input contains a NUL character, which is not allowed."), code="invalid",
+                       fields={"input": [_("Remove NUL (\\u0000) characters.")]})
     validator = jsonschema.Draft202012Validator(INPUT_SCHEMAS[task])
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.path))
     if errors:

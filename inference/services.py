@@ -20,7 +20,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -270,16 +270,18 @@ def prediction_create(
     queue = queue_for(hardware=app_version.hardware)
     try:
         with transaction.atomic():
-            prediction = Prediction.objects.create(
+            prediction = Prediction(
                 app=app, version=app_version, user=user, api_key=api_key, input=data, quote_id=quote_id or "",
                 max_price=max_price, webhook=webhook or "", webhook_events_filter=events, stream=stream,
                 idempotency_key=idempotency_key or "", hardware="gpu" if queue == "inference-gpu" else "cpu",
                 currency=settings.MODELMARKET["CURRENCY"],
             )
+            # Admitted in the same transaction, just before the row is written (its id exists already), so the
+            # price goes in with the INSERT; a PaymentRequired rolls everything back and nothing is queued.
             admission = billing.prediction_admit(prediction=prediction, quote_id=quote_id, max_price=max_price)
             prediction.price = admission.price
             prediction.currency = admission.currency
-            prediction.save(update_fields=["price", "currency"])
+            prediction.save(force_insert=True)
             prediction_id = str(prediction.pk)
             limits = (app_version.soft_time_limit, app_version.time_limit)
             notify_start = bool(webhook) and "start" in events
@@ -396,10 +398,26 @@ def prediction_execute(*, prediction_id: str, worker: str = "") -> Prediction | 
         return _prediction_fail(prediction_id, _("The model failed: %(error)s") % {
             "error": f"{type(exc).__name__}: {exc}"[:1000]})
     elapsed = time.perf_counter() - started
-    return _prediction_succeed(prediction_id, output=output, metrics={
-        "load_ms": round(load_ms, 1), "predict_ms": round(predict_ms, 1), "batch_size": batch_size,
-    }, compute_seconds=Decimal(str(round(predict_ms / 1000 / max(batch_size, 1) + load_ms / 1000, 6))),
-        wall_seconds=elapsed)
+    try:
+        return _prediction_succeed(prediction, output=_json_safe(output), metrics={
+            "load_ms": round(load_ms, 1), "predict_ms": round(predict_ms, 1), "batch_size": batch_size,
+        }, compute_seconds=Decimal(str(round(predict_ms / 1000 / max(batch_size, 1) + load_ms / 1000, 6))),
+            wall_seconds=elapsed)
+    except DatabaseError as exc:  # an output the database cannot store must still end the prediction
+        logger.warning("could not store the output of %s", prediction_id, exc_info=True)
+        return _prediction_fail(prediction_id, _("The output could not be stored: %(error)s") % {
+            "error": str(exc).splitlines()[0][:300]})
+
+
+def _json_safe(value):
+    """Strip NUL characters, which PostgreSQL's JSON cannot hold (small generators do emit them)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    return value
 
 
 def _run_streaming(prediction: Prediction, predictor, item: dict) -> tuple[dict, int, float]:
@@ -412,11 +430,11 @@ def _run_streaming(prediction: Prediction, predictor, item: dict) -> tuple[dict,
         now = time.perf_counter()
         if now - last_save > 0.05:
             updated = Prediction.objects.filter(pk=prediction.pk, status=PredictionStatus.PROCESSING).update(
-                output={"text": text})
+                output={"text": _json_safe(text)})
             if not updated:  # canceled while generating: stop spending compute
                 break
             last_save = now
-    return {"text": text}, 1, (time.perf_counter() - started) * 1000
+    return {"text": _json_safe(text)}, 1, (time.perf_counter() - started) * 1000
 
 
 def _metrics_with_queue(prediction: Prediction, metrics: dict) -> dict:
@@ -424,18 +442,22 @@ def _metrics_with_queue(prediction: Prediction, metrics: dict) -> dict:
     return {"queue_ms": round(queue_ms, 1), **metrics}
 
 
-def _prediction_succeed(prediction_id: str, *, output: dict, metrics: dict, compute_seconds: Decimal,
+def _prediction_succeed(prediction: Prediction, *, output: dict, metrics: dict, compute_seconds: Decimal,
                         wall_seconds: float) -> Prediction:
+    """Finish exactly once: a conditional UPDATE (not yet terminal) wins or loses atomically, then billing settles."""
+    prediction_id = str(prediction.pk)
+    now = timezone.now()
+    metrics = _metrics_with_queue(prediction, metrics)
     with transaction.atomic():
-        prediction = Prediction.objects.select_for_update().get(pk=prediction_id)
-        if prediction.is_terminal:  # canceled meanwhile, or finished by an earlier attempt
+        won = Prediction.objects.filter(pk=prediction_id, status__in=[
+            PredictionStatus.QUEUED, PredictionStatus.STARTING, PredictionStatus.PROCESSING]).update(
+            status=PredictionStatus.SUCCEEDED, output=output, metrics=metrics, compute_seconds=compute_seconds,
+            completed_at=now)
+        if not won:  # canceled meanwhile, or finished by an earlier attempt
+            prediction.refresh_from_db()
             return prediction
-        prediction.status = PredictionStatus.SUCCEEDED
-        prediction.output = output
-        prediction.metrics = _metrics_with_queue(prediction, metrics)
-        prediction.compute_seconds = compute_seconds
-        prediction.completed_at = timezone.now()
-        prediction.save(update_fields=["status", "output", "metrics", "compute_seconds", "completed_at"])
+        prediction.status, prediction.output, prediction.metrics = PredictionStatus.SUCCEEDED, output, metrics
+        prediction.compute_seconds, prediction.completed_at = compute_seconds, now
         billing.prediction_settle(prediction=prediction)
         app_record_run(app_id=prediction.app_id)
         transaction.on_commit(lambda: notify_done(prediction_id))

@@ -9,7 +9,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=2)
+# ignore_result: the outcome lives on the version / prediction rows; a result-backend row per task is waste.
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=2, ignore_result=True)
 def validate_version(self, version_id: int) -> None:
     from .engine import worker_device
     from .services import version_validate
@@ -17,7 +18,7 @@ def validate_version(self, version_id: int) -> None:
     version_validate(version_id=version_id, device=worker_device())
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=0)
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=0, ignore_result=True)
 def run_prediction(self, prediction_id: str) -> None:
     """Idempotent: a redelivered prediction (worker lost) runs again unless it already finished."""
     from .services import prediction_execute, prediction_fail_if_running
@@ -28,7 +29,7 @@ def run_prediction(self, prediction_id: str) -> None:
         prediction_fail_if_running(prediction_id=prediction_id, error="The model ran past its time limit.")
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None)
+@shared_task(bind=True, acks_late=True, max_retries=None, ignore_result=True)
 def deliver_webhook(self, delivery_id: int) -> None:
     """One attempt per run; retried with growing delays until delivered or out of attempts."""
     from .services import webhook_attempt, webhook_retry_delays

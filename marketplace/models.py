@@ -31,6 +31,8 @@ class Tag(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
 
     def __str__(self) -> str:
         return self.name
@@ -218,6 +220,8 @@ class Review(models.Model):
             models.UniqueConstraint(fields=["app", "user"], name="one_review_per_user"),
             models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="rating_1_to_5"),
         ]
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
 
     def __str__(self) -> str:
         return f"{self.user} → {self.app}: {self.rating}"
@@ -242,6 +246,7 @@ class LibraryEntry(models.Model):
         ordering = ["-acquired_at"]
         constraints = [models.UniqueConstraint(fields=["user", "app"], name="one_library_entry")]
         verbose_name_plural = _("library entries")
+        verbose_name = _("library entry")
 
     def __str__(self) -> str:
         return f"{self.user} has {self.app}"

@@ -86,10 +86,6 @@ def apps_owned_by(*, user: User) -> QuerySet[App]:
     return _with_listing_columns(App.objects.owned_by(user)).order_by("-updated_at")
 
 
-def apps_in_review() -> QuerySet[App]:
-    return App.objects.filter(status=AppStatus.IN_REVIEW).select_related("owner", "category").order_by("updated_at")
-
-
 def app_recent_calls(*, app: App) -> int:
     """Calls in the trailing pricing window, from billing's admission records (one row per admitted call)."""
     from billing.selectors import app_demand
@@ -98,11 +94,8 @@ def app_recent_calls(*, app: App) -> int:
 
 
 def app_recent_calls_many(*, apps: list[App]) -> dict[int, int]:
-    """`app_recent_calls` for a whole page of apps at once, so a listing's query count stays constant.
-
-    Whoever makes `app_recent_calls` count real predictions should replace this body with ONE grouped
-    query (the API listing test asserts the same query bound for 3 and 300 apps).
-    """
+    """`app_recent_calls` for a whole page of apps in one grouped query, so a listing's query count stays
+    constant (the API listing test asserts the same bound for 3 and 300 apps)."""
     from billing.selectors import apps_demand
 
     return apps_demand(apps=apps)
@@ -112,6 +105,15 @@ def app_prices(*, apps: list[App]) -> dict[int, Decimal]:
     """The current per-call price of each app in `apps`, keyed by id."""
     calls = app_recent_calls_many(apps=[app for app in apps if app.pricing_model != PricingModel.FREE])
     return {app.pk: app_current_price(app=app, recent_calls=calls.get(app.pk, 0)) for app in apps}
+
+
+def apps_with_prices(apps) -> list[App]:
+    """The apps as a list, each with `current_price` set for its card, in a constant number of queries."""
+    apps = list(apps)
+    prices = app_prices(apps=apps)
+    for app in apps:
+        app.current_price = prices.get(app.pk)
+    return apps
 
 
 def app_latest_version(*, app: App) -> AppVersion | None:

@@ -17,9 +17,9 @@ from .selectors import (
     app_current_price,
     app_get_visible,
     app_list_published,
-    app_prices,
     app_reviews,
     apps_owned_by,
+    apps_with_prices,
     categories_with_counts,
     library_entries_for,
     review_of,
@@ -41,21 +41,12 @@ PAGE_SIZE = 24
 REVIEWS_SHOWN = 50
 
 
-def _priced(apps) -> list[App]:
-    """Attach the current per-call price to each app of a listing, in a constant number of queries."""
-    apps = list(apps)
-    prices = app_prices(apps=apps)
-    for app in apps:
-        app.current_price = prices.get(app.pk)
-    return apps
-
-
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "marketplace/home.html", {
-        "featured": _priced(app_list_published().filter(featured=True)[:3]),
-        "popular": _priced(app_list_published(ordering="-runs")[:6]),
-        "newest": _priced(app_list_published(ordering="-created")[:6]),
-        "top_rated": _priced(app_list_published(ordering="-rating")[:6]),
+        "featured": apps_with_prices(app_list_published().filter(featured=True)[:3]),
+        "popular": apps_with_prices(app_list_published(ordering="-runs")[:6]),
+        "newest": apps_with_prices(app_list_published(ordering="-created")[:6]),
+        "top_rated": apps_with_prices(app_list_published(ordering="-rating")[:6]),
         "categories": categories_with_counts(),
     })
 
@@ -68,7 +59,7 @@ def _listing(request: HttpRequest, *, title: str, category: Category | None = No
     tag = request.GET.get("tag", "").strip()[:50]
     apps = app_list_published(search=query, category=category.slug if category else "", ordering=ordering, tag=tag)
     page = Paginator(apps, PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = _priced(page.object_list)
+    page.object_list = apps_with_prices(page.object_list)
     return render(request, "marketplace/list.html", {
         "page": page, "title": title, "query": query, "ordering": ordering, "category": category, "tag": tag,
         "sorts": SORTS, "categories": categories_with_counts(),
@@ -183,9 +174,7 @@ def review_reply_view(request: HttpRequest, slug: str, review_id: int) -> HttpRe
 @login_required
 def library(request: HttpRequest) -> HttpResponse:
     entries = list(library_entries_for(user=request.user))
-    prices = app_prices(apps=[entry.app for entry in entries])
-    for entry in entries:
-        entry.app.current_price = prices.get(entry.app.pk)
+    apps_with_prices(entry.app for entry in entries)
     return render(request, "marketplace/library.html", {"entries": entries})
 
 

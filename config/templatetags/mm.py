@@ -127,7 +127,7 @@ def icon(name: str, size: int = 20) -> str:
 @register.filter
 def trans_name(name) -> str:
     """Translate a database label (a category name) if the catalogue knows it."""
-    return gettext(str(name or ""))
+    return gettext(str(name)) if name else ""  # gettext("") would answer the catalogue's header
 
 
 CURRENCY_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "cny": "¥", "jpy": "¥"}

@@ -11,7 +11,7 @@ from django.utils import timezone
 from marketplace.models import AppVersion, Framework, Task, VersionStatus
 
 from .datasets import split_rows
-from .models import Dataset, DatasetStatus, JobStatus, TrainingJob
+from .models import Dataset, JobStatus, TrainingJob
 
 TRAINABLE_TASKS = {
     Framework.TRANSFORMERS: (Task.FEATURE_EXTRACTION, Task.TEXT_CLASSIFICATION),
@@ -123,7 +123,3 @@ def jobs_stale(*, now=None) -> QuerySet[TrainingJob]:
     running = TrainingJob.objects.filter(status=JobStatus.RUNNING)
     return (running.filter(heartbeat_at__lt=stale) | running.filter(heartbeat_at__isnull=True, started_at__lt=stale)
             | TrainingJob.objects.filter(status=JobStatus.QUEUED, created_at__lt=queued_too_long))
-
-
-def dataset_is_usable(dataset: Dataset) -> bool:
-    return dataset.status == DatasetStatus.READY

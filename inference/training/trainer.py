@@ -142,9 +142,10 @@ def _train_transformers(spec: TrainSpec, reporter: Reporter) -> TrainResult:
             raise TrainingRefused(_("The base model cannot take a classification head: %(error)s")
                                   % {"error": exc}) from exc
         count = sum(p.numel() for p in model.parameters())
-        reporter.log(f"Loaded {type(model).__name__} ({count:,} parameters) on {spec.device} "
-                     f"({torch.get_num_threads()} threads); new head with {len(spec.labels)} labels: "
-                     f"{', '.join(spec.labels)}.")
+        reporter.log(_("Loaded %(model)s (%(count)s parameters) on %(device)s (%(threads)d threads); "
+                       "new head with %(n)d labels: %(labels)s.")
+                     % {"model": type(model).__name__, "count": f"{count:,}", "device": spec.device,
+                        "threads": torch.get_num_threads(), "n": len(spec.labels), "labels": ", ".join(spec.labels)})
         model.to(spec.device)
 
         def encode(rows):
@@ -248,12 +249,13 @@ def _train_keras(spec: TrainSpec, reporter: Reporter) -> TrainResult:
                      and list(spec.base_labels) == list(spec.labels))
         if same_head:
             model = base
-            reporter.log("Keeping the base model's classification head: same labels.")
+            reporter.log(_("Keeping the base model's classification head: same labels."))
         else:
             features = base.layers[-2].output
             outputs = keras.layers.Dense(len(spec.labels), activation="softmax", name="finetuned_head")(features)
             model = keras.Model(base.inputs, outputs, name=f"{base.name}_finetuned")
-            reporter.log(f"New classification head with {len(spec.labels)} labels: {', '.join(spec.labels)}.")
+            reporter.log(_("New classification head with %(n)d labels: %(labels)s.")
+                         % {"n": len(spec.labels), "labels": ", ".join(spec.labels)})
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=hp["learning_rate"]),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         rank = len(base.inputs[0].shape)
@@ -270,7 +272,8 @@ def _train_keras(spec: TrainSpec, reporter: Reporter) -> TrainResult:
         total = per_epoch * hp["epochs"]
         train_ds = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
                     .shuffle(len(spec.train), seed=hp["seed"], reshuffle_each_iteration=True).batch(batch_size))
-        reporter.log(f"Keras model with {model.count_params():,} parameters; {per_epoch} steps per epoch.")
+        reporter.log(_("Keras model with %(count)s parameters; %(steps)d steps per epoch.")
+                     % {"count": f"{model.count_params():,}", "steps": per_epoch})
         metrics: dict = {}
 
         class Progress(keras.callbacks.Callback):

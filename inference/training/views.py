@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import APIException
 
+from accounts.forms import add_service_errors
+
 from . import selectors, services
 from .forms import DatasetSplitForm, DatasetUploadForm, JobForm, PublishForm
 from .models import Dataset, JobStatus, TrainingJob
@@ -26,19 +28,6 @@ def developer_required(view):
         return view(request, *args, **kwargs)
 
     return wrapped
-
-
-def _errors_to_form(form, exc: Exception) -> None:
-    """Show a service's error next to the field it names (hyperparameters.epochs → epochs)."""
-    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-        for key, errors in exc.message_dict.items():
-            field = key.split(".")[-1]
-            for error in errors:
-                form.add_error(field if field in form.fields else None, error)
-    elif isinstance(exc, APIException):
-        form.add_error(None, str(exc.detail))
-    else:
-        form.add_error(None, " ".join(getattr(exc, "messages", [str(exc)])))
 
 
 def _dataset_or_404(request, pk) -> Dataset:
@@ -64,7 +53,7 @@ def home(request):
             try:
                 dataset = services.dataset_create(owner=request.user, **form.cleaned_data)
             except (ValidationError, APIException) as exc:
-                _errors_to_form(form, exc)
+                add_service_errors(form, exc)
             else:
                 if dataset.status == "ready":
                     messages.success(request, _("Dataset “%(name)s” is ready: %(rows)d rows.")
@@ -91,7 +80,7 @@ def dataset_detail(request, pk):
             try:
                 services.dataset_set_split(dataset=dataset, **form.cleaned_data)
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("Split updated."))
                 return redirect("training:dataset_detail", pk=dataset.pk)
@@ -123,7 +112,7 @@ def job_new(request):
                                                    dataset=form.cleaned_data["dataset"],
                                                    hyperparameters=form.hyperparameters())
             except (ValidationError, PermissionDenied, APIException) as exc:
-                _errors_to_form(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("Training job started."))
                 return redirect("training:job_detail", pk=job.pk)
@@ -146,12 +135,16 @@ def job_new(request):
 @developer_required
 def job_detail(request, pk):
     job = _job_or_404(request, pk)
+    return _job_page(request, job, PublishForm(initial={"version": _next_version(job)}))
+
+
+def _job_page(request, job: TrainingJob, publish_form: PublishForm, status: int = 200):
     return render(request, "training/job_detail.html", {
-        "job": job, "publish_form": PublishForm(initial={"version": _next_version(job)}),
+        "job": job, "publish_form": publish_form,
         "api_url": reverse("training-api:job-detail", kwargs={"pk": job.pk}),
         "active": job.status in (JobStatus.QUEUED, JobStatus.RUNNING),
         "statuses": {value: str(label) for value, label in JobStatus.choices},
-    })
+    }, status=status)
 
 
 def _next_version(job: TrainingJob) -> str:
@@ -186,12 +179,9 @@ def job_publish(request, pk):
         try:
             version = services.training_job_publish(job=job, actor=request.user, **form.cleaned_data)
         except (ValidationError, PermissionDenied, APIException) as exc:
-            _errors_to_form(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Published as version %(v)s: it is being validated like an upload, then "
                                         "goes through review as usual.") % {"v": version.version})
             return HttpResponseRedirect(reverse("training:job_detail", kwargs={"pk": job.pk}))
-    return render(request, "training/job_detail.html", {
-        "job": job, "publish_form": form, "active": False,
-        "api_url": reverse("training-api:job-detail", kwargs={"pk": job.pk}),
-    }, status=400)
+    return _job_page(request, job, form, status=400)

@@ -8,6 +8,7 @@ from billing import services
 from inference.models import Prediction
 from tests.factories import AppVersionFactory, PaidAppFactory, UserFactory
 from tests.fakestripe import FakeStripe
+from tests.helpers import celery_eager
 
 
 def fund(user, amount, memo="test credits"):
@@ -75,9 +76,5 @@ def fake_stripe(settings):
 @pytest.fixture
 def eager_celery():
     """Run tasks in-process (after commit, as queued), so webhook processing is observable in a test."""
-    from config.celery import app
-
-    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
-    yield app
-    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+    with celery_eager() as app:
+        yield app

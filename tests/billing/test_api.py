@@ -143,3 +143,24 @@ def test_admin_economics_and_grant(client, paid_app, user, moderator):
     response = client.post("/admin/billing/creditgrant/add/", {"user": user.pk, "amount": "2", "memo": "sorry"})
     assert response.status_code == 302, response.content[:2000]
     assert selectors.user_balance(user=user) == D("2.99")
+
+
+def test_admin_accounts_list_shows_balances_in_constant_queries(client, paid_app, user, django_assert_max_num_queries):
+    """The ledger accounts list sums entries in its own query; each balance is on the account's normal side."""
+    from django.contrib.auth import get_user_model
+
+    from billing.ledger import account_balance
+    from billing.models import Account
+
+    fund(user, "1")
+    finish(admit(user, paid_app))
+    admin = get_user_model().objects.create_superuser(email="boss@example.com", username="boss", password="x-pass-123")
+    client.force_login(admin)
+    accounts = list(Account.objects.all())
+    assert len(accounts) >= 4  # wallet, revenue/earnings, fees, cost...
+    with django_assert_max_num_queries(12):
+        page = client.get("/admin/billing/account/")
+    assert page.status_code == 200
+    wallet = next(a for a in accounts if a.user_id == user.pk and a.kind == "wallet")
+    assert account_balance(wallet) == D("0.99")
+    assert b"0.990000" in page.content

@@ -9,8 +9,10 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from billing import selectors
 from billing.models import Transaction
+from tests.browser.helpers import log_in
 from tests.factories import DEFAULT_PASSWORD, LibraryEntryFactory, PaidAppFactory, UserFactory
 from tests.fakestripe import FakeStripe
+from tests.helpers import celery_eager
 from tests.inference.conftest import ready_version, tiny_models  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -30,23 +32,8 @@ def stripe_server(live_server, settings):
 
 @pytest.fixture
 def eager():
-    from config.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
-def log_in(browser, base: str, email: str, password: str = DEFAULT_PASSWORD) -> None:
-    browser.delete_all_cookies()
-    browser.get(f"{base}/accounts/login/")
-    for name, value in (("login", email), ("password", password)):
-        field = browser.find_element(By.NAME, name)
-        field.clear()
-        field.send_keys(value)
-    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    WebDriverWait(browser, 10).until(lambda b: "/accounts/login" not in b.current_url)
+    with celery_eager():
+        yield
 
 
 def amount_of(browser, element_id: str) -> Decimal:
@@ -134,7 +121,7 @@ def test_top_up_run_paid_app_and_see_the_books(live_server, browser, stripe_serv
     from django.contrib.auth import get_user_model
 
     get_user_model().objects.create_superuser(email="root@example.com", username="root", password="root-pass-123")
-    log_in(browser, base, "root@example.com", "root-pass-123")
+    log_in(browser, base, "root@example.com", password="root-pass-123")
     browser.get(f"{base}/admin/billing/economicsreport/")
     table = browser.find_element(By.ID, "economics-table").text
     assert app.name in table and "0.25" in table  # R = 0.12 + 0.13

@@ -8,7 +8,9 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from community import services
 from community.models import ForumProfile, Post, Thread, TrustLevel
 from marketplace.models import AppStatus
-from tests.factories import DEFAULT_PASSWORD, AppFactory, DeveloperFactory, ModeratorFactory, UserFactory, category
+from tests.browser.helpers import fill, log_in, wait_text
+from tests.factories import AppFactory, DeveloperFactory, ModeratorFactory, UserFactory, category
+from tests.helpers import celery_eager
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -16,31 +18,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture(autouse=True)
 def _eager_tasks():
     """Notifications fan out in a Celery task; run it inline in the live server."""
-    from config.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
-def fill(browser, name: str, value: str) -> None:
-    field = browser.find_element(By.NAME, name)
-    field.clear()
-    field.send_keys(value)
-
-
-def wait_text(browser, text: str, timeout: float = 20) -> None:
-    WebDriverWait(browser, timeout).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
-
-
-def log_in(browser, base: str, email: str, next_url: str = "/forum/") -> None:
-    browser.delete_all_cookies()
-    browser.get(f"{base}/accounts/login/?next={next_url}")
-    fill(browser, "login", email)
-    fill(browser, "password", DEFAULT_PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    WebDriverWait(browser, 20).until(lambda b: "/accounts/login/" not in b.current_url)
+    with celery_eager():
+        yield
 
 
 def test_ask_answer_accept_and_moderate(live_server, browser):
@@ -57,7 +36,7 @@ def test_ask_answer_accept_and_moderate(live_server, browser):
                            body="Short questions, one topic each.", kind="discussion")
 
     # 1. The user opens the app's "Discuss" and asks a question.
-    log_in(browser, base, asker.email, f"/apps/{app.slug}/")
+    log_in(browser, base, asker.email, next_url=f"/apps/{app.slug}/")
     browser.get(f"{base}/apps/{app.slug}/#discussion")
     discuss = browser.find_element(By.ID, "discuss")
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", discuss)
@@ -75,7 +54,7 @@ def test_ask_answer_accept_and_moderate(live_server, browser):
     browser.shot("forum-03-question-posted")
 
     # 2. The developer answers; their post carries the Developer badge.
-    log_in(browser, base, dev.email, thread.get_absolute_url())
+    log_in(browser, base, dev.email, next_url=thread.get_absolute_url())
     assert browser.find_element(By.CSS_SELECTOR, ".bell .badge-count").text.strip() != ""
     browser.get(base + thread.get_absolute_url())
     fill(browser, "body", "Yes: send `{\"texts\": [...]}` with up to 64 texts. You get one vector per text, "
@@ -88,7 +67,7 @@ def test_ask_answer_accept_and_moderate(live_server, browser):
     browser.shot("forum-04-developer-answer")
 
     # 3. The asker accepts it; the answer shows on top and the list says solved.
-    log_in(browser, base, asker.email, thread.get_absolute_url())
+    log_in(browser, base, asker.email, next_url=thread.get_absolute_url())
     browser.get(base + thread.get_absolute_url())
     browser.find_element(By.CSS_SELECTOR, "#post-2 button.accept").click()
     wait_text(browser, "The question now shows as solved.")
@@ -116,7 +95,7 @@ def test_ask_answer_accept_and_moderate(live_server, browser):
     spam.refresh_from_db()
     assert spam.flag_score == 2 and not spam.hidden
 
-    log_in(browser, base, moderator.email, "/admin/community/reviewqueueitem/")
+    log_in(browser, base, moderator.email, next_url="/admin/community/reviewqueueitem/")
     browser.get(f"{base}/admin/community/reviewqueueitem/")
     wait_text(browser, "Cheap watches")
     browser.shot("forum-08-review-queue")
@@ -127,7 +106,7 @@ def test_ask_answer_accept_and_moderate(live_server, browser):
     browser.shot("forum-09-hidden-by-moderator")
     assert Post.objects.get(pk=spam.pk).hidden
 
-    log_in(browser, base, asker.email, thread.get_absolute_url())
+    log_in(browser, base, asker.email, next_url=thread.get_absolute_url())
     browser.get(base + thread.get_absolute_url())
     assert "Cheap watches" not in browser.find_element(By.TAG_NAME, "main").text
     browser.get(f"{base}/forum/")

@@ -5,7 +5,9 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from marketplace.models import App, AppStatus, Category, LibraryEntry, PricingModel, Review
+from tests.browser.helpers import fill, log_in, wait_text
 from tests.factories import DEFAULT_PASSWORD, AppFactory, DeveloperFactory, ModeratorFactory, UserFactory, category
+from tests.helpers import celery_eager
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,31 +36,9 @@ def haiku_model(tmp_path_factory):
 @pytest.fixture
 def eager_validation(settings, tmp_path):
     """Validate uploaded models in the web process at commit time, as a worker would (no worker needed)."""
-    from config.celery import app
-
     settings.MODELMARKET = {**settings.MODELMARKET, "MODEL_DIR": str(tmp_path / "models")}
-    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager, app.conf.task_eager_propagates = True, False
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
-
-
-def fill(browser, name: str, value: str) -> None:
-    field = browser.find_element(By.NAME, name)
-    field.clear()
-    field.send_keys(value)
-
-
-def wait_text(browser, text: str, timeout: float = 10) -> None:
-    WebDriverWait(browser, timeout).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
-
-
-def log_in(browser, base: str, email: str) -> None:
-    browser.get(f"{base}/accounts/login/")
-    fill(browser, "login", email)
-    fill(browser, "password", DEFAULT_PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.CSS_SELECTOR, "details.menu")))
+    with celery_eager(propagates=False):
+        yield
 
 
 def test_publish_approve_find_get_review(live_server, browser, haiku_model, eager_validation):

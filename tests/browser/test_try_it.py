@@ -15,7 +15,6 @@ def demo_store(transactional_db, settings):
     from accounts import demo as accounts_demo
     from inference.demo import demo_model_attach
     from marketplace import demo as marketplace_demo
-
     from marketplace.models import Category
 
     accounts_demo.seed_demo(stdout=StringIO())

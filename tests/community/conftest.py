@@ -4,16 +4,13 @@ import pytest
 from community import services
 from community.models import ForumCategory
 from tests.factories import AppFactory, UserFactory
+from tests.helpers import celery_eager
 
 
 @pytest.fixture(autouse=True)
 def _eager_tasks():
-    from config.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
+    with celery_eager():
+        yield
 
 
 @pytest.fixture(autouse=True)

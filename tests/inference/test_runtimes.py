@@ -59,3 +59,10 @@ def test_keras_image_classifier_resizes_any_image(tiny_keras):
 def test_keras_refuses_text_generation(tiny_keras):
     with pytest.raises(ModelRefused):
         load(str(tiny_keras["text"]), framework="keras", task="text-generation")
+
+
+def test_outputs_with_nul_characters_are_made_storable():
+    from inference.services import _json_safe
+
+    assert _json_safe({"text": "a\x00b", "results": [{"text": "\x00"}], "n": 1}) == {
+        "text": "ab", "results": [{"text": ""}], "n": 1}

@@ -1,0 +1,19 @@
+"""Small helpers shared by several test packages."""
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def celery_eager(*, propagates: bool = True) -> Iterator:
+    """Run Celery tasks in-process (on commit, as queued) and restore the app's settings afterwards.
+
+    `propagates=False` keeps a failing task from turning a web request into a 500, as a real worker would.
+    """
+    from config.celery import app
+
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, propagates
+    try:
+        yield app
+    finally:
+        app.conf.task_always_eager, app.conf.task_eager_propagates = previous
