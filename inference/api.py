@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404, StreamingHttpResponse
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -351,16 +351,19 @@ class DeliveryRedeliverApi(APIView):
         return Response(DeliverySerializer(copy).data, status=status.HTTP_201_CREATED)
 
 
+WEBHOOK_SECRET = inline_serializer("WebhookSecret", fields={"secret": serializers.CharField()})
+
+
 class WebhookSecretApi(APIView):
     """The secret that verifies our webhook signatures (Standard Webhooks `whsec_...`)."""
 
     permission_classes = [IsAuthenticated, ScopePermission]
     required_scope = "predict"
 
-    @extend_schema(responses={200: serializers.DictField()})
+    @extend_schema(responses={200: WEBHOOK_SECRET})
     def get(self, request):
         return Response({"secret": services.webhook_secret_for(user=request.user).secret})
 
-    @extend_schema(request=None, responses={200: serializers.DictField()})
+    @extend_schema(request=None, responses={200: WEBHOOK_SECRET})
     def post(self, request):
         return Response({"secret": services.webhook_secret_rotate(user=request.user).secret})

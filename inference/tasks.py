@@ -5,12 +5,16 @@ import threading
 
 from celery import shared_task, signals
 from celery.exceptions import SoftTimeLimitExceeded
+from django.db import OperationalError
+from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
 
 
 # ignore_result: the outcome lives on the version / prediction rows; a result-backend row per task is waste.
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=2, ignore_result=True)
+# A model that fails its checks ends `invalid` inside the service; only a lost database connection is retried.
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+             autoretry_for=(OperationalError,), max_retries=2, retry_backoff=5)
 def validate_version(self, version_id: int) -> None:
     from .engine import worker_device
     from .services import version_validate
@@ -26,7 +30,7 @@ def run_prediction(self, prediction_id: str) -> None:
     try:
         prediction_execute(prediction_id=prediction_id, worker=self.request.hostname or socket.gethostname())
     except SoftTimeLimitExceeded:
-        prediction_fail_if_running(prediction_id=prediction_id, error="The model ran past its time limit.")
+        prediction_fail_if_running(prediction_id=prediction_id, error=_("The model ran past its time limit."))
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None, ignore_result=True)

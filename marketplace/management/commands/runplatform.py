@@ -1,4 +1,4 @@
-"""Start the whole platform on this machine: the web server and a real Celery worker. Ctrl-C stops both."""
+"""Start the whole platform on this machine: the web server, Celery workers and the scheduler. Ctrl-C stops all."""
 import os
 import signal
 import subprocess
@@ -8,25 +8,23 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from config.celery import QUEUES
-
 
 class Command(BaseCommand):
     help = "Run the web server and a Celery worker together (the README's run command)."
 
     def add_arguments(self, parser):
         parser.add_argument("--addr", default="127.0.0.1:8000")
-        parser.add_argument("--concurrency", type=int, default=1)
+        parser.add_argument("--concurrency", type=int, default=16, help="Inference worker threads.")
 
     def handle(self, *args, addr: str, concurrency: int, **options):
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
         manage = [sys.executable, "manage.py"]
         celery = [sys.executable, "-m", "celery", "-A", "config"]
-        serving = [queue for queue in QUEUES if queue != "training"]
         commands = {
-            # Inference, webhooks and housekeeping: one long-lived process keeps its model cache warm.
-            "worker": [*celery, "worker", "-Q", ",".join(serving), "-c", str(concurrency), "-l", "INFO",
-                       "-n", "local@%h"],
+            # Inference (one worker per GPU, else one CPU worker on a threads pool so that concurrent
+            # predictions meet in the batcher), plus webhooks and housekeeping on the CPU worker.
+            "inference": [*manage, "inference_worker", "--extra-queues", "default,webhooks",
+                          "--concurrency", str(max(concurrency, 16))],
             # Training gets a fresh process per job, so every job gives all its memory back.
             "training": [*celery, "worker", "-Q", "training", "-c", "1", "--max-tasks-per-child", "1",
                          "-l", "INFO", "-n", "training@%h"],
