@@ -6,6 +6,7 @@ loaded version, which gathers concurrent predictions into one forward pass.
 """
 import os
 import queue
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -81,6 +82,7 @@ class Batcher:
         return request.future
 
     def _loop(self) -> None:
+        _own_torch_threads()
         while True:
             first = self._carry or self._queue.get()
             self._carry = None
@@ -123,6 +125,30 @@ class Batcher:
             size = len(request.items)
             request.future.set_result(BatchResult(outputs[position:position + size], count, elapsed))
             position += size
+
+
+def inference_threads() -> int:
+    """Intra-op threads for the model: the cores minus one, at least one.
+
+    The web server, the database and this worker's own pool threads share the machine; OpenMP threads
+    that spin-wait on a core something else holds make a forward pass many times slower (measured on a
+    loaded 2-core box: a batch of 16 MiniLM sentences took ~430 ms with 2 threads, ~50 ms with 1).
+    `MODELMARKET["INFERENCE_TORCH_THREADS"]` > 0 (or env `MODELMARKET_INFERENCE_TORCH_THREADS`) forces a count.
+    """
+    from django.conf import settings
+
+    forced = int(os.environ.get("MODELMARKET_INFERENCE_TORCH_THREADS", 0)
+                 or settings.MODELMARKET.get("INFERENCE_TORCH_THREADS", 0))
+    return forced if forced > 0 else max(1, (os.cpu_count() or 1) - 1)
+
+
+def _own_torch_threads() -> None:
+    """Set on the batcher thread itself: the one thread that runs the model owns torch's thread pool
+    (OpenMP's thread count is per calling thread, so setting it elsewhere may not reach this one).
+    Only when torch is loaded already (a transformers model): a Keras-only worker need not import it."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(inference_threads())
 
 
 @dataclass
