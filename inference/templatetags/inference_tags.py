@@ -46,7 +46,7 @@ def try_it_context(app, user) -> dict:
         "labels": (version.metrics or {}).get("labels", []) if version else [],
         "i18n": {
             "queued": _("Queued"), "starting": _("Starting"), "processing": _("Running"), "succeeded": _("Done"),
-            "failed": _("Failed"), "canceled": _("Canceled"), "sending": _("Sending"),
+            "failed": _("Failed"), "canceled": _("Canceled"), "sending": _("Sending"), "quoting": _("Getting a quote"),
             "similarity": _("Similarity to your question"), "top": _("Most likely"), "price": _("price"),
             "free": _("free"),
             "queue": _("queue"), "load": _("load"), "predict": _("model"), "batch": _("batch"),

@@ -133,6 +133,11 @@
     try {
       const streaming = task === "text-generation";
       const body = { input: built.input, stream: streaming };
+      // Every run is quoted first: the prediction runs at exactly this price or not at all (402).
+      setStatus("quoting");
+      const quote = await api(root.dataset.quoteUrl, { headers: { Accept: "application/json" } });
+      body.quote_id = quote.quote_id;
+      setStatus("sending");
       if (root.dataset.version) body.version = root.dataset.version;
       let prediction = await api(root.dataset.url, {
         method: "POST",
