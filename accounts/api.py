@@ -80,7 +80,8 @@ class ApiKeyListCreateApi(APIView):
         if isinstance(request.auth, ApiKey) and not set(scopes) <= set(request.auth.scopes):
             # A key may mint keys, but never one with more power than itself.
             raise PermissionDenied(_("An API key cannot create a key with scopes it does not have."))
-        created = api_key_create(user=request.user, name=serializer.validated_data["name"], scopes=scopes)
+        created = api_key_create(user=request.user, name=serializer.validated_data["name"], scopes=scopes,
+                                 spend_cap=serializer.validated_data.get("spend_cap"))
         return Response(ApiKeyCreatedOutputSerializer(created).data, status=status.HTTP_201_CREATED)
 
 

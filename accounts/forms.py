@@ -52,3 +52,7 @@ class ApiKeyForm(forms.Form):
         initial=[ApiKeyScope.READ, ApiKeyScope.PREDICT],
         help_text=_("read: browse and read your data · predict: run apps and spend · publish: manage your apps"),
     )
+    spend_cap = forms.DecimalField(
+        label=_("Monthly spend cap"), required=False, min_value=0, max_digits=18, decimal_places=6,
+        help_text=_("Optional. Calls that would take this key past the amount in a calendar month are refused."),
+    )

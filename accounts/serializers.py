@@ -29,6 +29,10 @@ class ApiKeyCreateInputSerializer(serializers.Serializer):
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=ApiKeyScope.choices), allow_empty=False, max_length=len(ApiKeyScope),
     )
+    spend_cap = serializers.DecimalField(
+        max_digits=18, decimal_places=6, min_value=0, required=False, allow_null=True,
+        help_text=_("The most this key may spend per calendar month; calls past it answer 402."),
+    )
 
 
 class ApiKeyOutputSerializer(serializers.ModelSerializer):

@@ -2,6 +2,7 @@
 import hashlib
 import secrets
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
@@ -50,7 +51,10 @@ def user_update_profile(*, user: User, username: str, bio: str, website: str) ->
 
 
 @transaction.atomic
-def api_key_create(*, user: User, name: str, scopes: list[str]) -> CreatedApiKey:
+def api_key_create(
+    *, user: User, name: str, scopes: list[str], spend_cap: Decimal | None = None
+) -> CreatedApiKey:
+    """`spend_cap` is the most the key may spend per calendar month (billing enforces it before dispatch)."""
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": [_("Give the key a name.")]})
@@ -59,6 +63,8 @@ def api_key_create(*, user: User, name: str, scopes: list[str]) -> CreatedApiKey
     unknown = sorted(set(scopes) - set(ApiKeyScope.values))
     if unknown:
         raise ValidationError({"scopes": [_("Unknown scope: %(scope)s.") % {"scope": ", ".join(unknown)}]})
+    if spend_cap is not None and (spend_cap < 0 or spend_cap.as_tuple().exponent < -6):
+        raise ValidationError({"spend_cap": [_("Enter a non-negative amount with at most 6 decimal places.")]})
     for _attempt in range(5):
         prefix = secrets.token_hex(KEY_PREFIX_BYTES)
         raw_key = f"mm_{prefix}_{secrets.token_hex(KEY_SECRET_BYTES)}"
@@ -66,7 +72,7 @@ def api_key_create(*, user: User, name: str, scopes: list[str]) -> CreatedApiKey
             with transaction.atomic():
                 api_key = ApiKey.objects.create(
                     user=user, name=name, prefix=prefix, hashed_key=hash_api_key(raw_key),
-                    scopes=sorted(set(scopes)),
+                    scopes=sorted(set(scopes)), spend_cap=spend_cap,
                 )
             return CreatedApiKey(api_key=api_key, raw_key=raw_key)
         except IntegrityError:

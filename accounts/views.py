@@ -65,7 +65,8 @@ def api_keys(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 created = api_key_create(user=request.user, name=form.cleaned_data["name"],
-                                         scopes=form.cleaned_data["scopes"])
+                                         scopes=form.cleaned_data["scopes"],
+                                         spend_cap=form.cleaned_data.get("spend_cap"))
             except ValidationError as error:
                 add_service_errors(form, error)
             else:

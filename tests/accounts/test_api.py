@@ -1,5 +1,6 @@
 """The accounts part of shared/API.md: /me/, becoming a developer, API keys, scopes and error shapes."""
 import re
+from decimal import Decimal
 
 import pytest
 from rest_framework.test import APIClient
@@ -122,3 +123,24 @@ def test_session_users_have_every_scope(user):
     assert client.get("/api/v1/me/").status_code == 200
     response = client.post("/api/v1/keys/", {"name": "web", "scopes": ["read", "predict", "publish"]}, format="json")
     assert response.status_code == 201
+
+
+def test_a_key_can_be_created_with_a_monthly_spend_cap(auth_client):
+    response = auth_client.post("/api/v1/keys/", {"name": "ci", "scopes": ["predict"], "spend_cap": "2.500000"},
+                                format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["spend_cap"] == "2.500000"
+    assert ApiKey.objects.get(pk=response.json()["id"]).spend_cap == Decimal("2.5")
+
+    bad = auth_client.post("/api/v1/keys/", {"name": "ci", "scopes": ["predict"], "spend_cap": "-1"}, format="json")
+    assert bad.status_code == 400
+    assert "spend_cap" in bad.json()["error"]["fields"]
+
+
+def test_the_keys_page_sets_a_spend_cap(client, user):
+    client.force_login(user)
+    response = client.post("/settings/keys/", {"name": "server", "scopes": ["read", "predict"], "spend_cap": "10"})
+    assert response.status_code == 201
+    key = ApiKey.objects.get(user=user, name="server")
+    assert key.spend_cap == Decimal("10")
+    assert b"10.00" in client.get("/settings/keys/").content
