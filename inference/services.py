@@ -6,12 +6,14 @@ the runtimes lazily, so the web process never imports torch or TensorFlow.
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import os
 import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from datetime import timedelta
@@ -54,6 +56,29 @@ WEBHOOK_EVENTS = ("start", "completed")
 
 def _conf(name: str, default):
     return settings.MODELMARKET.get(name, default)
+
+
+def webhook_url_problem(url: str) -> str | None:
+    """Why a webhook may not be sent to `url`, or None: blocks internal addresses (SSRF) unless allowed.
+
+    Checked when a prediction is created and again right before each delivery, because a name can
+    resolve to another address later (DNS rebinding).
+    """
+    parsed = urllib.parse.urlsplit(url or "")
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        return _("Webhook URLs must be absolute http(s) URLs.")
+    if _conf("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", settings.DEBUG):
+        return None
+    try:
+        infos = socket.getaddrinfo(parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80),
+                                   proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return _("The webhook host %(host)s cannot be resolved.") % {"host": parsed.hostname}
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not address.is_global or address.is_multicast:
+            return _("Webhooks cannot be sent to internal or reserved addresses.")
+    return None
 
 
 def _local_cache_root() -> Path:
@@ -262,6 +287,8 @@ def prediction_create(
         raise PermissionDenied(_("Add this app to your library before running it."))
     app_version = _pick_version(app, version)
     data = schemas.input_validate(task=app_version.task, data=input)
+    if webhook and (problem := webhook_url_problem(webhook)):
+        raise ValidationError({"webhook": [problem]})
     events = list(webhook_events_filter or ["completed"])
     unknown = [event for event in events if event not in WEBHOOK_EVENTS]
     if unknown:
@@ -546,8 +573,12 @@ def webhook_attempt(*, delivery_id: int) -> bool:
     body = json.dumps(prediction_payload(prediction=delivery.prediction), default=str).encode()
     timestamp = int(time.time())
     secret = webhook_secret_for(user=delivery.prediction.user).secret
-    if not delivery.url.startswith(("http://", "https://")):
-        raise ValueError("webhook URLs are http(s) only")
+    problem = webhook_url_problem(delivery.url)
+    if problem:
+        WebhookDelivery.objects.filter(pk=delivery_id).update(
+            attempts=delivery.attempts + 1, last_error=problem[:500], last_attempt_at=timezone.now(),
+            status=DeliveryStatus.FAILED)
+        return True
     request = urllib.request.Request(delivery.url, data=body, method="POST", headers={  # noqa: S310
         "content-type": "application/json",
         "user-agent": "ModelMarket-Webhooks/1",

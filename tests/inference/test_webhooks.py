@@ -140,3 +140,44 @@ def test_unreachable_receivers_are_logged_not_raised(published_app, runner, tiny
     _client, prediction = _run(published_app, runner, "http://127.0.0.1:9/closed")
     delivery = WebhookDelivery.objects.get(prediction_id=prediction["id"])
     assert delivery.status == DeliveryStatus.FAILED and delivery.last_error and delivery.response_status is None
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/hook", "http://10.1.2.3/hook", "http://169.254.169.254/latest",
+                                 "http://[::1]/hook", "ftp://93.184.216.34/hook"])
+def test_production_refuses_webhooks_to_internal_addresses(published_app, runner, tiny_models, settings, url):
+    """SSRF guard: with private addresses disallowed (the production default) such URLs are a 400."""
+    settings.MODELMARKET = {**settings.MODELMARKET, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": False}
+    ready_version(published_app, tiny_models["classifier"], task="text-classification")
+    client = APIClient()
+    client.force_authenticate(runner)
+    response = client.post(f"/api/v1/apps/{published_app.slug}/predictions/",
+                           {"input": {"text": "profits rose"}, "webhook": url}, format="json")
+    assert response.status_code == 400, response.content
+    assert "webhook" in response.json()["error"]["fields"]
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_a_public_address_passes_the_webhook_guard(settings):
+    from inference.services import webhook_url_problem
+
+    settings.MODELMARKET = {**settings.MODELMARKET, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": False}
+    assert webhook_url_problem("https://93.184.216.34/hook") is None
+    assert webhook_url_problem("http://127.0.0.1/hook") is not None
+
+
+def test_a_delivery_whose_host_turned_internal_fails_without_a_request(published_app, runner, tiny_models,
+                                                                      eager_celery, receiver, settings):
+    """DNS rebinding: the guard runs again at delivery time, and nothing is sent."""
+    ready_version(published_app, tiny_models["classifier"], task="text-classification")
+    hook = receiver()
+    _run(published_app, runner, hook.url)  # allowed while private addresses are allowed (development)
+    delivery = WebhookDelivery.objects.get()
+    assert len(hook.requests) == 1
+    settings.MODELMARKET = {**settings.MODELMARKET, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": False}
+    from inference.services import webhook_attempt, webhook_redeliver
+
+    copy = webhook_redeliver(delivery=delivery, actor=runner)
+    assert webhook_attempt(delivery_id=copy.pk) is True
+    copy.refresh_from_db()
+    assert copy.status == DeliveryStatus.FAILED and "internal" in copy.last_error
+    assert len(hook.requests) == 1
