@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -445,6 +445,8 @@ def topup_refund(*, topup: TopUp, actor, memo: str = "") -> Transaction:
     topup = TopUp.objects.select_for_update().get(pk=topup.pk)
     if topup.status != TopUpStatus.PAID:
         raise ValidationError(_("Only paid top-ups can be refunded."))
+    if _stripe_refunded_minor(topup):
+        raise ValidationError(_("This top-up was partly refunded on Stripe; review it there."))
     txn = Transaction.objects.get(idempotency_key=f"topup:{topup.pk}")
     reversal = _reverse(txn, memo=memo or _("Top-up refunded"), actor=actor)
     if topup.payment_intent and stripe_configured():
@@ -707,8 +709,155 @@ def stripe_event_process(*, event_pk: int) -> None:
         _sync_checkout_session(stripe_client().v1.checkout.sessions.retrieve(obj["id"]))
     elif event.type == "account.updated" and obj.get("id"):
         connect_account_sync(account_id=obj["id"])
+    elif event.type == "charge.refunded" and obj.get("id"):
+        charge_refunds_sync(charge=stripe_client().v1.charges.retrieve(obj["id"]))
+    elif event.type in ("refund.created", "refund.updated") and obj.get("id"):
+        refund = stripe_client().v1.refunds.retrieve(obj["id"])
+        charge_id = refund.charge if isinstance(refund.charge, str) else getattr(refund.charge, "id", "")
+        if refund.status == "succeeded" and charge_id:
+            charge_refunds_sync(charge=stripe_client().v1.charges.retrieve(charge_id))
     event.processed_at = timezone.now()
     event.save(update_fields=["processed_at"])
+
+
+def _stripe_refund_key(obj: TopUp | Purchase) -> str:
+    return f"stripe-refund:{obj._meta.model_name}:{obj.pk}:"
+
+
+REFUND_SHORTFALL_ACTION = "billing.stripe_refund_shortfall"
+
+
+def _stripe_refunded_minor(obj: TopUp | Purchase) -> int:
+    """How much of Stripe's refunded total is accounted for: each booking's key (and shortfall log) holds it."""
+    from accounts.models import AuditLog
+
+    prefix = _stripe_refund_key(obj)
+    keys = Transaction.objects.filter(idempotency_key__startswith=prefix).values_list("idempotency_key", flat=True)
+    logged = AuditLog.objects.filter(action=REFUND_SHORTFALL_ACTION, target_type=obj._meta.label_lower,
+                                     target_id=str(obj.pk)).values_list("data", flat=True)
+    return max([int(key[len(prefix):]) for key in keys] + [int(d.get("refunded_minor", 0)) for d in logged],
+               default=0)
+
+
+@transaction.atomic
+def charge_refunds_sync(*, charge) -> Transaction | None:
+    """Book a refund made on Stripe's side (dashboard) for a top-up or purchase, once per newly refunded amount.
+
+    `charge` was fetched again from Stripe, so its `amount_refunded` (a running total) is the truth:
+    only the part beyond what was already booked is reversed, which makes repeated and out-of-order
+    events harmless. Stripe has already returned the money, so unlike an admin refund this cannot be
+    refused: the wallet (or, for a purchase, the developer's earnings) gives back what it still has, never
+    going negative, and the rest, already spent or paid out, is left to a moderator as a debt (audit log
+    entry and notifications).
+    """
+    intent = charge.payment_intent if isinstance(charge.payment_intent, str) else getattr(
+        charge.payment_intent, "id", "") or ""
+    if not intent:
+        return None
+    user_id = TopUp.objects.filter(payment_intent=intent).values_list("user_id", flat=True).first()
+    if user_id is not None:
+        return _topup_stripe_refund(charge=charge, intent=intent, user_id=user_id)
+    owner_id = Purchase.objects.filter(payment_intent=intent).values_list("app__owner_id", flat=True).first()
+    if owner_id is not None:
+        return _purchase_stripe_refund(charge=charge, intent=intent, owner_id=owner_id)
+    return None
+
+
+def _topup_stripe_refund(*, charge, intent: str, user_id: int) -> Transaction | None:
+    from .ledger import account_balance
+
+    wallet_lock(user_id)  # the same lock order as topup_complete and topup_refund
+    topup = TopUp.objects.select_for_update().get(payment_intent=intent)
+    if Transaction.objects.filter(reverses__idempotency_key=f"topup:{topup.pk}").exists():
+        return None  # refunded from our admin, which reversed the whole top-up already
+    total_minor = to_minor_units(topup.amount, topup.currency)
+    refunded_minor = min(int(charge.amount_refunded or 0), total_minor)
+    booked_minor = _stripe_refunded_minor(topup)
+    if refunded_minor <= booked_minor:
+        return None
+    due = from_minor_units(refunded_minor - booked_minor, topup.currency)
+    wallet = account_get(AccountKind.WALLET, user_id)
+    covered = min(due, max(account_balance(wallet), ZERO))
+    shortfall = money(due - covered)
+    txn = None
+    if covered:
+        txn = book(kind=TransactionKind.REFUND, key=f"{_stripe_refund_key(topup)}{refunded_minor}",
+                   user=topup.user, memo=_refund_memo(shortfall),
+                   lines=[(wallet, covered), (account_get(AccountKind.STRIPE_CLEARING), -covered)])
+    if refunded_minor >= total_minor:
+        topup.status = TopUpStatus.REFUNDED
+        topup.save(update_fields=["status"])
+    if shortfall:
+        _refund_shortfall_flag(obj=topup, charge=charge, refunded_minor=refunded_minor, due=due, booked=covered,
+                               shortfall=shortfall, currency=topup.currency,
+                               what=_("%(user)s's top-up #%(id)s") % {"user": topup.user, "id": topup.pk})
+    return txn
+
+
+def _purchase_stripe_refund(*, charge, intent: str, owner_id: int) -> Transaction | None:
+    """Reverse the newly refunded part of a card purchase: developer share and platform fee, pro rata."""
+    from .ledger import account_balance
+
+    wallet_lock(owner_id)  # the developer's earnings are serialised on their wallet, as payouts do
+    purchase = (Purchase.objects.select_for_update(of=("self",)).select_related("app", "user")
+                .get(payment_intent=intent))
+    if purchase.status not in (TopUpStatus.PAID, TopUpStatus.REFUNDED):
+        return None
+    currency = _currency()
+    total_minor = to_minor_units(purchase.amount, currency)
+    refunded_minor = min(int(charge.amount_refunded or 0), total_minor)
+    booked_minor = _stripe_refunded_minor(purchase)
+    if refunded_minor <= booked_minor:
+        return None
+    due = from_minor_units(refunded_minor - booked_minor, currency)
+    share, fee = _fee_split(due)
+    earnings = account_get(AccountKind.EARNINGS, owner_id)
+    covered_share = min(share, max(account_balance(earnings), ZERO))
+    shortfall = money(share - covered_share)
+    covered = money(covered_share + fee)
+    txn = book(kind=TransactionKind.REFUND, key=f"{_stripe_refund_key(purchase)}{refunded_minor}",
+               user=purchase.user, app=purchase.app, memo=_refund_memo(shortfall),
+               lines=[(earnings, covered_share), (account_get(AccountKind.PLATFORM_FEES), fee),
+                      (account_get(AccountKind.STRIPE_CLEARING), -covered)])
+    if refunded_minor >= total_minor:
+        purchase.status = TopUpStatus.REFUNDED
+        purchase.save(update_fields=["status"])
+    if shortfall:
+        _refund_shortfall_flag(obj=purchase, charge=charge, refunded_minor=refunded_minor, due=due,
+                               booked=covered, shortfall=shortfall, currency=currency,
+                               what=_("%(user)s's purchase of %(app)s") % {"user": purchase.user,
+                                                                           "app": purchase.app.name})
+    return txn
+
+
+def _refund_memo(shortfall: Decimal) -> str:
+    if shortfall:
+        return _("Card refund made on Stripe (%(shortfall)s already spent, left for review)") % {
+            "shortfall": shortfall}
+    return _("Card refund made on Stripe")
+
+
+def _refund_shortfall_flag(*, obj: TopUp | Purchase, charge, refunded_minor: int, due: Decimal, booked: Decimal,
+                           shortfall: Decimal, currency: str, what: str) -> None:
+    """Stripe refunded money that was already spent: tell the moderators, once per refunded total."""
+    from accounts.models import User
+    from accounts.services import audit_log_record, notification_send
+
+    # Also the record that this refunded total is accounted for when nothing could be booked.
+    audit_log_record(actor=None, action=REFUND_SHORTFALL_ACTION, target=obj,
+                     reason=_("Refunded on Stripe after the money was spent or paid out."),
+                     data={"charge": charge.id, "refunded_minor": refunded_minor, "refunded": str(due),
+                           "booked": str(booked), "shortfall": str(shortfall), "currency": currency})
+    message = _("A Stripe refund of %(due)s %(currency)s for %(what)s exceeded what was left: %(shortfall)s "
+                "was already spent or paid out and needs review.") % {
+        "due": due, "currency": currency.upper(), "what": what, "shortfall": shortfall}
+    try:
+        url = reverse(f"admin:billing_{obj._meta.model_name}_change", args=[obj.pk])
+    except NoReverseMatch:  # not every billing model has an admin page
+        url = ""
+    for moderator in User.objects.moderators():
+        notification_send(user=moderator, kind="billing.refund_shortfall", message=message, url=url,
+                          dedupe_key=f"refund-shortfall:{obj._meta.model_name}:{obj.pk}:{refunded_minor}")
 
 
 @transaction.atomic

@@ -1,9 +1,10 @@
 """A fake Stripe API on 127.0.0.1 for the real `stripe` SDK: no mocks of our code, no network.
 
 It speaks the SDK's wire format (form-encoded nested params in, JSON objects out, `Idempotency-Key`
-honoured), keeps checkout sessions, accounts, account links, transfers, refunds and events, signs
-webhooks the way Stripe does (`Stripe-Signature: t=..,v1=HMAC-SHA256(secret, "t.payload")`) and
-serves a minimal hosted Checkout page and Connect onboarding page for browser tests.
+honoured), keeps checkout sessions (and the charge a paid one makes), accounts, account links, transfers,
+refunds (which grow the charge's `amount_refunded`) and events, signs webhooks the way Stripe does
+(`Stripe-Signature: t=..,v1=HMAC-SHA256(secret, "t.payload")`) and serves a minimal hosted Checkout page
+and Connect onboarding page for browser tests.
 """
 import hashlib
 import hmac
@@ -139,6 +140,11 @@ class FakeStripe:
             session = self.objects[session_id]
             if session["status"] != "complete":
                 session.update(status="complete", payment_status="paid", payment_intent=_new_id("pi"))
+                charge = {"id": _new_id("ch"), "object": "charge", "amount": session["amount_total"],
+                          "amount_refunded": 0, "refunded": False, "currency": session["currency"],
+                          "payment_intent": session["payment_intent"], "status": "succeeded",
+                          "paid": True, "created": int(time.time()), "livemode": False}
+                self.objects[charge["id"]] = charge
             event = self.make_event("checkout.session.completed", session)
         if deliver and self.webhook_url:
             self.deliver(event)
@@ -152,6 +158,42 @@ class FakeStripe:
         if deliver and self.webhook_url:
             self.deliver(event)
         return event
+
+    def charge_for(self, payment_intent: str) -> dict:
+        with self.lock:
+            return next(o for o in self.of_type("charge") if o["payment_intent"] == payment_intent)
+
+    def _refund_create(self, *, charge: dict, amount: int | None, metadata: dict | None = None) -> tuple[int, dict]:
+        """Refund (part of) a charge: the charge's running `amount_refunded` grows, as on Stripe."""
+        with self.lock:
+            remaining = charge["amount"] - charge["amount_refunded"]
+            amount = remaining if amount is None else int(amount)
+            if amount <= 0 or amount > remaining:
+                return 400, {"error": {"type": "invalid_request_error", "code": "charge_already_refunded"
+                                       if remaining <= 0 else "amount_too_large", "param": "amount",
+                                       "message": f"Refund amount ({amount}) is greater than unrefunded "
+                                                  f"amount on charge ({remaining})"}}
+            refund = {"id": _new_id("re"), "object": "refund", "amount": amount, "charge": charge["id"],
+                      "currency": charge["currency"], "payment_intent": charge["payment_intent"],
+                      "status": "succeeded", "metadata": metadata or {}, "created": int(time.time())}
+            self.objects[refund["id"]] = refund
+            charge["amount_refunded"] += amount
+            charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+        return 200, refund
+
+    def refund_charge(self, payment_intent: str, amount: int | None = None, *,
+                      deliver: bool = True) -> tuple[dict, list[dict]]:
+        """A refund made in the Stripe dashboard: `refund.created` and `charge.refunded` are sent."""
+        charge = self.charge_for(payment_intent)
+        status, refund = self._refund_create(charge=charge, amount=amount)
+        if status != 200:
+            raise ValueError(refund["error"]["message"])
+        with self.lock:
+            events = [self.make_event("refund.created", refund), self.make_event("charge.refunded", charge)]
+        if deliver and self.webhook_url:
+            for event in events:
+                self.deliver(event)
+        return refund, events
 
     def of_type(self, obj: str) -> list[dict]:
         with self.lock:
@@ -268,12 +310,17 @@ class FakeStripe:
                 self.objects[transfer["id"]] = transfer
             return 200, transfer
         if parts == ["refunds"] and method == "POST":
-            refund = {"id": _new_id("re"), "object": "refund", "amount": int(params.get("amount", 0)),
-                      "payment_intent": params.get("payment_intent"), "status": "succeeded",
-                      "metadata": params.get("metadata", {}), "created": now}
             with self.lock:
-                self.objects[refund["id"]] = refund
-            return 200, refund
+                charge = self.objects.get(params.get("charge", "")) or next(
+                    (o for o in self.of_type("charge") if o["payment_intent"] == params.get("payment_intent")), None)
+            if charge is None:
+                return 404, {"error": {"type": "invalid_request_error", "code": "resource_missing",
+                                       "message": "No such charge or payment_intent"}}
+            return self._refund_create(charge=charge, amount=params.get("amount"), metadata=params.get("metadata"))
+        if parts[:1] == ["refunds"] and method == "GET" and len(parts) == 2:
+            return self._get(parts[1], "refund")
+        if parts[:1] == ["charges"] and method == "GET" and len(parts) == 2:
+            return self._get(parts[1], "charge")
         if parts[:1] == ["events"] and method == "GET" and len(parts) == 2:
             return self._get(parts[1], "event")
         return 404, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL ({path})"}}
