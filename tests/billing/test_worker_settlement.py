@@ -11,7 +11,6 @@ from rest_framework.test import APIClient
 from billing import selectors
 from billing.models import Charge, Transaction
 from inference.models import Prediction
-from marketplace.models import AppVersion
 from tests.factories import LibraryEntryFactory, PaidAppFactory, UserFactory
 from tests.inference.conftest import ready_version, tiny_models  # noqa: F401 - fixture
 
@@ -31,9 +30,7 @@ def _wait(condition, timeout: float = 180.0, every: float = 0.02):
     raise AssertionError("timed out")
 
 
-def test_killed_worker_still_settles_exactly_once(celery_worker_factory, tiny_models, monkeypatch):  # noqa: F811
-    # The worker reads artifacts from the test's private folder; everything else (broker folder included) is shared.
-    monkeypatch.setenv("PRIVATE_MEDIA_ROOT", str(AppVersion._meta.get_field("artifact").storage.location))
+def test_killed_worker_still_settles_exactly_once(celery_worker_factory, tiny_models):  # noqa: F811
     app = PaidAppFactory(base_price=D("0.250000"), k=D("0"), max_price=D("1"))
     ready_version(app, tiny_models["classifier"], task="text-classification")
     runner = UserFactory()

@@ -17,7 +17,6 @@ from tests.training.conftest import csv_bytes, small_rows
 trainer = training.trainer
 tiny_bert_zip = training.tiny_bert_zip
 bert_version = training.bert_version
-worker_storage = training.worker_storage
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -37,7 +36,7 @@ def progress(browser) -> int:
         return -1
 
 
-def test_upload_train_watch_and_publish(browser, live_server, client, trainer, bert_version, worker_storage,
+def test_upload_train_watch_and_publish(browser, live_server, client, trainer, bert_version,
                                         celery_worker_factory, tmp_path):
     celery_worker_factory(queues="training,inference-cpu")
     login(browser, live_server, client, trainer)

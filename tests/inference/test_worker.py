@@ -16,13 +16,6 @@ from .conftest import ready_version
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def shared_storage(monkeypatch, settings, tmp_path):
-    """Worker subprocesses read artifacts from the same private folder as the test process."""
-    # The artifact field's storage is resolved once at model load, so ask the field where it writes.
-    location = str(AppVersion._meta.get_field("artifact").storage.location)
-    monkeypatch.setenv("PRIVATE_MEDIA_ROOT", location)
-    return location
 
 
 def _wait(condition, timeout: float = 120.0, every: float = 0.05):
@@ -35,7 +28,7 @@ def _wait(condition, timeout: float = 120.0, every: float = 0.05):
     raise AssertionError("timed out waiting")
 
 
-def test_upload_validate_and_predict_through_a_real_worker(celery_worker_factory, shared_storage, published_app,
+def test_upload_validate_and_predict_through_a_real_worker(celery_worker_factory, published_app,
                                                            runner, tiny_models):
     celery_worker_factory(queues="inference-cpu,webhooks", concurrency=1)
     owner = APIClient()
@@ -68,7 +61,7 @@ def test_upload_validate_and_predict_through_a_real_worker(celery_worker_factory
     assert published_app.runs_count == 2
 
 
-def test_a_worker_killed_mid_prediction_still_completes_it_exactly_once(celery_worker_factory, shared_storage,
+def test_a_worker_killed_mid_prediction_still_completes_it_exactly_once(celery_worker_factory,
                                                                          published_app, runner, tiny_models):
     ready_version(published_app, tiny_models["generator"], task="text-generation")
     first = celery_worker_factory(queues="inference-cpu", concurrency=1)

@@ -150,9 +150,3 @@ def dataset(trainer):
     return dataset_create(owner=trainer, file=ContentFile(csv_bytes(small_rows()), name="news.csv"))
 
 
-@pytest.fixture
-def worker_storage(monkeypatch):
-    """Worker subprocesses must read the private files this process wrote: pass the folder in use along."""
-    from inference.training.models import Dataset
-
-    monkeypatch.setenv("PRIVATE_MEDIA_ROOT", str(Dataset._meta.get_field("file").storage.location))

@@ -78,7 +78,7 @@ def assert_trained(client, job_id: int, *, framework: str) -> dict:
 
 
 def test_tiny_transformers_and_keras_models_train_to_success(
-        trainer, bert_version, keras_version, dataset, worker_storage, celery_worker_factory):
+        trainer, bert_version, keras_version, dataset, celery_worker_factory):
     celery_worker_factory(queues="training,inference-cpu")
     client = key_client(trainer)
     bert_job = start_job(client, bert_version, dataset, epochs=2, batch_size=8, learning_rate=0.001, max_length=32)
@@ -115,7 +115,7 @@ def long_job(client, version, trainer, **extra) -> dict:
     return start_job(client, version, big, epochs=20, batch_size=1, max_length=16, **extra)
 
 
-def test_cancel_stops_a_running_job_within_seconds(trainer, bert_version, worker_storage, celery_worker_factory):
+def test_cancel_stops_a_running_job_within_seconds(trainer, bert_version, celery_worker_factory):
     celery_worker_factory(queues="training")
     client = key_client(trainer)
     job = long_job(client, bert_version, trainer)
@@ -134,7 +134,7 @@ def test_cancel_stops_a_running_job_within_seconds(trainer, bert_version, worker
     assert client.post(f"{JOBS}{job['id']}/cancel/").json()["status"] == "canceled"
 
 
-def test_time_limit_stops_the_job(trainer, bert_version, worker_storage, celery_worker_factory):
+def test_time_limit_stops_the_job(trainer, bert_version, celery_worker_factory):
     celery_worker_factory(queues="training")
     client = key_client(trainer)
     rows = small_rows(per_label=40)
@@ -149,7 +149,7 @@ def test_time_limit_stops_the_job(trainer, bert_version, worker_storage, celery_
 
 
 def test_a_worker_killed_mid_job_leaves_the_job_failed_not_running(
-        trainer, bert_version, worker_storage, celery_worker_factory, settings):
+        trainer, bert_version, celery_worker_factory, settings):
     worker = celery_worker_factory(queues="training")
     client = key_client(trainer)
     job = long_job(client, bert_version, trainer)
