@@ -42,7 +42,7 @@ def _query_problem(request) -> tuple[str, str] | None:
     for key, values in request.GET.lists():
         for value in [key, *values]:
             if "\x00" in value:
-                return key.replace("\x00", ""), _("NUL (%%00) characters are not allowed in query parameters.")
+                return key.replace("\x00", ""), _("NUL characters (\\x00) are not allowed in query parameters.")
     return None
 
 
