@@ -224,6 +224,8 @@ MODELMARKET = {
     "CURRENCY": env.str("CURRENCY", default="usd"),
     "MAX_ARTIFACT_BYTES": env.int("MAX_ARTIFACT_BYTES", default=512 * 1024 * 1024),
     "ALLOW_GPU_FALLBACK_TO_CPU": env.bool("ALLOW_GPU_FALLBACK_TO_CPU", default=True),
+    # Workers re-send predictions queued this long (a broker message lost to a SIGKILL); see inference/recovery.py.
+    "PREDICTION_REQUEUE_AFTER_SECONDS": env.int("PREDICTION_REQUEUE_AFTER_SECONDS", default=30),
     # Webhooks to loopback/private addresses: allowed in development (local receivers), refused in production.
     "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=DEBUG),
 }
