@@ -6,15 +6,12 @@ the runtimes lazily, so the web process never imports torch or TensorFlow.
 import base64
 import hashlib
 import hmac
-import ipaddress
+import http.client
 import json
 import logging
 import os
 import socket
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -43,6 +40,7 @@ from .models import (
     WorkerHeartbeat,
 )
 from .notify import notify_done
+from .webhook_http import WebhookRefused, webhook_post, webhook_target_resolve
 
 logger = logging.getLogger(__name__)
 
@@ -61,24 +59,18 @@ def _conf(name: str, default):
 def webhook_url_problem(url: str) -> str | None:
     """Why a webhook may not be sent to `url`, or None: blocks internal addresses (SSRF) unless allowed.
 
-    Checked when a prediction is created and again right before each delivery, because a name can
-    resolve to another address later (DNS rebinding).
+    Checked when a prediction is created; each delivery resolves again and connects to the address it
+    checked (see `webhook_http`), so DNS rebinding cannot slip an internal address in between.
     """
-    parsed = urllib.parse.urlsplit(url or "")
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        return _("Webhook URLs must be absolute http(s) URLs.")
-    if _conf("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", settings.DEBUG):
-        return None
     try:
-        infos = socket.getaddrinfo(parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80),
-                                   proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
-        return _("The webhook host %(host)s cannot be resolved.") % {"host": parsed.hostname}
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global or address.is_multicast:
-            return _("Webhooks cannot be sent to internal or reserved addresses.")
+        webhook_target_resolve(url, allow_private=_webhook_allow_private())
+    except WebhookRefused as exc:
+        return str(exc)
     return None
+
+
+def _webhook_allow_private() -> bool:
+    return bool(_conf("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", settings.DEBUG))
 
 
 def _local_cache_root() -> Path:
@@ -573,30 +565,29 @@ def webhook_attempt(*, delivery_id: int) -> bool:
     body = json.dumps(prediction_payload(prediction=delivery.prediction), default=str).encode()
     timestamp = int(time.time())
     secret = webhook_secret_for(user=delivery.prediction.user).secret
-    problem = webhook_url_problem(delivery.url)
-    if problem:
+    try:
+        target = webhook_target_resolve(delivery.url, allow_private=_webhook_allow_private())
+    except WebhookRefused as exc:
         WebhookDelivery.objects.filter(pk=delivery_id).update(
-            attempts=delivery.attempts + 1, last_error=problem[:500], last_attempt_at=timezone.now(),
+            attempts=delivery.attempts + 1, last_error=str(exc)[:500], last_attempt_at=timezone.now(),
             status=DeliveryStatus.FAILED)
         return True
-    request = urllib.request.Request(delivery.url, data=body, method="POST", headers={  # noqa: S310
+    headers = {
         "content-type": "application/json",
         "user-agent": "ModelMarket-Webhooks/1",
         "webhook-id": delivery.message_id,
         "webhook-timestamp": str(timestamp),
         "webhook-signature": webhook_sign(secret=secret, message_id=delivery.message_id, timestamp=timestamp,
                                           body=body),
-    })
+    }
     status_code, response_body, error = None, "", ""
     try:
-        with urllib.request.urlopen(request, timeout=_conf("WEBHOOK_TIMEOUT_SECONDS", 10)) as response:  # noqa: S310
-            status_code = response.status
-            response_body = response.read(2000).decode(errors="replace")
-    except urllib.error.HTTPError as exc:
-        status_code = exc.code
-        response_body = exc.read(2000).decode(errors="replace")
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        error = str(getattr(exc, "reason", exc))[:500]
+        status_code, response_body = webhook_post(target, body=body, headers=headers,
+                                                  timeout=_conf("WEBHOOK_TIMEOUT_SECONDS", 10))
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        error = f"{type(exc).__name__}: {exc}"[:200]
+    if status_code is not None and 300 <= status_code < 400:
+        error = _("The receiver answered with a redirect; webhooks do not follow redirects.")
     ok = status_code is not None and 200 <= status_code < 300
     attempts = delivery.attempts + 1
     done = ok or attempts > len(webhook_retry_delays())
@@ -610,11 +601,16 @@ def webhook_attempt(*, delivery_id: int) -> bool:
 
 @transaction.atomic
 def webhook_redeliver(*, delivery: WebhookDelivery, actor: User) -> WebhookDelivery:
-    """Send the same event again as a new message (new id, fresh attempts)."""
+    """Send the same message again, with fresh attempts.
+
+    Standard Webhooks: a resend keeps its `webhook-id`, so receivers that de-duplicate on it see one event.
+    """
     if delivery.prediction.user_id != actor.pk:
         raise PermissionDenied(_("Only the caller can redeliver."))
-    copy = WebhookDelivery.objects.create(prediction=delivery.prediction, event=delivery.event, url=delivery.url,
-                                          message_id=f"msg_{uuid.uuid4().hex}")
-    copy_id = copy.pk
-    transaction.on_commit(lambda: _enqueue_delivery(copy_id))
-    return copy
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.PENDING, attempts=0, response_status=None, response_body="", last_error="",
+        delivered_at=None)
+    delivery_id = delivery.pk
+    transaction.on_commit(lambda: _enqueue_delivery(delivery_id))
+    delivery.refresh_from_db()
+    return delivery
