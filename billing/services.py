@@ -494,8 +494,12 @@ def stripe_client():
                                max_network_retries=2)
 
 
-def _absolute(path: str) -> str:
+def site_url(path: str) -> str:
+    """An absolute URL on this site from SITE_URL (never from the request's Host header)."""
     return settings.SITE_URL.rstrip("/") + path
+
+
+_absolute = site_url
 
 
 def topup_amount_validate(amount) -> Decimal:

@@ -1,9 +1,11 @@
 """ModelMarket settings: everything comes from the environment, with defaults that need no server.
 
-The embedded default is SQLite and a filesystem Celery broker under `var/`. Production
-(`DEBUG=False`) refuses to start without a real `SECRET_KEY`.
+The embedded default is SQLite and a filesystem Celery broker under `var/`. `DEBUG` is off unless the
+environment turns it on (`make run` and the test settings do): production fails closed and refuses to
+start without a real `SECRET_KEY`.
 """
 import os
+import urllib.parse
 from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
@@ -13,15 +15,17 @@ from .env import BASE_DIR, env, require_in_production
 VAR_DIR = env.path("MODELMARKET_VAR_DIR", default=str(BASE_DIR / "var"))
 os.makedirs(VAR_DIR.root, exist_ok=True)
 
-DEBUG = env.bool("DEBUG", default=True)
+DEBUG = env.bool("DEBUG", default=False)
 _DEV_SECRET = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105
 SECRET_KEY = require_in_production(
     "SECRET_KEY", env.str("SECRET_KEY", default=_DEV_SECRET if DEBUG else ""), debug=DEBUG,
     insecure_default=_DEV_SECRET,
 )
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# The site's own host and loopback; Django's test runner adds `testserver` for the tests by itself.
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=sorted({"127.0.0.1", "localhost",
+                                                          urllib.parse.urlsplit(SITE_URL).hostname or "localhost"}))
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
