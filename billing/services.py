@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -395,6 +395,8 @@ def credit_grant(*, user, amount, memo: str, granted_by) -> CreditGrant:
     memo = (memo or "").strip()
     if not memo:
         raise ValidationError({"memo": [_("Say why these credits are granted.")]})
+    if granted_by is not None and granted_by.pk == user.pk:
+        raise PermissionDenied(_("Moderators cannot grant credits to themselves."))
     wallet_lock(user)
     grant = CreditGrant.objects.create(user=user, amount=amount, memo=memo[:300], granted_by=granted_by)
     grant.transaction = book(

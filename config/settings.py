@@ -225,6 +225,7 @@ MODELMARKET = {
     "CURRENCY": env.str("CURRENCY", default="usd"),
     "MAX_ARTIFACT_BYTES": env.int("MAX_ARTIFACT_BYTES", default=512 * 1024 * 1024),
     "ALLOW_GPU_FALLBACK_TO_CPU": env.bool("ALLOW_GPU_FALLBACK_TO_CPU", default=True),
+    "MAX_API_KEYS_PER_USER": env.int("MAX_API_KEYS_PER_USER", default=50),
     # Webhooks to loopback/private addresses: allowed in development (local receivers), refused in production.
     "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=DEBUG),
 }
