@@ -249,8 +249,10 @@ def queue_for(*, hardware: str) -> str:
 
 # --- Predictions -----------------------------------------------------------------------------------------
 
-def _pick_version(app: App, version: str | None) -> AppVersion:
+def _pick_version(app: App, version: str | None, user: User | None = None) -> AppVersion:
     ready = app.versions.filter(status=VersionStatus.READY)
+    if user is None or user.pk != app.owner_id:
+        ready = ready.filter(held_for_review=False)  # a new version waits for review; its owner may try it
     if version:
         found = ready.filter(version=version).first()
         if found is None:
@@ -277,7 +279,7 @@ def prediction_create(
             return existing, False
     if not (app.owner_id == user.pk or (app.status == AppStatus.PUBLISHED and user_has_app(user=user, app=app))):
         raise PermissionDenied(_("Add this app to your library before running it."))
-    app_version = _pick_version(app, version)
+    app_version = _pick_version(app, version, user)
     data = schemas.input_validate(task=app_version.task, data=input)
     if webhook and (problem := webhook_url_problem(webhook)):
         raise ValidationError({"webhook": [problem]})
