@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.api import ApiError, PaymentRequired, ServiceUnavailable
-from marketplace.models import App, LibraryEntry, LibrarySource, PricingModel
+from marketplace.models import App, AppStatus, LibraryEntry, LibrarySource, PricingModel
 from marketplace.selectors import app_current_price
 
 from . import selectors
@@ -627,8 +627,31 @@ def purchase_complete(*, purchase_id: int, amount_minor: int, currency: str, pay
     purchase.paid_at = timezone.now()
     purchase.payment_intent = payment_intent or ""
     purchase.save(update_fields=["amount", "status", "paid_at", "payment_intent"])
+    if purchase.app.status != AppStatus.PUBLISHED and purchase.app.owner_id != purchase.user_id:
+        # Paid on Stripe while the app was suspended or withdrawn: the money is real, so the purchase is
+        # recorded (and the app is theirs if it comes back); moderators decide on a refund.
+        LibraryEntry.objects.get_or_create(user=purchase.user, app=purchase.app,
+                                           defaults={"source": LibrarySource.PURCHASE})
+        _purchase_unavailable_flag(purchase)
+        return True
     app_acquire(user=purchase.user, app=purchase.app, source=LibrarySource.PURCHASE)
     return True
+
+
+def _purchase_unavailable_flag(purchase: Purchase) -> None:
+    from accounts.models import User
+    from accounts.services import audit_log_record, notification_send
+
+    audit_log_record(actor=None, action="billing.purchase_unavailable_app", target=purchase,
+                     reason=_("Paid while the app was %(status)s.") % {"status": purchase.app.status},
+                     data={"app": purchase.app_id, "amount": str(purchase.amount), "user": purchase.user_id})
+    message = _("%(user)s paid %(amount)s %(currency)s for “%(app)s” while it was %(status)s; decide on a refund.") % {
+        "user": purchase.user.email, "amount": purchase.amount, "currency": _currency().upper(),
+        "app": purchase.app.name, "status": purchase.app.status}
+    for moderator in User.objects.moderators():
+        notification_send(user=moderator, kind="billing.purchase_unavailable", message=message,
+                          url=reverse("admin:marketplace_app_change", args=[purchase.app_id]),
+                          dedupe_key=f"purchase-unavailable:{purchase.pk}")
 
 
 @transaction.atomic
