@@ -229,6 +229,13 @@ MODELMARKET = {
     "MAX_ARTIFACT_BYTES": env.int("MAX_ARTIFACT_BYTES", default=512 * 1024 * 1024),
     "ALLOW_GPU_FALLBACK_TO_CPU": env.bool("ALLOW_GPU_FALLBACK_TO_CPU", default=True),
     "MAX_API_KEYS_PER_USER": env.int("MAX_API_KEYS_PER_USER", default=50),
+    # Untrusted models: a ceiling on the network a config.json may describe (checked before anything is
+    # allocated), and the memory and wall clock the sandboxed first load + example may use.
+    "MAX_MODEL_PARAMS": env.int("MAX_MODEL_PARAMS", default=1_000_000_000),
+    "VALIDATION_MEMORY_BYTES": env.int("VALIDATION_MEMORY_BYTES", default=6 * 1024**3),
+    "VALIDATION_TIMEOUT_SECONDS": env.int("VALIDATION_TIMEOUT_SECONDS", default=300),
+    # The unpacked-artifact cache on each worker: least recently used models are evicted past this size.
+    "MODEL_CACHE_MAX_BYTES": env.int("MODEL_CACHE_MAX_BYTES", default=20 * 1024**3),
     # Webhooks to loopback/private addresses: allowed in development (local receivers), refused in production.
     "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=DEBUG),
 }

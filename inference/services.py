@@ -127,7 +127,7 @@ def version_upload(
 def _enqueue_validation(version_id: int) -> None:
     from .tasks import validate_version
 
-    validate_version.apply_async(args=[version_id], queue="inference-cpu")
+    validate_version.apply_async(args=[version_id], queue="validation")  # apart from predictions
 
 
 @transaction.atomic
@@ -158,7 +158,6 @@ def version_load(version: AppVersion, *, device: str = "cpu"):
 
 def version_validate(*, version_id: int, device: str = "cpu") -> AppVersion | None:
     """Worker side: unpack safely, load with guards, run the task's example input, record what we learnt."""
-    from .runtimes import ModelRefused
 
     with transaction.atomic():
         version = AppVersion.objects.select_for_update().filter(pk=version_id).first()
@@ -167,21 +166,20 @@ def version_validate(*, version_id: int, device: str = "cpu") -> AppVersion | No
         version.status = VersionStatus.VALIDATING
         version.save(update_fields=["status"])
     try:
-        started = time.perf_counter()
-        predictor = version_load(version, device=device)
-        load_ms = (time.perf_counter() - started) * 1000
+        path = version_local_path(version)  # copy, check and unpack (pure Python, bounded by UnpackLimits)
         example = schemas.example_input(version.task)
         items = schemas.input_items(task=version.task, data=example)
-        started = time.perf_counter()
-        outputs = predictor.predict(items)
-        predict_ms = (time.perf_counter() - started) * 1000
-        example_output = schemas.output_assemble(data=example, outputs=outputs)
-    except (ArtifactRefused, ModelRefused) as exc:
+    except ArtifactRefused as exc:
         return _version_invalid(version_id, str(exc))
-    except Exception as exc:  # a model that crashes on its example is invalid, with the reason shown
-        logger.exception("validation of version %s failed", version_id)
+    tried = _version_try_sandboxed(version, path=path, items=items, device=device)
+    if not tried.ok:
+        return _version_invalid(version_id, _sandbox_reason(tried))
+    try:
+        example_output = schemas.output_assemble(data=example, outputs=tried.outputs)
+    except Exception as exc:  # a model whose answers do not fit its task is invalid, with the reason shown
         return _version_invalid(version_id, _("The model failed on the example input: %(error)s")
                                 % {"error": f"{type(exc).__name__}: {exc}"[:500]})
+    load_ms, predict_ms = tried.load_ms, tried.predict_ms
     with transaction.atomic():
         version = AppVersion.objects.select_for_update().get(pk=version_id)
         version.status = VersionStatus.READY
@@ -192,13 +190,44 @@ def version_validate(*, version_id: int, device: str = "cpu") -> AppVersion | No
         version.metrics = {
             **(version.metrics or {}),
             "load_ms": round(load_ms, 1), "example_ms": round(predict_ms, 1),
-            "parameters": predictor.parameter_count, "labels": predictor.labels, "device": device,
+            "parameters": tried.parameters, "labels": tried.labels, "device": device,
         }
         card = dict(version.model_card or {})
         card.update({"example_input": _shorten(example), "example_output": _shorten(example_output)})
         version.model_card = card
         version.save()
     return version
+
+
+def _version_try_sandboxed(version: AppVersion, *, path: Path, items: list, device: str):
+    """First load of a new artifact: in a child process with a memory ceiling and a wall clock."""
+    from .sandbox import TryResult, model_try
+
+    try:
+        return model_try(path=str(path), framework=version.framework, task=version.task, device=device,
+                         labels=(version.model_card or {}).get("labels"), items=items,
+                         memory_bytes=int(_conf("VALIDATION_MEMORY_BYTES", 6 * 1024**3)),
+                         timeout=float(_conf("VALIDATION_TIMEOUT_SECONDS", 300)))
+    except Exception as exc:  # the sandbox itself failed: say so rather than leave the version `validating`
+        logger.exception("sandboxed validation of version %s could not run", version.pk)
+        return TryResult(ok=False, kind="error", message=f"{type(exc).__name__}: {exc}"[:500])
+
+
+def _sandbox_reason(tried) -> str:
+    """The developer-facing sentence for a model that failed in the sandbox."""
+    megabytes = int(_conf("VALIDATION_MEMORY_BYTES", 6 * 1024**3)) // (1024 * 1024)
+    if tried.kind == "refused":
+        return tried.message
+    if tried.kind == "timeout":
+        return _("Loading the model and answering the example took longer than %(seconds)s seconds.") % {
+            "seconds": _conf("VALIDATION_TIMEOUT_SECONDS", 300)}
+    if tried.kind == "memory":
+        return _("The model needed more than the %(mb)d MB of memory a model may use while loading.") % {
+            "mb": megabytes}
+    if tried.kind == "crashed":
+        return _("The model process stopped while loading (exit code %(code)s); it may have needed more than "
+                 "the %(mb)d MB of memory allowed.") % {"code": tried.exitcode, "mb": megabytes}
+    return _("The model failed on the example input: %(error)s") % {"error": tried.message}
 
 
 def _shorten(data: dict) -> dict:
