@@ -133,7 +133,10 @@ def _admission_price(*, user, app: App, quote_id, max_price, now) -> tuple[Decim
             quote = None
         if quote is None:
             raise ApiError(_("Unknown quote."), code="invalid", fields={"quote_id": [_("This quote does not exist.")]})
-        if quote.used_at is None and quote.expires_at > now:
+        # A zero quote on a paid app was a free call; free calls were offered above, so none is left now
+        # and the quote is not honoured: each free call pays for at most one run.
+        free_call_quote = quote.price <= 0 and app.pricing_model != PricingModel.FREE
+        if quote.used_at is None and quote.expires_at > now and not free_call_quote:
             quote.used_at = now
             quote.save(update_fields=["used_at"])
             return quote.price, False
@@ -141,7 +144,7 @@ def _admission_price(*, user, app: App, quote_id, max_price, now) -> tuple[Decim
     if max_price is not None and current > max_price:
         raise _refuse(_("The price is now %(price)s, above your max_price.") % {"price": current},
                       code="price_changed", price=current)
-    if quote_id and max_price is None:
+    if quote_id and max_price is None and current > 0:
         raise _refuse(_("Your quote expired; the price is now %(price)s.") % {"price": current},
                       code="quote_expired", price=current)
     return current, False
@@ -328,6 +331,28 @@ def prediction_release(*, prediction) -> None:
     _book_cost(charge=charge, compute_seconds=getattr(prediction, "compute_seconds", 0),
                hardware=getattr(prediction, "hardware", "") or "cpu", prediction_id=str(prediction.pk))
     charge.save(update_fields=["status", "settled_at", "compute_seconds", "hardware", "cost"])
+
+
+@transaction.atomic
+def prediction_settle_partial(*, prediction, fraction: Decimal) -> Decimal:
+    """A canceled stream keeps the text it produced, so it pays that share of its price (the rest goes back).
+
+    Answers the amount charged. Nothing produced (fraction 0) is a plain release.
+    """
+    charge = _charge_locked(f"prediction:{prediction.pk}")
+    if charge is None or charge.status != ChargeStatus.HELD:
+        return ZERO
+    amount = money(charge.price * min(max(Decimal(fraction), ZERO), Decimal("1")))
+    if amount <= 0:
+        _release(charge, prediction_id=str(prediction.pk))
+    else:
+        _settle(charge, amount=amount, revenue_to_developer=True, prediction_id=str(prediction.pk))
+        charge.status = ChargeStatus.SETTLED
+        charge.settled_at = timezone.now()
+    _book_cost(charge=charge, compute_seconds=getattr(prediction, "compute_seconds", 0),
+               hardware=getattr(prediction, "hardware", "") or "cpu", prediction_id=str(prediction.pk))
+    charge.save(update_fields=["status", "settled_at", "compute_seconds", "hardware", "cost"])
+    return amount
 
 
 def _training_rate(hardware: str) -> Decimal:

@@ -10,6 +10,7 @@ import http.client
 import json
 import logging
 import os
+import re
 import socket
 import time
 import uuid
@@ -364,10 +365,28 @@ def prediction_cancel(*, prediction: Prediction, actor: User) -> Prediction:
     prediction.status = PredictionStatus.CANCELED
     prediction.completed_at = timezone.now()
     prediction.save(update_fields=["status", "completed_at"])
-    billing.prediction_release(prediction=prediction)
+    fraction = streamed_fraction(prediction)
+    if fraction > 0:  # a stream keeps the text it already produced: it pays that share
+        billing.prediction_settle_partial(prediction=prediction, fraction=fraction)
+    else:
+        billing.prediction_release(prediction=prediction)
     prediction_id = str(prediction.pk)
     transaction.on_commit(lambda: _after_terminal(prediction_id, revoke=True))
     return prediction
+
+
+_TOKENISH = re.compile(r"\w+|[^\w\s]")
+
+
+def streamed_fraction(prediction: Prediction) -> Decimal:
+    """The share of a stream's requested tokens already sent: words and punctuation marks of the text so
+    far (the tokenizer lives on the worker) over `max_new_tokens`. 0 for anything that is not a stream."""
+    text = (prediction.output or {}).get("text") if prediction.stream else None
+    if not isinstance(text, str) or not text:
+        return Decimal("0")
+    requested = (prediction.input or {}).get("max_new_tokens") or 32
+    produced = len(_TOKENISH.findall(text))
+    return min(Decimal("1"), Decimal(produced) / Decimal(max(1, int(requested)))).quantize(Decimal("0.0001"))
 
 
 def _after_terminal(prediction_id: str, *, revoke: bool = False) -> None:
