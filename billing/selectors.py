@@ -248,6 +248,16 @@ def developer_app_stats(*, user, days: int = 30) -> dict:
     return {"apps": apps, "since": since, "days": days, "series": series}
 
 
+def owner_allowance_left(*, app, now: dt.datetime | None = None) -> Decimal:
+    """How much of this month's cost C the platform still covers for the owner's own calls of `app`."""
+    allowance = app.owner_allowance
+    if allowance is None:
+        allowance = settings.BILLING["OWNER_MONTHLY_ALLOWANCE"]
+    used = (Charge.objects.filter(user_id=app.owner_id, app=app, created_at__gte=month_start(now))
+            .aggregate(total=Sum("cost"))["total"]) or Decimal("0")
+    return max(Decimal("0"), allowance - used)
+
+
 def cost_rate(hardware: str) -> Decimal:
     rates = settings.BILLING["COST_PER_SECOND"]
     return rates.get(hardware or "cpu", rates["cpu"])

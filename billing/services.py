@@ -112,9 +112,21 @@ def _refuse(message: str, *, code: str, price: Decimal, **extra) -> PaymentRequi
                                                       **{k: str(v) for k, v in extra.items()}})
 
 
-def _admission_price(*, user, app: App, quote_id, max_price, now) -> tuple[Decimal, bool]:
+def _owner_hold(*, app: App, prediction) -> Decimal:
+    """The owner runs their own app at cost C: free within the monthly allowance, else a hold of the most
+    the call can cost (its hardware's rate × the version's hard time limit); settlement charges the real C."""
+    if selectors.owner_allowance_left(app=app) > 0 or prediction is None:
+        return ZERO
+    version = getattr(prediction, "version", None)
+    seconds = Decimal(getattr(version, "time_limit", 0) or 90)
+    return money(selectors.cost_rate(getattr(prediction, "hardware", "") or "cpu") * seconds)
+
+
+def _admission_price(*, user, app: App, quote_id, max_price, now, prediction=None) -> tuple[Decimal, bool]:
     """(price, free_tier): the quote if still good, else the current price within max_price."""
-    if app.pricing_model == PricingModel.FREE or app.owner_id == user.pk:  # developers test their own app free
+    if app.owner_id == user.pk:  # owners test their own app at cost, drafts and GPU included
+        return _owner_hold(app=app, prediction=prediction), False
+    if app.pricing_model == PricingModel.FREE:
         return ZERO, False
     if _free_call_available(user=user, app=app):
         return ZERO, True
@@ -244,7 +256,7 @@ def prediction_admit(*, prediction, quote_id: str | None = None, max_price: Deci
     if existing:
         return Admission(price=existing.price, currency=_currency())
     price, free_tier = _admission_price(user=user, app=app, quote_id=quote_id, max_price=max_price,
-                                        now=timezone.now())
+                                        now=timezone.now(), prediction=prediction)
     charge = charge_admit(subject=subject, user=user, app=app, price=price, free_tier=free_tier,
                           api_key=prediction.api_key if getattr(prediction, "api_key_id", None) else None,
                           prediction_id=str(prediction.pk), hardware=getattr(prediction, "hardware", "") or "",
@@ -299,9 +311,15 @@ def prediction_settle(*, prediction) -> None:
     charge = _charge_locked(f"prediction:{prediction.pk}")
     if charge is None or charge.status != ChargeStatus.HELD:
         return
-    _settle(charge, amount=charge.price, revenue_to_developer=True, prediction_id=str(prediction.pk))
-    _book_cost(charge=charge, compute_seconds=getattr(prediction, "compute_seconds", 0),
-               hardware=getattr(prediction, "hardware", "") or "cpu", prediction_id=str(prediction.pk))
+    if charge.app is not None and charge.user_id == charge.app.owner_id and charge.price > 0:
+        # The owner past their allowance pays the compute the call used (cost C), to the platform.
+        cost = _book_cost(charge=charge, compute_seconds=getattr(prediction, "compute_seconds", 0),
+                          hardware=getattr(prediction, "hardware", "") or "cpu", prediction_id=str(prediction.pk))
+        _settle(charge, amount=min(charge.price, cost), revenue_to_developer=False, prediction_id=str(prediction.pk))
+    else:
+        _settle(charge, amount=charge.price, revenue_to_developer=True, prediction_id=str(prediction.pk))
+        _book_cost(charge=charge, compute_seconds=getattr(prediction, "compute_seconds", 0),
+                   hardware=getattr(prediction, "hardware", "") or "cpu", prediction_id=str(prediction.pk))
     charge.status = ChargeStatus.SETTLED
     charge.settled_at = timezone.now()
     charge.save(update_fields=["status", "settled_at", "compute_seconds", "hardware", "cost"])

@@ -260,6 +260,9 @@ BILLING = {
     "PAYOUT_THRESHOLD": Decimal(env.str("BILLING_PAYOUT_THRESHOLD", default="10.00")),
     "QUOTE_TTL_SECONDS": env.int("BILLING_QUOTE_TTL_SECONDS", default=120),
     "DEMO_CREDITS": Decimal(env.str("BILLING_DEMO_CREDITS", default="25.00")),
+    # Owners run their own apps at cost C; this much cost per app and month is free (moderators can change
+    # it per app).
+    "OWNER_MONTHLY_ALLOWANCE": Decimal(env.str("BILLING_OWNER_MONTHLY_ALLOWANCE", default="1.00")),
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE["billing-payouts"] = {

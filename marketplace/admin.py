@@ -51,7 +51,7 @@ class AppAdmin(admin.ModelAdmin):
                            "featured")}),
         (_("Moderation"), {"fields": ("status", "status_reason", "published_at")}),
         (_("Pricing"), {"fields": ("pricing_model", "base_price", "k", "window_seconds", "max_price",
-                                   "free_calls_per_month", "purchase_price")}),
+                                   "free_calls_per_month", "purchase_price", "owner_allowance")}),
         (_("Counters"), {"fields": ("runs_count", "reviews_count", "rating_sum", "rating", "created_at",
                                     "updated_at")}),
     )

@@ -93,6 +93,10 @@ class App(models.Model):
     purchase_price = models.DecimalField(null=True, blank=True, validators=[MinValueValidator(0)], **MONEY)
     # A pricing change to a published app waits here until a moderator approves it (`app_review`).
     pending_pricing = models.JSONField(null=True, blank=True)
+    # The owner's own calls are metered at cost C; this much cost per month is on the platform (set by
+    # moderators; empty means BILLING["OWNER_MONTHLY_ALLOWANCE"]).
+    owner_allowance = models.DecimalField(_("owner allowance per month"), null=True, blank=True,
+                                          validators=[MinValueValidator(0)], **MONEY)
 
     runs_count = models.PositiveBigIntegerField(default=0)
     rating_sum = models.PositiveIntegerField(default=0)

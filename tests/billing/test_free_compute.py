@@ -11,7 +11,7 @@ from config.api import PaymentRequired
 from inference.models import Prediction
 from tests.factories import AppVersionFactory, PaidAppFactory, UserFactory
 
-from .conftest import admit, fund
+from .conftest import admit, fund, new_prediction
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -90,4 +90,46 @@ def test_a_canceled_run_with_nothing_produced_pays_nothing(paid_app, buyer):
         prediction_cancel(prediction=prediction, actor=buyer)
         assert Charge.objects.get(subject=f"prediction:{prediction.pk}").status == "released"
     assert selectors.user_balance(user=buyer) == D("1")
+    assert selectors.ledger_check().ok
+
+
+def test_owners_run_their_own_app_free_within_the_allowance_then_at_cost(paid_app, settings):
+    from .conftest import finish
+
+    owner = paid_app.owner
+    paid_app.owner_allowance = D("0.000050")  # set by a moderator: a little compute per month
+    paid_app.save(update_fields=["owner_allowance"])
+    first = admit(owner, paid_app)
+    assert first.price == 0  # within the allowance, and no hold needed
+    finish(first, seconds="3")  # cpu: 3 s × 0.000020 = 0.000060 of cost C, past the allowance
+    assert selectors.owner_allowance_left(app=paid_app) == 0
+    with pytest.raises(PaymentRequired) as refused:  # past it, the owner pays C and needs the money
+        admit(owner, paid_app)
+    assert refused.value.error_code == "insufficient_funds"
+    fund(owner, "1")
+    second = admit(owner, paid_app)
+    hold = second.price
+    assert hold == (D("0.000020") * second.version.time_limit).quantize(D("0.000001"))
+    finish(second, seconds="2")
+    # Charged the real cost C of 2 s, to the platform (not to the owner's own earnings).
+    assert selectors.user_balance(user=owner) == D("1") - D("0.000040")
+    assert selectors.developer_earnings(user=owner) == 0
+    assert selectors.ledger_check().ok
+
+
+def test_an_unreviewed_draft_on_gpu_is_metered_too(settings):
+    from marketplace.models import AppStatus
+
+    from .conftest import finish
+
+    draft = PaidAppFactory(status=AppStatus.DRAFT, pricing_model="free", owner_allowance=D("0"))
+    AppVersionFactory(app=draft, status="ready", hardware="gpu")
+    fund(draft.owner, "1")
+    with transaction.atomic():
+        prediction = new_prediction(draft.owner, draft, hardware="gpu")
+        prediction.price = services.prediction_admit(prediction=prediction).price
+        prediction.save(update_fields=["price"])
+    assert prediction.price == D("0.000400") * prediction.version.time_limit  # the most it can cost
+    finish(prediction, seconds="10")
+    assert selectors.user_balance(user=draft.owner) == D("1") - D("0.004")  # 10 s × 0.000400
     assert selectors.ledger_check().ok
