@@ -24,6 +24,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # The embedded default: SQLite + a filesystem broker under var/, a web server and a real worker.
+# Development settings are set here, explicitly: without DEBUG the settings fail closed (production).
+run: export DEBUG ?= true
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py compilemessages -v0 --ignore=.venv 2>/dev/null || true

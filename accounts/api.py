@@ -1,10 +1,8 @@
 """Accounts API: who am I, becoming a developer, API keys. Views parse input and call one service."""
 from django.conf import settings
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -77,11 +75,10 @@ class ApiKeyListCreateApi(APIView):
         serializer = ApiKeyCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         scopes = serializer.validated_data["scopes"]
-        if isinstance(request.auth, ApiKey) and not set(scopes) <= set(request.auth.scopes):
-            # A key may mint keys, but never one with more power than itself.
-            raise PermissionDenied(_("An API key cannot create a key with scopes it does not have."))
+        # A key may mint keys, but never one with more power than itself (scopes, spend cap).
         created = api_key_create(user=request.user, name=serializer.validated_data["name"], scopes=scopes,
-                                 spend_cap=serializer.validated_data.get("spend_cap"))
+                                 spend_cap=serializer.validated_data.get("spend_cap"),
+                                 parent=request.auth if isinstance(request.auth, ApiKey) else None)
         return Response(ApiKeyCreatedOutputSerializer(created).data, status=status.HTTP_201_CREATED)
 
 

@@ -58,3 +58,8 @@ class ApiKeyForm(forms.Form):
         label=_("Monthly spend cap"), required=False, min_value=0, max_digits=18, decimal_places=6,
         help_text=_("Optional. Calls that would take this key past the amount in a calendar month are refused."),
     )
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not (user and user.is_moderator):  # the moderate scope is offered to moderators only
+            self.fields["scopes"].choices = [c for c in ApiKeyScope.choices if c[0] != ApiKeyScope.MODERATE]

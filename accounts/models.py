@@ -51,6 +51,8 @@ class ApiKeyScope(models.TextChoices):
     READ = "read", _("Read")
     PREDICT = "predict", _("Predict")
     PUBLISH = "publish", _("Publish")
+    # Moderator actions over the API (credit grants); only moderators' keys may carry it.
+    MODERATE = "moderate", _("Moderate")
 
 
 class ApiKeyQuerySet(models.QuerySet):

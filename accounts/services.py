@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -52,9 +52,13 @@ def user_update_profile(*, user: User, username: str, bio: str, website: str) ->
 
 @transaction.atomic
 def api_key_create(
-    *, user: User, name: str, scopes: list[str], spend_cap: Decimal | None = None
+    *, user: User, name: str, scopes: list[str], spend_cap: Decimal | None = None, parent: ApiKey | None = None
 ) -> CreatedApiKey:
-    """`spend_cap` is the most the key may spend per calendar month (billing enforces it before dispatch)."""
+    """`spend_cap` is the most the key may spend per calendar month (billing enforces it before dispatch).
+
+    `parent` is the key the request came with, if any: a key never mints a key with more power than itself
+    (no scope it lacks, and at most its own cap, so a capped key cannot mint an uncapped one).
+    """
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": [_("Give the key a name.")]})
@@ -63,8 +67,20 @@ def api_key_create(
     unknown = sorted(set(scopes) - set(ApiKeyScope.values))
     if unknown:
         raise ValidationError({"scopes": [_("Unknown scope: %(scope)s.") % {"scope": ", ".join(unknown)}]})
+    if ApiKeyScope.MODERATE in scopes and not user.is_moderator:
+        raise ValidationError({"scopes": [_("Only moderators can create keys with the moderate scope.")]})
     if spend_cap is not None and (spend_cap < 0 or spend_cap.as_tuple().exponent < -6):
         raise ValidationError({"spend_cap": [_("Enter a non-negative amount with at most 6 decimal places.")]})
+    if parent is not None:
+        if not set(scopes) <= set(parent.scopes):
+            raise PermissionDenied(_("An API key cannot create a key with scopes it does not have."))
+        if parent.spend_cap is not None:
+            spend_cap = parent.spend_cap if spend_cap is None else min(spend_cap, parent.spend_cap)
+    User.objects.select_for_update().filter(pk=user.pk).first()  # one key count at a time per user
+    limit = settings.MODELMARKET.get("MAX_API_KEYS_PER_USER", 50)
+    if ApiKey.objects.filter(user=user).active().count() >= limit:
+        raise ValidationError({"name": [_("You have %(limit)d active keys, the most allowed; revoke one first.")
+                                        % {"limit": limit}]})
     for _attempt in range(5):
         prefix = secrets.token_hex(KEY_PREFIX_BYTES)
         raw_key = f"mm_{prefix}_{secrets.token_hex(KEY_SECRET_BYTES)}"

@@ -61,7 +61,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     """List and create keys. A new key's secret is in this one response only; we store its hash."""
     created = None
     if request.method == "POST":
-        form = ApiKeyForm(request.POST)
+        form = ApiKeyForm(request.POST, user=request.user)
         if form.is_valid():
             try:
                 created = api_key_create(user=request.user, name=form.cleaned_data["name"],
@@ -70,9 +70,9 @@ def api_keys(request: HttpRequest) -> HttpResponse:
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
-                form = ApiKeyForm()
+                form = ApiKeyForm(user=request.user)
     else:
-        form = ApiKeyForm()
+        form = ApiKeyForm(user=request.user)
     status = 400 if form.errors else (201 if created else 200)
     return render(request, "accounts/api_keys.html", {
         "form": form, "created": created, "api_keys": api_keys_for(user=request.user), "section": "keys",

@@ -99,7 +99,9 @@ class TopUpApi(APIView):
 
 
 class GrantApi(APIView):
-    permission_classes = [IsAuthenticated, IsModerator]
+    # A moderator's everyday key cannot grant money: that takes a key made with the `moderate` scope.
+    permission_classes = [IsAuthenticated, IsModerator, ScopePermission]
+    required_scope = "moderate"
 
     @extend_schema(operation_id="billing_grant", tags=["billing"],
                    summary="Moderators: credit a user's wallet (support, promotions)",

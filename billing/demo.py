@@ -21,7 +21,8 @@ def seed_demo(*, stdout) -> None:
     for role in ("user", "developer", "moderator"):
         user = demo_user(role)
         if not CreditGrant.objects.filter(user=user, memo=DEMO_MEMO).exists():
-            credit_grant(user=user, amount=amount, memo=DEMO_MEMO, granted_by=moderator)
+            credit_grant(user=user, amount=amount, memo=DEMO_MEMO,
+                         granted_by=None if user == moderator else moderator)  # nobody grants to themselves
             stdout.write(f"  billing: {amount} credits for {user.email}")
     user = demo_user("user")
     if not Wallet.objects.filter(user=user, monthly_budget__isnull=False).exists():

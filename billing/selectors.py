@@ -61,9 +61,13 @@ def free_calls_used(*, user, app, now: dt.datetime | None = None) -> int:
 
 
 def app_demand(*, app, now: dt.datetime | None = None) -> int:
-    """n: the app's admitted calls (not released) in its trailing pricing window."""
+    """n: the app's admitted calls (not released) in its trailing pricing window.
+
+    The owner's own calls are left out: a developer testing their app must not pump its price for others.
+    """
     since = (now or timezone.now()) - dt.timedelta(seconds=app.window_seconds)
-    return Charge.objects.filter(app=app, created_at__gte=since).exclude(status=ChargeStatus.RELEASED).count()
+    return (Charge.objects.filter(app=app, created_at__gte=since).exclude(status=ChargeStatus.RELEASED)
+            .exclude(user_id=app.owner_id).count())
 
 
 def user_ledger(*, user) -> QuerySet[Entry]:
@@ -244,6 +248,16 @@ def developer_app_stats(*, user, days: int = 30) -> dict:
     return {"apps": apps, "since": since, "days": days, "series": series}
 
 
+def owner_allowance_left(*, app, now: dt.datetime | None = None) -> Decimal:
+    """How much of this month's cost C the platform still covers for the owner's own calls of `app`."""
+    allowance = app.owner_allowance
+    if allowance is None:
+        allowance = settings.BILLING["OWNER_MONTHLY_ALLOWANCE"]
+    used = (Charge.objects.filter(user_id=app.owner_id, app=app, created_at__gte=month_start(now))
+            .aggregate(total=Sum("cost"))["total"]) or Decimal("0")
+    return max(Decimal("0"), allowance - used)
+
+
 def cost_rate(hardware: str) -> Decimal:
     rates = settings.BILLING["COST_PER_SECOND"]
     return rates.get(hardware or "cpu", rates["cpu"])
@@ -257,7 +271,8 @@ def apps_demand(*, apps) -> dict[int, int]:
     now = timezone.now()
     condition = Q()
     for app in apps:
-        condition |= Q(app_id=app.pk, created_at__gte=now - dt.timedelta(seconds=app.window_seconds))
+        condition |= (Q(app_id=app.pk, created_at__gte=now - dt.timedelta(seconds=app.window_seconds))
+                      & ~Q(user_id=app.owner_id))  # the owner's own calls do not count (see app_demand)
     counts = {app.pk: 0 for app in apps}
     rows = (Charge.objects.filter(condition).exclude(status=ChargeStatus.RELEASED)
             .values("app_id").annotate(n=Count("id")).order_by())

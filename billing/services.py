@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from config.api import ApiError, PaymentRequired, ServiceUnavailable
 from config.money import parse_decimal_strict
-from marketplace.models import App, LibraryEntry, LibrarySource, PricingModel
+from marketplace.models import App, AppStatus, LibraryEntry, LibrarySource, PricingModel
 from marketplace.selectors import app_current_price
 
 from . import selectors
@@ -113,9 +113,21 @@ def _refuse(message: str, *, code: str, price: Decimal, **extra) -> PaymentRequi
                                                       **{k: str(v) for k, v in extra.items()}})
 
 
-def _admission_price(*, user, app: App, quote_id, max_price, now) -> tuple[Decimal, bool]:
+def _owner_hold(*, app: App, prediction) -> Decimal:
+    """The owner runs their own app at cost C: free within the monthly allowance, else a hold of the most
+    the call can cost (its hardware's rate × the version's hard time limit); settlement charges the real C."""
+    if selectors.owner_allowance_left(app=app) > 0 or prediction is None:
+        return ZERO
+    version = getattr(prediction, "version", None)
+    seconds = Decimal(getattr(version, "time_limit", 0) or 90)
+    return money(selectors.cost_rate(getattr(prediction, "hardware", "") or "cpu") * seconds)
+
+
+def _admission_price(*, user, app: App, quote_id, max_price, now, prediction=None) -> tuple[Decimal, bool]:
     """(price, free_tier): the quote if still good, else the current price within max_price."""
-    if app.pricing_model == PricingModel.FREE or app.owner_id == user.pk:  # developers test their own app free
+    if app.owner_id == user.pk:  # owners test their own app at cost, drafts and GPU included
+        return _owner_hold(app=app, prediction=prediction), False
+    if app.pricing_model == PricingModel.FREE:
         return ZERO, False
     if _free_call_available(user=user, app=app):
         return ZERO, True
@@ -134,7 +146,10 @@ def _admission_price(*, user, app: App, quote_id, max_price, now) -> tuple[Decim
             quote = None
         if quote is None:
             raise ApiError(_("Unknown quote."), code="invalid", fields={"quote_id": [_("This quote does not exist.")]})
-        if quote.used_at is None and quote.expires_at > now:
+        # A zero quote on a paid app was a free call; free calls were offered above, so none is left now
+        # and the quote is not honoured: each free call pays for at most one run.
+        free_call_quote = quote.price <= 0 and app.pricing_model != PricingModel.FREE
+        if quote.used_at is None and quote.expires_at > now and not free_call_quote:
             quote.used_at = now
             quote.save(update_fields=["used_at"])
             return quote.price, False
@@ -142,7 +157,7 @@ def _admission_price(*, user, app: App, quote_id, max_price, now) -> tuple[Decim
     if max_price is not None and current > max_price:
         raise _refuse(_("The price is now %(price)s, above your max_price.") % {"price": current},
                       code="price_changed", price=current)
-    if quote_id and max_price is None:
+    if quote_id and max_price is None and current > 0:
         raise _refuse(_("Your quote expired; the price is now %(price)s.") % {"price": current},
                       code="quote_expired", price=current)
     return current, False
@@ -242,7 +257,7 @@ def prediction_admit(*, prediction, quote_id: str | None = None, max_price: Deci
     if existing:
         return Admission(price=existing.price, currency=_currency())
     price, free_tier = _admission_price(user=user, app=app, quote_id=quote_id, max_price=max_price,
-                                        now=timezone.now())
+                                        now=timezone.now(), prediction=prediction)
     charge = charge_admit(subject=subject, user=user, app=app, price=price, free_tier=free_tier,
                           api_key=prediction.api_key if getattr(prediction, "api_key_id", None) else None,
                           prediction_id=str(prediction.pk), hardware=getattr(prediction, "hardware", "") or "",
@@ -297,9 +312,15 @@ def prediction_settle(*, prediction) -> None:
     charge = _charge_locked(f"prediction:{prediction.pk}")
     if charge is None or charge.status != ChargeStatus.HELD:
         return
-    _settle(charge, amount=charge.price, revenue_to_developer=True, prediction_id=str(prediction.pk))
-    _book_cost(charge=charge, compute_seconds=getattr(prediction, "compute_seconds", 0),
-               hardware=getattr(prediction, "hardware", "") or "cpu", prediction_id=str(prediction.pk))
+    if charge.app is not None and charge.user_id == charge.app.owner_id and charge.price > 0:
+        # The owner past their allowance pays the compute the call used (cost C), to the platform.
+        cost = _book_cost(charge=charge, compute_seconds=getattr(prediction, "compute_seconds", 0),
+                          hardware=getattr(prediction, "hardware", "") or "cpu", prediction_id=str(prediction.pk))
+        _settle(charge, amount=min(charge.price, cost), revenue_to_developer=False, prediction_id=str(prediction.pk))
+    else:
+        _settle(charge, amount=charge.price, revenue_to_developer=True, prediction_id=str(prediction.pk))
+        _book_cost(charge=charge, compute_seconds=getattr(prediction, "compute_seconds", 0),
+                   hardware=getattr(prediction, "hardware", "") or "cpu", prediction_id=str(prediction.pk))
     charge.status = ChargeStatus.SETTLED
     charge.settled_at = timezone.now()
     charge.save(update_fields=["status", "settled_at", "compute_seconds", "hardware", "cost"])
@@ -329,6 +350,28 @@ def prediction_release(*, prediction) -> None:
     _book_cost(charge=charge, compute_seconds=getattr(prediction, "compute_seconds", 0),
                hardware=getattr(prediction, "hardware", "") or "cpu", prediction_id=str(prediction.pk))
     charge.save(update_fields=["status", "settled_at", "compute_seconds", "hardware", "cost"])
+
+
+@transaction.atomic
+def prediction_settle_partial(*, prediction, fraction: Decimal) -> Decimal:
+    """A canceled stream keeps the text it produced, so it pays that share of its price (the rest goes back).
+
+    Answers the amount charged. Nothing produced (fraction 0) is a plain release.
+    """
+    charge = _charge_locked(f"prediction:{prediction.pk}")
+    if charge is None or charge.status != ChargeStatus.HELD:
+        return ZERO
+    amount = money(charge.price * min(max(Decimal(fraction), ZERO), Decimal("1")))
+    if amount <= 0:
+        _release(charge, prediction_id=str(prediction.pk))
+    else:
+        _settle(charge, amount=amount, revenue_to_developer=True, prediction_id=str(prediction.pk))
+        charge.status = ChargeStatus.SETTLED
+        charge.settled_at = timezone.now()
+    _book_cost(charge=charge, compute_seconds=getattr(prediction, "compute_seconds", 0),
+               hardware=getattr(prediction, "hardware", "") or "cpu", prediction_id=str(prediction.pk))
+    charge.save(update_fields=["status", "settled_at", "compute_seconds", "hardware", "cost"])
+    return amount
 
 
 def _training_rate(hardware: str) -> Decimal:
@@ -396,6 +439,8 @@ def credit_grant(*, user, amount, memo: str, granted_by) -> CreditGrant:
     memo = (memo or "").strip()
     if not memo:
         raise ValidationError({"memo": [_("Say why these credits are granted.")]})
+    if granted_by is not None and granted_by.pk == user.pk:
+        raise PermissionDenied(_("Moderators cannot grant credits to themselves."))
     wallet_lock(user)
     grant = CreditGrant.objects.create(user=user, amount=amount, memo=memo[:300], granted_by=granted_by)
     grant.transaction = book(
@@ -495,8 +540,12 @@ def stripe_client():
                                max_network_retries=2)
 
 
-def _absolute(path: str) -> str:
+def site_url(path: str) -> str:
+    """An absolute URL on this site from SITE_URL (never from the request's Host header)."""
     return settings.SITE_URL.rstrip("/") + path
+
+
+_absolute = site_url
 
 
 def topup_amount_validate(amount) -> Decimal:
@@ -622,8 +671,31 @@ def purchase_complete(*, purchase_id: int, amount_minor: int, currency: str, pay
     purchase.paid_at = timezone.now()
     purchase.payment_intent = payment_intent or ""
     purchase.save(update_fields=["amount", "status", "paid_at", "payment_intent"])
+    if purchase.app.status != AppStatus.PUBLISHED and purchase.app.owner_id != purchase.user_id:
+        # Paid on Stripe while the app was suspended or withdrawn: the money is real, so the purchase is
+        # recorded (and the app is theirs if it comes back); moderators decide on a refund.
+        LibraryEntry.objects.get_or_create(user=purchase.user, app=purchase.app,
+                                           defaults={"source": LibrarySource.PURCHASE})
+        _purchase_unavailable_flag(purchase)
+        return True
     app_acquire(user=purchase.user, app=purchase.app, source=LibrarySource.PURCHASE)
     return True
+
+
+def _purchase_unavailable_flag(purchase: Purchase) -> None:
+    from accounts.models import User
+    from accounts.services import audit_log_record, notification_send
+
+    audit_log_record(actor=None, action="billing.purchase_unavailable_app", target=purchase,
+                     reason=_("Paid while the app was %(status)s.") % {"status": purchase.app.status},
+                     data={"app": purchase.app_id, "amount": str(purchase.amount), "user": purchase.user_id})
+    message = _("%(user)s paid %(amount)s %(currency)s for “%(app)s” while it was %(status)s; decide on a refund.") % {
+        "user": purchase.user.email, "amount": purchase.amount, "currency": _currency().upper(),
+        "app": purchase.app.name, "status": purchase.app.status}
+    for moderator in User.objects.moderators():
+        notification_send(user=moderator, kind="billing.purchase_unavailable", message=message,
+                          url=reverse("admin:marketplace_app_change", args=[purchase.app_id]),
+                          dedupe_key=f"purchase-unavailable:{purchase.pk}")
 
 
 @transaction.atomic

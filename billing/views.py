@@ -38,7 +38,7 @@ def wallet(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and request.POST.get("action") == "topup":
         topup_form = TopUpForm(request.POST)
         if topup_form.is_valid():
-            wallet_url = request.build_absolute_uri(reverse("billing:wallet"))
+            wallet_url = services.site_url(reverse("billing:wallet"))
             try:
                 topup = services.topup_start(
                     user=user, amount=topup_form.cleaned_data["amount"],
@@ -150,8 +150,8 @@ def connect_onboard(request: HttpRequest) -> HttpResponse:
         raise Http404
     try:
         url = services.connect_onboarding_link(
-            user=request.user, return_url=request.build_absolute_uri(reverse("billing:connect_return")),
-            refresh_url=request.build_absolute_uri(reverse("billing:earnings")))
+            user=request.user, return_url=services.site_url(reverse("billing:connect_return")),
+            refresh_url=services.site_url(reverse("billing:earnings")))
     except ApiError as exc:
         messages.error(request, str(exc.detail))
         return redirect("billing:earnings")

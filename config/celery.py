@@ -9,7 +9,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 install_fs_transport()
 
 # Every queue a worker may serve; `inference-*` per hardware class, `training` for fine-tuning jobs.
-QUEUES = ("default", "inference-cpu", "inference-gpu", "training", "webhooks")
+# `webhooks` and `validation` have their own worker process, so slow receivers or hostile uploads
+# cannot starve predictions.
+QUEUES = ("default", "inference-cpu", "inference-gpu", "training", "webhooks", "validation")
 
 app = Celery("modelmarket")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -1,10 +1,11 @@
 """Markdown rendered on the server and sanitised: the one renderer for descriptions, posts and bios."""
 import posixpath
 import re
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table").enable(
     "strikethrough"
@@ -31,14 +32,27 @@ def strip_bidi(text: str) -> str:
 
 
 def _safe_image_src(value: str) -> bool:
-    """Images only over https or from our own /media/ (no `..` escaping it, no tricks with encodings)."""
-    if value.startswith("https://"):
-        parts = urlsplit(value)
-        return bool(parts.hostname) and not parts.username and "\\" not in value
+    """Images only from our own /media/ (no `..` escaping it, no tricks with encodings).
+
+    An image on another host would be fetched by every reader's browser and leak their IP address to it.
+    """
     if value.startswith("/media/") and "\\" not in value:
         decoded = unquote(unquote(value.split("?", 1)[0].split("#", 1)[0]))
         return "\\" not in decoded and posixpath.normpath(decoded).startswith("/media/") and ".." not in decoded
     return False
+
+
+def _render_image(self, tokens, idx, options, env) -> str:
+    """Our own images render; any other image becomes a plain link to it, which readers may choose to open."""
+    token = tokens[idx]
+    src = token.attrGet("src") or ""
+    if _safe_image_src(src):
+        return self.image(tokens, idx, options, env)
+    alt = self.renderInlineAsText(token.children or [], options, env) or src
+    return f'<a href="{escapeHtml(src)}">{escapeHtml(alt)}</a>'
+
+
+_md.add_render_rule("image", _render_image)
 
 
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:

@@ -1,9 +1,11 @@
 """ModelMarket settings: everything comes from the environment, with defaults that need no server.
 
-The embedded default is SQLite and a filesystem Celery broker under `var/`. Production
-(`DEBUG=False`) refuses to start without a real `SECRET_KEY`.
+The embedded default is SQLite and a filesystem Celery broker under `var/`. `DEBUG` is off unless the
+environment turns it on (`make run` and the test settings do): production fails closed and refuses to
+start without a real `SECRET_KEY`.
 """
 import os
+import urllib.parse
 from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
@@ -13,15 +15,17 @@ from .env import BASE_DIR, env, require_in_production
 VAR_DIR = env.path("MODELMARKET_VAR_DIR", default=str(BASE_DIR / "var"))
 os.makedirs(VAR_DIR.root, exist_ok=True)
 
-DEBUG = env.bool("DEBUG", default=True)
+DEBUG = env.bool("DEBUG", default=False)
 _DEV_SECRET = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105
 SECRET_KEY = require_in_production(
     "SECRET_KEY", env.str("SECRET_KEY", default=_DEV_SECRET if DEBUG else ""), debug=DEBUG,
     insecure_default=_DEV_SECRET,
 )
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# The site's own host and loopback; Django's test runner adds `testserver` for the tests by itself.
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=sorted({"127.0.0.1", "localhost",
+                                                          urllib.parse.urlsplit(SITE_URL).hostname or "localhost"}))
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -181,6 +185,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api_key": env.str("API_KEY_RATE", default="600/min")},
+    # How many reverse proxies sit in front: anonymous throttling reads the client address that many hops
+    # from the right of X-Forwarded-For. 0 (the default) ignores the header, which any client can forge.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
@@ -226,6 +233,14 @@ MODELMARKET = {
     "ALLOW_GPU_FALLBACK_TO_CPU": env.bool("ALLOW_GPU_FALLBACK_TO_CPU", default=True),
     # Workers re-send predictions queued this long (a broker message lost to a SIGKILL); see inference/recovery.py.
     "PREDICTION_REQUEUE_AFTER_SECONDS": env.int("PREDICTION_REQUEUE_AFTER_SECONDS", default=30),
+    "MAX_API_KEYS_PER_USER": env.int("MAX_API_KEYS_PER_USER", default=50),
+    # Untrusted models: a ceiling on the network a config.json may describe (checked before anything is
+    # allocated), and the memory and wall clock the sandboxed first load + example may use.
+    "MAX_MODEL_PARAMS": env.int("MAX_MODEL_PARAMS", default=1_000_000_000),
+    "VALIDATION_MEMORY_BYTES": env.int("VALIDATION_MEMORY_BYTES", default=6 * 1024**3),
+    "VALIDATION_TIMEOUT_SECONDS": env.int("VALIDATION_TIMEOUT_SECONDS", default=300),
+    # The unpacked-artifact cache on each worker: least recently used models are evicted past this size.
+    "MODEL_CACHE_MAX_BYTES": env.int("MODEL_CACHE_MAX_BYTES", default=20 * 1024**3),
     # Webhooks to loopback/private addresses: allowed in development (local receivers), refused in production.
     "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=DEBUG),
 }
@@ -250,6 +265,9 @@ BILLING = {
     "PAYOUT_THRESHOLD": Decimal(env.str("BILLING_PAYOUT_THRESHOLD", default="10.00")),
     "QUOTE_TTL_SECONDS": env.int("BILLING_QUOTE_TTL_SECONDS", default=120),
     "DEMO_CREDITS": Decimal(env.str("BILLING_DEMO_CREDITS", default="25.00")),
+    # Owners run their own apps at cost C; this much cost per app and month is free (moderators can change
+    # it per app).
+    "OWNER_MONTHLY_ALLOWANCE": Decimal(env.str("BILLING_OWNER_MONTHLY_ALLOWANCE", default="1.00")),
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE["billing-payouts"] = {

@@ -360,6 +360,8 @@ class WebhookSecretApi(APIView):
     """The secret that verifies our webhook signatures (Standard Webhooks `whsec_...`)."""
 
     permission_classes = [IsAuthenticated, ScopePermission]
+    # The secret forges our signatures: reading it takes the scope that sets webhooks, not just `read`.
+    read_scope = "predict"
     required_scope = "predict"
 
     @extend_schema(responses={200: WEBHOOK_SECRET})

@@ -146,6 +146,47 @@ def refused_files(names: list[str]) -> None:
                                   % {"name": base})
 
 
+_WIDTH_KEYS = ("hidden_size", "n_embd", "d_model", "dim", "embed_dim", "model_dim")
+_LAYER_KEYS = ("num_hidden_layers", "n_layer", "num_layers", "n_layers", "encoder_layers")
+_FFN_KEYS = ("intermediate_size", "n_inner", "ffn_dim", "encoder_ffn_dim", "hidden_dim", "d_ff")
+_EXPERT_KEYS = ("num_local_experts", "num_experts", "n_routed_experts")
+
+
+def _config_int(config: dict, keys: tuple[str, ...]) -> int:
+    for key in keys:
+        value = config.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return 0
+
+
+def estimate_parameters(config: dict, _depth: int = 0) -> int:
+    """A rough count of the parameters a transformers config describes, read before anything is built.
+
+    Embeddings plus, per layer, attention (4·h²) and the feed-forward block (2·h·ffn, per expert);
+    nested sub-configs (text/vision) add theirs. Good to a small factor, which is all a ceiling needs.
+    """
+    hidden = _config_int(config, _WIDTH_KEYS)
+    layers = _config_int(config, _LAYER_KEYS) + _config_int(config, ("decoder_layers",))
+    vocab = _config_int(config, ("vocab_size",))
+    ffn = _config_int(config, _FFN_KEYS) or 4 * hidden
+    experts = max(1, _config_int(config, _EXPERT_KEYS))
+    total = vocab * hidden + layers * (4 * hidden * hidden + 2 * hidden * ffn * experts)
+    if _depth < 3:
+        total += sum(estimate_parameters(value, _depth + 1) for value in config.values() if isinstance(value, dict))
+    return total
+
+
+def check_parameter_budget(config: dict) -> None:
+    """Refuse a config that describes a bigger network than MAX_MODEL_PARAMS, before anything is allocated."""
+    limit = int(settings.MODELMARKET.get("MAX_MODEL_PARAMS", 1_000_000_000))
+    estimate = estimate_parameters(config)
+    if estimate > limit:
+        raise ArtifactRefused(_(
+            "config.json describes a network of about %(estimate)s parameters; models here can have at most "
+            "%(limit)s.") % {"estimate": f"{estimate:,}", "limit": f"{limit:,}"})
+
+
 def check_transformers_folder(folder: Path) -> None:
     """A transformers folder: config.json, safetensors weights, no custom code."""
     names = [str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()]
@@ -159,6 +200,7 @@ def check_transformers_folder(folder: Path) -> None:
         raise ArtifactRefused(_("config.json is not valid JSON.")) from exc
     if not isinstance(config, dict):
         raise ArtifactRefused(_("config.json must be a JSON object."))
+    check_parameter_budget(config)
     for name in ("config.json", "tokenizer_config.json", "preprocessor_config.json"):
         path = folder / name
         if path.exists():
@@ -210,6 +252,7 @@ def prepare_local(*, source, sha256: str, framework: str, cache_root: Path) -> P
     target = cache_root / sha256
     marker = target / ".ready"
     if marker.exists():
+        os.utime(marker)  # recently used: the eviction below keeps it
         return Path(marker.read_text())
     staging = cache_root / f".{sha256}.{os.getpid()}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
@@ -235,6 +278,42 @@ def prepare_local(*, source, sha256: str, framework: str, cache_root: Path) -> P
         os.replace(staging, target)
         result = target / result_rel
         marker.write_text(str(result))
+        cache_evict(cache_root, keep=target)
         return result
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file() and not path.is_symlink())
+
+
+def cache_evict(cache_root: Path, *, keep: Path | None = None, max_bytes: int | None = None,
+                min_age_seconds: float = 600) -> list[str]:
+    """Keep the unpacked-artifact cache under MODEL_CACHE_MAX_BYTES: least recently used entries go first.
+
+    A model already loaded in memory does not need its files any more; a later load unpacks it again.
+    Entries used in the last `min_age_seconds` stay (another worker may be loading from them right now).
+    Answers the sha256s removed.
+    """
+    import time
+
+    if max_bytes is None:
+        max_bytes = int(settings.MODELMARKET.get("MODEL_CACHE_MAX_BYTES", 20 * 1024**3))
+    recent = time.time() - min_age_seconds
+    entries = []
+    for folder in cache_root.iterdir() if cache_root.exists() else []:
+        marker = folder / ".ready"
+        if folder.is_dir() and not folder.name.startswith(".") and marker.exists():
+            entries.append((marker.stat().st_mtime, folder, _folder_bytes(folder)))
+    total = sum(size for _mtime, _folder, size in entries)
+    removed = []
+    for _mtime, folder, size in sorted(entries, key=lambda entry: entry[0]):
+        if total <= max_bytes:
+            break
+        if (keep is not None and folder == keep) or _mtime > recent:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        total -= size
+        removed.append(folder.name)
+    return removed

@@ -6,15 +6,13 @@ the runtimes lazily, so the web process never imports torch or TensorFlow.
 import base64
 import hashlib
 import hmac
-import ipaddress
+import http.client
 import json
 import logging
 import os
+import re
 import socket
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -43,6 +41,7 @@ from .models import (
     WorkerHeartbeat,
 )
 from .notify import notify_done
+from .webhook_http import WebhookRefused, webhook_post, webhook_target_resolve
 
 logger = logging.getLogger(__name__)
 
@@ -61,24 +60,18 @@ def _conf(name: str, default):
 def webhook_url_problem(url: str) -> str | None:
     """Why a webhook may not be sent to `url`, or None: blocks internal addresses (SSRF) unless allowed.
 
-    Checked when a prediction is created and again right before each delivery, because a name can
-    resolve to another address later (DNS rebinding).
+    Checked when a prediction is created; each delivery resolves again and connects to the address it
+    checked (see `webhook_http`), so DNS rebinding cannot slip an internal address in between.
     """
-    parsed = urllib.parse.urlsplit(url or "")
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        return _("Webhook URLs must be absolute http(s) URLs.")
-    if _conf("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", settings.DEBUG):
-        return None
     try:
-        infos = socket.getaddrinfo(parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80),
-                                   proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
-        return _("The webhook host %(host)s cannot be resolved.") % {"host": parsed.hostname}
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global or address.is_multicast:
-            return _("Webhooks cannot be sent to internal or reserved addresses.")
+        webhook_target_resolve(url, allow_private=_webhook_allow_private())
+    except WebhookRefused as exc:
+        return str(exc)
     return None
+
+
+def _webhook_allow_private() -> bool:
+    return bool(_conf("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", settings.DEBUG))
 
 
 def _local_cache_root() -> Path:
@@ -135,7 +128,7 @@ def version_upload(
 def _enqueue_validation(version_id: int) -> None:
     from .tasks import validate_version
 
-    validate_version.apply_async(args=[version_id], queue="inference-cpu")
+    validate_version.apply_async(args=[version_id], queue="validation")  # apart from predictions
 
 
 @transaction.atomic
@@ -166,7 +159,6 @@ def version_load(version: AppVersion, *, device: str = "cpu"):
 
 def version_validate(*, version_id: int, device: str = "cpu") -> AppVersion | None:
     """Worker side: unpack safely, load with guards, run the task's example input, record what we learnt."""
-    from .runtimes import ModelRefused
 
     with transaction.atomic():
         version = AppVersion.objects.select_for_update().filter(pk=version_id).first()
@@ -175,21 +167,20 @@ def version_validate(*, version_id: int, device: str = "cpu") -> AppVersion | No
         version.status = VersionStatus.VALIDATING
         version.save(update_fields=["status"])
     try:
-        started = time.perf_counter()
-        predictor = version_load(version, device=device)
-        load_ms = (time.perf_counter() - started) * 1000
+        path = version_local_path(version)  # copy, check and unpack (pure Python, bounded by UnpackLimits)
         example = schemas.example_input(version.task)
         items = schemas.input_items(task=version.task, data=example)
-        started = time.perf_counter()
-        outputs = predictor.predict(items)
-        predict_ms = (time.perf_counter() - started) * 1000
-        example_output = schemas.output_assemble(data=example, outputs=outputs)
-    except (ArtifactRefused, ModelRefused) as exc:
+    except ArtifactRefused as exc:
         return _version_invalid(version_id, str(exc))
-    except Exception as exc:  # a model that crashes on its example is invalid, with the reason shown
-        logger.exception("validation of version %s failed", version_id)
+    tried = _version_try_sandboxed(version, path=path, items=items, device=device)
+    if not tried.ok:
+        return _version_invalid(version_id, _sandbox_reason(tried))
+    try:
+        example_output = schemas.output_assemble(data=example, outputs=tried.outputs)
+    except Exception as exc:  # a model whose answers do not fit its task is invalid, with the reason shown
         return _version_invalid(version_id, _("The model failed on the example input: %(error)s")
                                 % {"error": f"{type(exc).__name__}: {exc}"[:500]})
+    load_ms, predict_ms = tried.load_ms, tried.predict_ms
     with transaction.atomic():
         version = AppVersion.objects.select_for_update().get(pk=version_id)
         version.status = VersionStatus.READY
@@ -200,13 +191,44 @@ def version_validate(*, version_id: int, device: str = "cpu") -> AppVersion | No
         version.metrics = {
             **(version.metrics or {}),
             "load_ms": round(load_ms, 1), "example_ms": round(predict_ms, 1),
-            "parameters": predictor.parameter_count, "labels": predictor.labels, "device": device,
+            "parameters": tried.parameters, "labels": tried.labels, "device": device,
         }
         card = dict(version.model_card or {})
         card.update({"example_input": _shorten(example), "example_output": _shorten(example_output)})
         version.model_card = card
         version.save()
     return version
+
+
+def _version_try_sandboxed(version: AppVersion, *, path: Path, items: list, device: str):
+    """First load of a new artifact: in a child process with a memory ceiling and a wall clock."""
+    from .sandbox import TryResult, model_try
+
+    try:
+        return model_try(path=str(path), framework=version.framework, task=version.task, device=device,
+                         labels=(version.model_card or {}).get("labels"), items=items,
+                         memory_bytes=int(_conf("VALIDATION_MEMORY_BYTES", 6 * 1024**3)),
+                         timeout=float(_conf("VALIDATION_TIMEOUT_SECONDS", 300)))
+    except Exception as exc:  # the sandbox itself failed: say so rather than leave the version `validating`
+        logger.exception("sandboxed validation of version %s could not run", version.pk)
+        return TryResult(ok=False, kind="error", message=f"{type(exc).__name__}: {exc}"[:500])
+
+
+def _sandbox_reason(tried) -> str:
+    """The developer-facing sentence for a model that failed in the sandbox."""
+    megabytes = int(_conf("VALIDATION_MEMORY_BYTES", 6 * 1024**3)) // (1024 * 1024)
+    if tried.kind == "refused":
+        return tried.message
+    if tried.kind == "timeout":
+        return _("Loading the model and answering the example took longer than %(seconds)s seconds.") % {
+            "seconds": _conf("VALIDATION_TIMEOUT_SECONDS", 300)}
+    if tried.kind == "memory":
+        return _("The model needed more than the %(mb)d MB of memory a model may use while loading.") % {
+            "mb": megabytes}
+    if tried.kind == "crashed":
+        return _("The model process stopped while loading (exit code %(code)s); it may have needed more than "
+                 "the %(mb)d MB of memory allowed.") % {"code": tried.exitcode, "mb": megabytes}
+    return _("The model failed on the example input: %(error)s") % {"error": tried.message}
 
 
 def _shorten(data: dict) -> dict:
@@ -257,8 +279,10 @@ def queue_for(*, hardware: str) -> str:
 
 # --- Predictions -----------------------------------------------------------------------------------------
 
-def _pick_version(app: App, version: str | None) -> AppVersion:
+def _pick_version(app: App, version: str | None, user: User | None = None) -> AppVersion:
     ready = app.versions.filter(status=VersionStatus.READY)
+    if user is None or user.pk != app.owner_id:
+        ready = ready.filter(held_for_review=False)  # a new version waits for review; its owner may try it
     if version:
         found = ready.filter(version=version).first()
         if found is None:
@@ -285,7 +309,7 @@ def prediction_create(
             return existing, False
     if not (app.owner_id == user.pk or (app.status == AppStatus.PUBLISHED and user_has_app(user=user, app=app))):
         raise PermissionDenied(_("Add this app to your library before running it."))
-    app_version = _pick_version(app, version)
+    app_version = _pick_version(app, version, user)
     data = schemas.input_validate(task=app_version.task, data=input)
     if webhook and (problem := webhook_url_problem(webhook)):
         raise ValidationError({"webhook": [problem]})
@@ -341,10 +365,28 @@ def prediction_cancel(*, prediction: Prediction, actor: User) -> Prediction:
     prediction.status = PredictionStatus.CANCELED
     prediction.completed_at = timezone.now()
     prediction.save(update_fields=["status", "completed_at"])
-    billing.prediction_release(prediction=prediction)
+    fraction = streamed_fraction(prediction)
+    if fraction > 0:  # a stream keeps the text it already produced: it pays that share
+        billing.prediction_settle_partial(prediction=prediction, fraction=fraction)
+    else:
+        billing.prediction_release(prediction=prediction)
     prediction_id = str(prediction.pk)
     transaction.on_commit(lambda: _after_terminal(prediction_id, revoke=True))
     return prediction
+
+
+_TOKENISH = re.compile(r"\w+|[^\w\s]")
+
+
+def streamed_fraction(prediction: Prediction) -> Decimal:
+    """The share of a stream's requested tokens already sent: words and punctuation marks of the text so
+    far (the tokenizer lives on the worker) over `max_new_tokens`. 0 for anything that is not a stream."""
+    text = (prediction.output or {}).get("text") if prediction.stream else None
+    if not isinstance(text, str) or not text:
+        return Decimal("0")
+    requested = (prediction.input or {}).get("max_new_tokens") or 32
+    produced = len(_TOKENISH.findall(text))
+    return min(Decimal("1"), Decimal(produced) / Decimal(max(1, int(requested)))).quantize(Decimal("0.0001"))
 
 
 def _after_terminal(prediction_id: str, *, revoke: bool = False) -> None:
@@ -573,30 +615,29 @@ def webhook_attempt(*, delivery_id: int) -> bool:
     body = json.dumps(prediction_payload(prediction=delivery.prediction), default=str).encode()
     timestamp = int(time.time())
     secret = webhook_secret_for(user=delivery.prediction.user).secret
-    problem = webhook_url_problem(delivery.url)
-    if problem:
+    try:
+        target = webhook_target_resolve(delivery.url, allow_private=_webhook_allow_private())
+    except WebhookRefused as exc:
         WebhookDelivery.objects.filter(pk=delivery_id).update(
-            attempts=delivery.attempts + 1, last_error=problem[:500], last_attempt_at=timezone.now(),
+            attempts=delivery.attempts + 1, last_error=str(exc)[:500], last_attempt_at=timezone.now(),
             status=DeliveryStatus.FAILED)
         return True
-    request = urllib.request.Request(delivery.url, data=body, method="POST", headers={  # noqa: S310
+    headers = {
         "content-type": "application/json",
         "user-agent": "ModelMarket-Webhooks/1",
         "webhook-id": delivery.message_id,
         "webhook-timestamp": str(timestamp),
         "webhook-signature": webhook_sign(secret=secret, message_id=delivery.message_id, timestamp=timestamp,
                                           body=body),
-    })
+    }
     status_code, response_body, error = None, "", ""
     try:
-        with urllib.request.urlopen(request, timeout=_conf("WEBHOOK_TIMEOUT_SECONDS", 10)) as response:  # noqa: S310
-            status_code = response.status
-            response_body = response.read(2000).decode(errors="replace")
-    except urllib.error.HTTPError as exc:
-        status_code = exc.code
-        response_body = exc.read(2000).decode(errors="replace")
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        error = str(getattr(exc, "reason", exc))[:500]
+        status_code, response_body = webhook_post(target, body=body, headers=headers,
+                                                  timeout=_conf("WEBHOOK_TIMEOUT_SECONDS", 10))
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        error = f"{type(exc).__name__}: {exc}"[:200]
+    if status_code is not None and 300 <= status_code < 400:
+        error = _("The receiver answered with a redirect; webhooks do not follow redirects.")
     ok = status_code is not None and 200 <= status_code < 300
     attempts = delivery.attempts + 1
     done = ok or attempts > len(webhook_retry_delays())
@@ -610,11 +651,16 @@ def webhook_attempt(*, delivery_id: int) -> bool:
 
 @transaction.atomic
 def webhook_redeliver(*, delivery: WebhookDelivery, actor: User) -> WebhookDelivery:
-    """Send the same event again as a new message (new id, fresh attempts)."""
+    """Send the same message again, with fresh attempts.
+
+    Standard Webhooks: a resend keeps its `webhook-id`, so receivers that de-duplicate on it see one event.
+    """
     if delivery.prediction.user_id != actor.pk:
         raise PermissionDenied(_("Only the caller can redeliver."))
-    copy = WebhookDelivery.objects.create(prediction=delivery.prediction, event=delivery.event, url=delivery.url,
-                                          message_id=f"msg_{uuid.uuid4().hex}")
-    copy_id = copy.pk
-    transaction.on_commit(lambda: _enqueue_delivery(copy_id))
-    return copy
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.PENDING, attempts=0, response_status=None, response_body="", last_error="",
+        delivered_at=None)
+    delivery_id = delivery.pk
+    transaction.on_commit(lambda: _enqueue_delivery(delivery_id))
+    delivery.refresh_from_db()
+    return delivery

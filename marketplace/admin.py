@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -50,7 +51,7 @@ class AppAdmin(admin.ModelAdmin):
                            "featured")}),
         (_("Moderation"), {"fields": ("status", "status_reason", "published_at")}),
         (_("Pricing"), {"fields": ("pricing_model", "base_price", "k", "window_seconds", "max_price",
-                                   "free_calls_per_month", "purchase_price")}),
+                                   "free_calls_per_month", "purchase_price", "owner_allowance")}),
         (_("Counters"), {"fields": ("runs_count", "reviews_count", "rating_sum", "rating", "created_at",
                                     "updated_at")}),
     )
@@ -125,7 +126,10 @@ class AppReviewQueueAdmin(AppAdmin):
     actions = ["approve", "reject"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(status=AppStatus.IN_REVIEW).prefetch_related("versions")
+        # New apps, and published apps whose new version or pricing change is held for review.
+        waiting = (Q(status=AppStatus.IN_REVIEW) | Q(status=AppStatus.PUBLISHED, pending_pricing__isnull=False)
+                   | Q(status=AppStatus.PUBLISHED, versions__held_for_review=True))
+        return super().get_queryset(request).filter(waiting).distinct().prefetch_related("versions")
 
     @admin.display(description=_("versions"))
     def versions_count(self, obj: App) -> int:

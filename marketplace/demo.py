@@ -174,7 +174,7 @@ def _ensure_app(spec: dict, owner, *, publish: bool) -> App:
     if not AppVersion.objects.filter(app=app, version="1.0.0").exists():
         app_version_create(
             app=app, actor=app.owner, version="1.0.0", changelog="First release.",
-            hardware=Hardware.CPU, **spec["version"],
+            hardware=Hardware.CPU, held_for_review=False, **spec["version"],  # the platform's own listing
         )
     return app
 

@@ -91,6 +91,12 @@ class App(models.Model):
     max_price = models.DecimalField(default=Decimal("0"), validators=[MinValueValidator(0)], **MONEY)
     free_calls_per_month = models.PositiveIntegerField(default=0)
     purchase_price = models.DecimalField(null=True, blank=True, validators=[MinValueValidator(0)], **MONEY)
+    # A pricing change to a published app waits here until a moderator approves it (`app_review`).
+    pending_pricing = models.JSONField(null=True, blank=True)
+    # The owner's own calls are metered at cost C; this much cost per month is on the platform (set by
+    # moderators; empty means BILLING["OWNER_MONTHLY_ALLOWANCE"]).
+    owner_allowance = models.DecimalField(_("owner allowance per month"), null=True, blank=True,
+                                          validators=[MinValueValidator(0)], **MONEY)
 
     runs_count = models.PositiveBigIntegerField(default=0)
     rating_sum = models.PositiveIntegerField(default=0)
@@ -190,6 +196,8 @@ class AppVersion(models.Model):
     max_wait_ms = models.PositiveIntegerField(default=10, validators=[MaxValueValidator(1000)])
     soft_time_limit = models.PositiveIntegerField(default=60)
     time_limit = models.PositiveIntegerField(default=90)
+    # A version added to a published app runs for its owner only until a moderator approves it.
+    held_for_review = models.BooleanField(default=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     validated_at = models.DateTimeField(null=True, blank=True)

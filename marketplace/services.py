@@ -113,14 +113,33 @@ def app_create(
     return app
 
 
+def _pricing_snapshot(app: App) -> dict:
+    return {"model": app.pricing_model, **{field: getattr(app, field) for field in PRICING_FIELDS}}
+
+
+def _pricing_restore(app: App, snapshot: dict) -> None:
+    app.pricing_model = snapshot["model"]
+    for field in PRICING_FIELDS:
+        setattr(app, field, snapshot[field])
+
+
 @transaction.atomic
 def app_update(*, app: App, data: dict) -> App:
-    """Edit listing fields; pricing and tags are optional keys of `data`."""
+    """Edit listing fields; pricing and tags are optional keys of `data`.
+
+    Once an app was approved, a pricing change is held for review (`pending_pricing`): buyers keep seeing
+    and paying the approved prices until a moderator approves the new ones.
+    """
     app = App.objects.select_for_update().get(pk=app.pk)
     for field in EDITABLE_FIELDS:
         if field in data:
             setattr(app, field, data[field])
+    approved = _pricing_snapshot(app)
     _apply_pricing(app, data.get("pricing"))
+    if app.published_at is not None and _pricing_snapshot(app) != approved:
+        app.pending_pricing = {key: None if value is None else str(value)
+                               for key, value in _pricing_snapshot(app).items()}
+        _pricing_restore(app, approved)
     app.full_clean()
     app.save()
     _set_tags(app, data.get("tags"))
@@ -164,6 +183,35 @@ REVIEW_TRANSITIONS = {
 }
 
 
+def app_has_held_changes(app: App) -> bool:
+    """A published app with a new version or a pricing change waiting for a moderator."""
+    return app.pending_pricing is not None or app.versions.filter(held_for_review=True).exists()
+
+
+def _held_changes_decide(*, app: App, moderator: User, decision: str, reason: str) -> App:
+    """Approve (apply the pending pricing, release held versions) or reject (drop them) a published app's changes."""
+    if decision == "approve":
+        if app.pending_pricing is not None:
+            _apply_pricing(app, {key: value for key, value in app.pending_pricing.items()})
+        app.pending_pricing = None
+        app.full_clean()
+        app.save()
+        AppVersion.objects.filter(app=app, held_for_review=True).update(held_for_review=False)
+        text = _("The changes to your app “%(name)s” were approved and are live.") % {"name": app.name}
+    else:
+        app.pending_pricing = None
+        app.save(update_fields=["pending_pricing", "updated_at"])
+        AppVersion.objects.filter(app=app, held_for_review=True).update(
+            held_for_review=False, status=VersionStatus.INVALID,
+            error=_("Rejected in review: %(reason)s") % {"reason": reason})
+        text = _("The changes to your app “%(name)s” were rejected: %(reason)s") % {"name": app.name,
+                                                                                   "reason": reason}
+    audit_log_record(actor=moderator, action=f"app.changes_{decision}", target=app, reason=reason)
+    notification_send(user=app.owner, kind=f"app.changes_{decision}", message=text,
+                      url=reverse("marketplace:console_app", kwargs={"slug": app.slug}))
+    return app
+
+
 def _after_publish(app: App) -> None:
     """Hook for things that come with a first publication (the app's forum category, for one)."""
     from community.services import category_for_app_ensure
@@ -179,6 +227,13 @@ def app_review(*, app: App, moderator: User, decision: str, reason: str = "") ->
         raise ValidationError({"decision": [_("Decision must be approve, reject or suspend.")]})
     allowed_from, target = REVIEW_TRANSITIONS[decision]
     app = App.objects.select_for_update().get(pk=app.pk)
+    if app.owner_id == moderator.pk:
+        raise PermissionDenied(_("Moderators cannot review their own apps."))
+    reason = (reason or "").strip()
+    if app.status == AppStatus.PUBLISHED and decision in ("approve", "reject") and app_has_held_changes(app):
+        if decision == "reject" and not reason:
+            raise ValidationError({"reason": [_("Give the developer a reason.")]})
+        return _held_changes_decide(app=app, moderator=moderator, decision=decision, reason=reason)
     if app.status not in allowed_from:
         raise StateConflict({"decision": [
             _("Cannot %(decision)s an app that is %(status)s.") % {"decision": decision, "status": app.status}
@@ -221,6 +276,8 @@ def app_version_create(
     if AppVersion.objects.filter(app=app, version=version).exists():
         raise StateConflict({"version": [_("Version %(version)s already exists.") % {"version": version}]},
                             code="version_exists")
+    # Once the app was approved, a new version runs for its owner only until a moderator approves it.
+    fields.setdefault("held_for_review", app.published_at is not None)
     app_version = AppVersion(app=app, version=version, changelog=changelog, **fields)
     app_version.full_clean(exclude=["artifact"])
     app_version.save()

@@ -120,6 +120,23 @@ def _job_inputs(request, data: dict):
     return version, dataset
 
 
+# Room for the multipart envelope and the form's other fields around the file itself.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def _refuse_declared_oversize(request) -> None:
+    """413 from the declared Content-Length, before the multipart parser reads and spools the body."""
+    max_bytes = int(selectors.conf("MAX_DATASET_BYTES", 20 * 1024 * 1024))
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return  # not a number: the parser refuses it
+    if declared > max_bytes + MULTIPART_OVERHEAD:
+        raise ApiError(_("The upload is %(size)d bytes; datasets can be at most %(max)d bytes.")
+                       % {"size": declared, "max": max_bytes}, code="too_large", status_code=413,
+                       fields={"file": [_("File too large.")]})
+
+
 class DatasetListApi(TrainingAPIView):
     parser_classes = [MultiPartParser, FormParser]
     serializer_class = DatasetOut
@@ -134,6 +151,7 @@ class DatasetListApi(TrainingAPIView):
 
     @extend_schema(request=DatasetIn, responses={201: DatasetOut, **error_responses(400, 401, 403, 413)})
     def post(self, request):
+        _refuse_declared_oversize(request)
         data = DatasetIn(data=request.data)
         data.is_valid(raise_exception=True)
         dataset = services.dataset_create(owner=request.user, **data.validated_data)

@@ -40,3 +40,22 @@ def test_anonymous_callers_are_throttled_by_address(api_client, three_per_minute
         assert api_client.get("/api/v1/categories/").status_code == 200
     response = api_client.get("/api/v1/categories/")
     assert response.status_code == 429 and "Retry-After" in response
+
+
+def test_a_forged_x_forwarded_for_does_not_reset_the_anonymous_budget(api_client, three_per_minute):
+    """NUM_PROXIES defaults to 0: the header is anyone's to write, so it is ignored."""
+    for number in range(3):
+        assert api_client.get("/api/v1/categories/", HTTP_X_FORWARDED_FOR=f"203.0.113.{number}").status_code == 200
+    assert api_client.get("/api/v1/categories/", HTTP_X_FORWARDED_FOR="203.0.113.99").status_code == 429
+
+
+def test_behind_one_proxy_the_address_it_saw_is_used(api_client, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1,
+                               "DEFAULT_THROTTLE_RATES": {"api_key": "3/min"}}
+    cache.clear()
+    for _ in range(3):
+        assert api_client.get("/api/v1/categories/", HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.7").status_code == 200
+    assert api_client.get("/api/v1/categories/", HTTP_X_FORWARDED_FOR="198.51.100.7").status_code == 429
+    # Another client behind the same proxy has its own budget, whatever it writes to the left.
+    assert api_client.get("/api/v1/categories/", HTTP_X_FORWARDED_FOR="198.51.100.7, 198.51.100.8").status_code == 200
+    cache.clear()

@@ -10,7 +10,7 @@ from django.test import Client
 
 from billing import selectors, services
 from billing.models import Payout, StripeEvent, TopUp, Transaction, Wallet
-from marketplace.models import LibraryEntry
+from marketplace.models import App, LibraryEntry
 from tests.factories import PaidAppFactory, UserFactory
 
 from .conftest import admit, finish, fund
@@ -237,3 +237,28 @@ def test_paid_app_purchase_via_checkout(fake_stripe, eager_celery, buyer, django
     assert selectors.developer_earnings(user=app.owner) == D("3.192")
     assert client.post(f"/api/v1/apps/{app.slug}/acquire/").status_code in (200, 201)
     assert json.loads(json.dumps(selectors.ledger_check().ok))
+
+
+def test_a_purchase_paid_while_the_app_was_suspended_is_recorded_and_flagged(
+        fake_stripe, eager_celery, buyer, django_capture_on_commit_callbacks):
+    from rest_framework.test import APIClient
+
+    from accounts.models import AuditLog, Notification
+    from billing.models import Purchase
+    from tests.factories import ModeratorFactory
+
+    moderator = ModeratorFactory()
+    app = PaidAppFactory(purchase_price=D("3.99"))
+    client = APIClient()
+    client.force_authenticate(buyer)
+    session_id = client.post(f"/api/v1/apps/{app.slug}/acquire/").json()["error"]["checkout_url"].rsplit("/", 1)[1]
+    App.objects.filter(pk=app.pk).update(status="suspended")  # suspended while the buyer was on Stripe
+    event = fake_stripe.complete_session(session_id, deliver=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_event(Client(), fake_stripe, event) == 200
+    purchase = Purchase.objects.get(user=buyer, app=app)
+    assert purchase.status == "paid" and purchase.amount == D("3.99")
+    assert LibraryEntry.objects.filter(user=buyer, app=app, source="purchase").exists()
+    assert AuditLog.objects.filter(action="billing.purchase_unavailable_app").count() == 1
+    assert Notification.objects.filter(user=moderator, kind="billing.purchase_unavailable").count() == 1
+    assert selectors.ledger_check().ok

@@ -29,7 +29,7 @@ def test_new_user_limited_in_mentions_and_images(question, asker):
     with pytest.raises(ValidationError, match="mention at most 2"):
         reply(question, asker, "@ann @bob @cyd what do you think?")
     with pytest.raises(ValidationError, match="at most 0 images"):
-        reply(question, asker, "![screenshot](https://img.example/a.png)")
+        reply(question, asker, "![screenshot](/media/forum/a.png)")
     assert reply(question, asker, "@ann @bob what do you think? `@cyd` is code").number == 2
 
 

@@ -56,8 +56,8 @@ class _Active(HTMLParser):
                 self.found[("attr", tag, name, value)] += 1
             if name in ("href", "src", "action", "xlink:href") and value.startswith(BAD_SCHEMES):
                 self.found[("url", tag, name, value)] += 1
-            if tag == "img" and name == "src" and not (value.startswith("https://") or value.startswith("/media/")
-                                                        or value.startswith("/static/")):
+            # Images from other hosts would leak readers' IP addresses: only our own files may load.
+            if tag == "img" and name == "src" and not (value.startswith("/media/") or value.startswith("/static/")):
                 self.found[("img", value)] += 1
 
 
@@ -86,7 +86,10 @@ def test_safe_markdown_still_renders():
                            "![ours](/media/icons/a.png)\n\n```python\nx = 1\n```")
     assert "<strong>bold</strong>" in html
     assert '<a href="https://ok.example" rel="nofollow ugc noopener">site</a>' in html
-    assert 'src="https://ok.example/a.png"' in html and 'src="/media/icons/a.png"' in html
+    assert 'src="/media/icons/a.png"' in html
+    # An external image is not loaded by readers' browsers: it becomes a link they may choose to follow.
+    assert 'src="https://ok.example/a.png"' not in html
+    assert '<a href="https://ok.example/a.png" rel="nofollow ugc noopener">pic</a>' in html
     assert '<code class="language-python">' in html
 
 
@@ -148,3 +151,15 @@ def test_the_detector_catches_active_content():
     kinds = {key[0] for key in found}
     assert kinds == {"tag", "attr", "url", "img"}
     assert ("tag", "script") in found and ("tag", "iframe") in found and ("tag", "svg") in found
+
+
+@pytest.mark.django_db
+def test_forum_posts_load_no_image_from_another_host(client, general, moderator):
+    from community.services import thread_create
+
+    thread = thread_create(author=moderator, category=general, title="Look at this",
+                           body="![tracker](https://tracker.example/pixel.png) ![x](//tracker.example/p.png) "
+                                "![ours](/media/icons/a.png)", kind="discussion")
+    page = client.get(thread.get_absolute_url()).content.decode()
+    assert "<img" in page and 'src="/media/icons/a.png"' in page
+    assert 'src="https://tracker.example' not in page and 'src="//tracker.example' not in page

@@ -71,6 +71,9 @@ def test_prediction_pages_show_my_runs_and_deliveries_only(published_app, runner
     assert stranger.post(reverse("inference:delivery_redeliver", kwargs={"delivery_id": delivery.pk})
                          ).status_code == 404
     response = client.post(reverse("inference:delivery_redeliver", kwargs={"delivery_id": delivery.pk}))
-    assert response.status_code == 302 and WebhookDelivery.objects.filter(prediction=prediction).count() == 2
+    # Redelivery resends the same message (same webhook-id), with fresh attempts.
+    assert response.status_code == 302 and WebhookDelivery.objects.filter(prediction=prediction).count() == 1
+    delivery.refresh_from_db()
+    assert delivery.message_id == "msg_test" and delivery.status == "pending" and delivery.attempts == 0
     response = client.post(reverse("inference:prediction_cancel", kwargs={"prediction_id": prediction.pk}))
     assert response.status_code == 302 and Prediction.objects.get(pk=prediction.pk).status == "canceled"

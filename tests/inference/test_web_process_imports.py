@@ -51,6 +51,7 @@ def test_web_process_serves_inference_without_importing_ml_frameworks(tmp_path):
     env = {
         "PATH": "/usr/bin:/bin",
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "true",  # development settings, set explicitly (DEBUG is off by default)
         "DATABASE_URL": f"sqlite:///{tmp_path / 'web.sqlite3'}",
         "CELERY_BROKER_URL": "memory://",
         "CELERY_TASK_ALWAYS_EAGER": "false",

@@ -132,7 +132,10 @@ def test_deliveries_give_up_after_the_last_retry_and_can_be_redelivered(publishe
     again = client.post(f"/api/v1/webhook-deliveries/{delivery.pk}/redeliver/")
     assert again.status_code == 201
     copy = WebhookDelivery.objects.get(pk=again.json()["id"])
-    assert copy.status == DeliveryStatus.SUCCEEDED and copy.message_id != delivery.message_id
+    # Standard Webhooks: a resend is the same message, so it keeps its webhook-id.
+    assert copy.status == DeliveryStatus.SUCCEEDED and copy.message_id == delivery.message_id
+    assert hook.requests[-1]["headers"]["webhook-id"] == delivery.message_id
+    assert len({request["headers"]["webhook-id"] for request in hook.requests}) == 1
 
 
 def test_unreachable_receivers_are_logged_not_raised(published_app, runner, tiny_models, eager_celery, fast_retries):
@@ -181,3 +184,119 @@ def test_a_delivery_whose_host_turned_internal_fails_without_a_request(published
     copy.refresh_from_db()
     assert copy.status == DeliveryStatus.FAILED and "internal" in copy.last_error
     assert len(hook.requests) == 1
+
+
+class Redirector:
+    """A local server that answers every POST with a redirect to `location` (and a page of 'secrets')."""
+
+    def __init__(self, location: str, status: int = 302):
+        self.requests = 0
+        redirector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                redirector.requests += 1
+                self.send_response(status)
+                self.send_header("Location", location)
+                self.end_headers()
+                self.wfile.write(b"internal-secret " * 500)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_redirects_are_never_followed(published_app, runner, tiny_models, eager_celery, receiver, fast_retries,
+                                      status):
+    """A 3xx is a failed attempt: the target of the redirect never hears from us, the page is not stored."""
+    ready_version(published_app, tiny_models["classifier"], task="text-classification")
+    internal = receiver()  # stands for an internal service the redirect points at
+    redirector = Redirector(internal.url, status=status)
+    try:
+        _run(published_app, runner, redirector.url)
+    finally:
+        redirector.close()
+    delivery = WebhookDelivery.objects.get()
+    assert internal.requests == []
+    assert redirector.requests == 4  # the first attempt and three retries, each a failure
+    assert delivery.status == DeliveryStatus.FAILED and delivery.response_status == status
+    assert "redirect" in delivery.last_error
+    assert len(delivery.response_body) <= 64 and "\n" not in delivery.response_body
+
+
+def test_a_long_answer_is_stored_as_a_short_excerpt(published_app, runner, tiny_models, eager_celery, fast_retries):
+    ready_version(published_app, tiny_models["classifier"], task="text-classification")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers["content-length"]))
+            self.send_response(500)
+            self.end_headers()
+            self.wfile.write(b"line one\r\nline two\x00\x1b[31m" + b"x" * 5000)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        _run(published_app, runner, f"http://127.0.0.1:{server.server_address[1]}/hook")
+    finally:
+        server.shutdown()
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.response_status == 500
+    assert delivery.response_body.startswith("line one line two")
+    assert len(delivery.response_body) <= 64 and delivery.response_body.isprintable()
+
+
+def test_a_delivery_connects_to_the_address_it_checked(published_app, runner, tiny_models, eager_celery, receiver,
+                                                       monkeypatch):
+    """The name is resolved once per attempt; a later answer (DNS rebinding) is never used to connect."""
+    import socket as socket_module
+
+    ready_version(published_app, tiny_models["classifier"], task="text-classification")
+    hook = receiver()
+    port = hook.server.server_address[1]
+    real_getaddrinfo = socket_module.getaddrinfo
+    lookups = []
+
+    def rebinding_getaddrinfo(host, *args, **kwargs):
+        if host != "hooks.example":
+            return real_getaddrinfo(host, *args, **kwargs)
+        lookups.append(host)
+        # First answer: our receiver. Any later answer: an address where nothing listens.
+        address = "127.0.0.1" if len(lookups) == 2 else "127.0.0.9"
+        return [(socket_module.AF_INET, socket_module.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket_module, "getaddrinfo", rebinding_getaddrinfo)
+    # Lookup 1 is the check at creation; lookup 2 is the delivery's own, which it must connect to.
+    _run(published_app, runner, f"http://hooks.example:{port}/hook")
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == DeliveryStatus.SUCCEEDED, delivery.last_error
+    assert len(lookups) == 2
+    assert hook.requests[0]["headers"]["host"] == f"hooks.example:{port}"
+
+
+def test_the_guard_checks_every_answer_and_pins_the_first(monkeypatch):
+    import socket as socket_module
+
+    from inference.webhook_http import WebhookRefused, webhook_target_resolve
+
+    answers = {"mixed.example": ["93.184.216.34", "10.0.0.5"], "public.example": ["93.184.216.34", "93.184.216.35"]}
+
+    def fake_getaddrinfo(host, port, *args, **kwargs):
+        return [(socket_module.AF_INET, socket_module.SOCK_STREAM, 6, "", (ip, port)) for ip in answers[host]]
+
+    monkeypatch.setattr(socket_module, "getaddrinfo", fake_getaddrinfo)
+    with pytest.raises(WebhookRefused):
+        webhook_target_resolve("https://mixed.example/hook", allow_private=False)
+    target = webhook_target_resolve("https://public.example/h?x=1", allow_private=False)
+    assert (target.address, target.host, target.port, target.path) == ("93.184.216.34", "public.example", 443,
+                                                                        "/h?x=1")

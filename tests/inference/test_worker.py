@@ -30,7 +30,7 @@ def _wait(condition, timeout: float = 120.0, every: float = 0.05):
 
 def test_upload_validate_and_predict_through_a_real_worker(celery_worker_factory, published_app,
                                                            runner, tiny_models):
-    celery_worker_factory(queues="inference-cpu,webhooks", concurrency=1)
+    celery_worker_factory(queues="inference-cpu,webhooks,validation", concurrency=1)
     owner = APIClient()
     owner.force_authenticate(published_app.owner)
     upload = owner.post(f"/api/v1/apps/{published_app.slug}/versions/", {

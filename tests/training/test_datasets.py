@@ -143,3 +143,16 @@ def test_only_developers_with_the_right_scope_can_upload(api_client):
     read_only = key_client(DeveloperFactory(), scopes=("read",))
     assert upload(read_only, data).status_code == 403
     assert not Dataset.objects.exists()
+
+
+def test_a_declared_content_length_over_the_limit_is_refused_before_the_body_is_read(dev_client, settings):
+    """The body here is small, but the request says it is huge: the declared size alone gets the 413."""
+    settings.MODELMARKET = {**settings.MODELMARKET, "MAX_DATASET_BYTES": 100_000}
+    response = dev_client.post(URL, {"file": SimpleUploadedFile("data.csv", csv_bytes(small_rows(12)))},
+                               format="multipart", CONTENT_LENGTH=str(100_000 + 64 * 1024 + 1))
+    assert response.status_code == 413, response.content
+    assert response.json()["error"]["code"] == "too_large"
+    assert not Dataset.objects.exists()
+    # The same upload with its true length is accepted.
+    response = upload(dev_client, csv_bytes(small_rows(12)))
+    assert response.status_code == 201, response.content

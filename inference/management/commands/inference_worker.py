@@ -16,7 +16,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--concurrency", type=int, default=64, help="Threads per worker (batching needs many).")
         parser.add_argument("--cpu-queue", action="store_true", help="Also serve inference-cpu on a GPU machine.")
-        parser.add_argument("--extra-queues", default="webhooks", help="Comma-separated queues for the CPU worker.")
+        parser.add_argument("--extra-queues", default="", help="Comma-separated queues for the CPU worker.")
+        parser.add_argument("--side-queues", default="webhooks,validation",
+                            help="Queues served by a separate worker process (empty: none).")
         parser.add_argument("--loglevel", default="INFO")
 
     def handle(self, *args, **options):
@@ -35,6 +37,13 @@ class Command(BaseCommand):
             queues = ",".join(q for q in ["inference-cpu", *options["extra_queues"].split(",")] if q)
             env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "MODELMARKET_INFERENCE_DEVICE": "cpu"}
             commands.append((base + ["-Q", queues, "-n", "cpu@%h"], env))
+        if options["side_queues"]:
+            # Webhook deliveries and artifact validation: their own process, so they never take a prediction
+            # thread (validation loads each model in a sandboxed child of its own, see inference/sandbox.py).
+            env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "MODELMARKET_INFERENCE_DEVICE": "cpu"}
+            commands.append(([sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "threads", "-c", "4",
+                              "-l", options["loglevel"], "--without-gossip", "--without-mingle",
+                              "-Q", options["side_queues"], "-n", "side@%h"], env))
         processes = [subprocess.Popen(command, env=env) for command, env in commands]
 
         def forward(signum, _frame):

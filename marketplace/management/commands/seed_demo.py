@@ -1,5 +1,6 @@
 """`manage.py seed_demo`: idempotent demo data, each app adding its part in order."""
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 from accounts import demo as accounts_demo
 from billing import demo as billing_demo
@@ -13,6 +14,9 @@ class Command(BaseCommand):
     help = "Create demo users, apps, models, money and forum threads (safe to run again)."
 
     def handle(self, *args, **options):
+        if not settings.DEBUG:
+            # The demo has a superuser with a published password: never on a production database.
+            raise CommandError("seed_demo creates accounts with known passwords; it runs only with DEBUG=true.")
         for module in (accounts_demo, marketplace_demo, inference_demo, training_demo, billing_demo, community_demo):
             module.seed_demo(stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
