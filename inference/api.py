@@ -212,13 +212,15 @@ class PredictionCreateApi(APIView):
                    **error_responses(400, 401, 402, 403, 404, 409, 413, 503)},
     )
     def post(self, request, slug: str):
-        app = _app_or_404(request, slug)
         serializer = PredictionRequestSerializer(data=request.data)
+        target = selectors.prediction_target(user=request.user, slug=slug, version=request.data.get("version")
+                                             if isinstance(request.data, dict) else None)
+        app = target.app if target is not None else _app_or_404(request, slug)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         key = request.headers.get("Idempotency-Key", "").strip()[:200]
         prediction, created = services.prediction_create(
-            user=request.user, app=app, input=data["input"], version=data["version"] or None,
+            user=request.user, app=app, input=data["input"], version=data["version"] or None, app_version=target,
             api_key=request.auth if isinstance(request.auth, ApiKey) else None, quote_id=data["quote_id"] or None,
             max_price=data["max_price"], webhook=data["webhook"], webhook_events_filter=data["webhook_events_filter"],
             stream=data["stream"], idempotency_key=key,

@@ -277,15 +277,26 @@ def prediction_create(
     *, user: User, app: App, input: dict, version: str | None = None, api_key: ApiKey | None = None,  # noqa: A002
     quote_id: str | None = None, max_price: Decimal | None = None, webhook: str = "",
     webhook_events_filter: list[str] | None = None, stream: bool = False, idempotency_key: str = "",
+    app_version: AppVersion | None = None,
 ) -> tuple[Prediction, bool]:
-    """Admit, price and queue a prediction. Answers (prediction, created); the same key answers the same one."""
+    """Admit, price and queue a prediction. Answers (prediction, created); the same key answers the same one.
+
+    `app_version` is the ready version already picked by `selectors.prediction_target` (which also tells
+    whether the caller has the app): the whole web side is then auth, that one read, and one transaction
+    of 2 statements for a free call (Charge and Prediction INSERTs) or 3-4 for a paid one (demand count,
+    the conditional hold UPDATE, the INSERTs).
+    """
     if idempotency_key:
         existing = Prediction.objects.filter(user=user, idempotency_key=idempotency_key).first()
         if existing:
             return existing, False
-    if not (app.owner_id == user.pk or (app.status == AppStatus.PUBLISHED and user_has_app(user=user, app=app))):
+    has_app = getattr(app, "caller_has_app", None)
+    if app.owner_id != user.pk and app.status == AppStatus.PUBLISHED and has_app is None:
+        has_app = user_has_app(user=user, app=app)
+    if not (app.owner_id == user.pk or (app.status == AppStatus.PUBLISHED and has_app)):
         raise PermissionDenied(_("Add this app to your library before running it."))
-    app_version = _pick_version(app, version)
+    if app_version is None or app_version.app_id != app.pk or app_version.status != VersionStatus.READY:
+        app_version = _pick_version(app, version)
     data = schemas.input_validate(task=app_version.task, data=input)
     if webhook and (problem := webhook_url_problem(webhook)):
         raise ValidationError({"webhook": [problem]})
@@ -305,7 +316,8 @@ def prediction_create(
             )
             # Admitted in the same transaction, just before the row is written (its id exists already), so the
             # price goes in with the INSERT; a PaymentRequired rolls everything back and nothing is queued.
-            admission = billing.prediction_admit(prediction=prediction, quote_id=quote_id, max_price=max_price)
+            admission = billing.prediction_admit(prediction=prediction, quote_id=quote_id, max_price=max_price,
+                                                 fresh=True)
             prediction.price = admission.price
             prediction.currency = admission.currency
             prediction.save(force_insert=True)
