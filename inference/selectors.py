@@ -31,7 +31,8 @@ def prediction_target(*, user, slug: str, version: str | None = None) -> AppVers
     queryset = (AppVersion.objects.select_related("app")
                 .filter(app__slug=slug, status=VersionStatus.READY)
                 .filter(Q(app__status=AppStatus.PUBLISHED) | Q(app__owner_id=user.pk))
-                .annotate(caller_has_app=Exists(LibraryEntry.objects.filter(user_id=user.pk, app_id=OuterRef("app_id")))))
+                .annotate(caller_has_app=Exists(
+                    LibraryEntry.objects.filter(user_id=user.pk, app_id=OuterRef("app_id")))))
     if version:
         queryset = queryset.filter(version=version)
     found = queryset.order_by("-validated_at", "-created_at").first()

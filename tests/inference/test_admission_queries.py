@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from billing import selectors
-from billing.models import Charge, Wallet
+from billing.models import Charge
 from tests.billing.conftest import fund
 from tests.conftest import key_client
 from tests.factories import AppFactory, AppVersionFactory, LibraryEntryFactory, PaidAppFactory, UserFactory
