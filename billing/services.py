@@ -47,6 +47,7 @@ from .models import (
     Charge,
     ChargeStatus,
     CreditGrant,
+    Entry,
     Payout,
     PayoutStatus,
     Purchase,
@@ -373,6 +374,76 @@ def prediction_release(*, prediction) -> None:
     _book_cost(charge=charge, compute_seconds=getattr(prediction, "compute_seconds", 0),
                hardware=getattr(prediction, "hardware", "") or "cpu", prediction_id=str(prediction.pk))
     charge.save(update_fields=["status", "settled_at", "compute_seconds", "hardware", "cost"])
+
+
+def predictions_finish_batch(*, succeeded: list, failed: list) -> None:
+    """Settle the succeeded and release the failed predictions of one worker batch, in the caller's transaction.
+
+    Set-based: one locking read of the held charges, one INSERT of the ledger transactions, one of their
+    entries, one UPDATE of the charges and one wallet UPDATE per distinct user, however many calls the
+    batch holds. Exactly once: only charges still `held` are touched, under their row locks.
+    """
+    by_subject = {f"prediction:{p.pk}": (p, True) for p in succeeded}
+    by_subject.update({f"prediction:{p.pk}": (p, False) for p in failed})
+    if not by_subject:
+        return
+    charges = list(Charge.objects.select_for_update(of=("self",)).select_related("app")
+                   .filter(subject__in=list(by_subject), status=ChargeStatus.HELD).order_by("pk"))
+    if not charges:
+        return
+    pairs = {(AccountKind.PLATFORM_FEES, None), (AccountKind.INFERENCE_COST, None), (AccountKind.COMPUTE_PAYABLE, None)}
+    for charge in charges:
+        if charge.price > 0 and by_subject[charge.subject][1]:
+            pairs.add((AccountKind.WALLET, charge.user_id))
+            if charge.app is not None:
+                pairs.add((AccountKind.EARNINGS, charge.app.owner_id))
+    pairs = sorted(pairs, key=lambda pair: (pair[0], pair[1] or 0))
+    accounts = dict(zip(pairs, accounts_get(*pairs), strict=True))
+    now = timezone.now()
+    postings: list[tuple[Transaction, list]] = []
+    wallet_changes: dict[int, list[Decimal]] = {}  # user -> [held change, balance change]
+    for charge in charges:
+        prediction, ok = by_subject[charge.subject]
+        prediction_id = str(prediction.pk)
+        if charge.price > 0:
+            change = wallet_changes.setdefault(charge.user_id, [ZERO, ZERO])
+            change[0] -= charge.price
+            if ok:
+                change[1] -= charge.price
+                lines = [(accounts[(AccountKind.WALLET, charge.user_id)], charge.price)]
+                if charge.app is not None:
+                    share, fee = _fee_split(charge.price)
+                    lines += [(accounts[(AccountKind.EARNINGS, charge.app.owner_id)], -share),
+                              (accounts[(AccountKind.PLATFORM_FEES, None)], -fee)]
+                else:
+                    lines.append((accounts[(AccountKind.PLATFORM_FEES, None)], -charge.price))
+                postings.append((Transaction(kind=TransactionKind.SETTLE, idempotency_key=f"settle:{charge.subject}",
+                                             user_id=charge.user_id, app=charge.app, prediction_id=prediction_id,
+                                             memo=(charge.app.name if charge.app else charge.subject)[:300]), lines))
+        seconds = Decimal(str(getattr(prediction, "compute_seconds", 0) or 0))
+        hardware = getattr(prediction, "hardware", "") or "cpu"
+        cost = money(seconds * selectors.cost_rate(hardware))
+        if cost > 0:
+            postings.append((Transaction(kind=TransactionKind.COST, idempotency_key=f"cost:{charge.subject}",
+                                         user_id=charge.user_id, app=charge.app, prediction_id=prediction_id,
+                                         memo=_("%(s)s s on %(hw)s") % {"s": seconds, "hw": hardware}),
+                             [(accounts[(AccountKind.INFERENCE_COST, None)], cost),
+                              (accounts[(AccountKind.COMPUTE_PAYABLE, None)], -cost)]))
+        charge.compute_seconds, charge.hardware, charge.cost = seconds, hardware, cost
+        charge.status = ChargeStatus.SETTLED if ok else ChargeStatus.RELEASED
+        charge.settled_at = now
+    for _txn, lines in postings:
+        if sum((amount for _account, amount in lines), ZERO) != ZERO:
+            raise ValueError(f"Unbalanced batch posting: {lines}")
+    if postings:
+        created = Transaction.objects.bulk_create([txn for txn, _lines in postings])
+        Entry.objects.bulk_create([Entry(transaction=txn, account=account, amount=money(amount))
+                                   for txn, (_t, lines) in zip(created, postings, strict=True)
+                                   for account, amount in lines])
+    for user_id in sorted(wallet_changes):  # a fixed order: two batches never wait on each other in a cycle
+        held, balance = wallet_changes[user_id]
+        Wallet.objects.filter(user_id=user_id).update(held=F("held") + held, balance=F("balance") + balance)
+    Charge.objects.bulk_update(charges, ["status", "settled_at", "compute_seconds", "hardware", "cost"])
 
 
 def _training_rate(hardware: str) -> Decimal:

@@ -44,6 +44,21 @@ def notify_done(prediction_id) -> None:
         logger.warning("could not notify %s", prediction_id, exc_info=True)
 
 
+def notify_done_many(prediction_ids) -> None:
+    """One Redis round trip for a whole batch of finished predictions."""
+    client = _redis()
+    if client is None or not prediction_ids:
+        return
+    try:
+        pipe = client.pipeline(transaction=False)
+        for prediction_id in prediction_ids:
+            pipe.lpush(_key(prediction_id), 1)
+            pipe.expire(_key(prediction_id), TTL_SECONDS)
+        pipe.execute()
+    except Exception:
+        logger.warning("could not notify a batch of %d", len(prediction_ids), exc_info=True)
+
+
 def wait_done(prediction_id, seconds: float) -> bool | None:
     """True when notified, False on timeout, None when there is no Redis to wait on."""
     client = _redis()
