@@ -61,9 +61,8 @@ def _served_queues(consumer) -> list[str]:
 
 @signals.worker_ready.connect
 def _worker_ready(sender=None, **kwargs) -> None:
+    # Every worker beats (healthz reads liveness from these rows); routing only looks at inference queues.
     queues = _served_queues(sender)
-    if not any(name.startswith("inference-") for name in queues):
-        return
     hostname = sender.hostname
 
     def beat() -> None:
