@@ -37,6 +37,7 @@ def worker_path(*, device: str, seconds: float, levels: tuple[int, ...]) -> dict
     import django
 
     django.setup()
+    import logging
     from decimal import Decimal
 
     from django.core.files.uploadedfile import SimpleUploadedFile
@@ -48,8 +49,6 @@ def worker_path(*, device: str, seconds: float, levels: tuple[int, ...]) -> dict
     from inference.demo import _cached, build_minilm
     from inference.models import Prediction
     from marketplace.models import App, AppStatus, Category, LibraryEntry, PricingModel
-
-    import logging
 
     logging.getLogger("celery").setLevel(logging.WARNING)
     call_command("migrate", verbosity=0)
