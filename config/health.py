@@ -28,7 +28,7 @@ def _workers() -> tuple[bool, str, list[dict]]:
 
 def _broker() -> tuple[bool, str]:
     url = settings.CELERY_BROKER_URL or ""
-    if url.startswith(("redis://", "rediss://")):
+    if url.startswith(("redis://", "rediss://", "redis+socket://")):
         from inference.notify import _redis
 
         try:

@@ -17,13 +17,17 @@ TTL_SECONDS = 300
 def _redis():
     global _client
     url = getattr(settings, "CELERY_BROKER_URL", "") or ""
-    if not url.startswith(("redis://", "rediss://")):
+    if not url.startswith(("redis://", "rediss://", "redis+socket://")):
         return None
     with _lock:
         if _client is None:
             import redis
 
-            _client = redis.Redis.from_url(url, socket_timeout=70, health_check_interval=30)
+            if url.startswith("redis+socket://"):  # the embedded default's private Redis (kombu's spelling)
+                _client = redis.Redis(unix_socket_path=url.removeprefix("redis+socket://"), socket_timeout=70,
+                                      health_check_interval=30)
+            else:
+                _client = redis.Redis.from_url(url, socket_timeout=70, health_check_interval=30)
         return _client
 
 
