@@ -11,7 +11,7 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 TEST_CACHE_URL ?= redis://127.0.0.1:6379/1
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-sqlite lint bench
+.PHONY: install run serve test test-sqlite lint bench
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required"; exit 1; }
@@ -27,10 +27,20 @@ install: $(STAMP)
 # Development settings are set here, explicitly: without DEBUG the settings fail closed (production).
 run: export DEBUG ?= true
 run: install
+	@command -v redis-server >/dev/null 2>&1 || { echo "installing redis-server (the embedded broker)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null) \
+	  || echo "could not install redis-server: using the filesystem broker"; }
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py compilemessages -v0 --ignore=.venv 2>/dev/null || true
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runplatform
+
+# Production: the same processes on PostgreSQL + Redis named by DATABASE_URL and CELERY_BROKER_URL.
+serve: install
+	@test -n "$$DATABASE_URL" -a -n "$$CELERY_BROKER_URL" || { echo "set DATABASE_URL and CELERY_BROKER_URL"; exit 1; }
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py runplatform --production --addr $${ADDR:-0.0.0.0:8000}
 
 test: install
 	bash .ci/services.sh

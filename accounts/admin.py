@@ -107,14 +107,17 @@ class ActiveKeyFilter(admin.SimpleListFilter):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    """Keys are created by their owners; here they can only be looked at and revoked. No hash is ever shown."""
+    """Keys are created by their owners; here they can be looked at, revoked and given their own rate limit.
 
-    list_display = ("name", "user", "masked_key", "scopes", "created_at", "last_used_at", "active")
+    No hash is ever shown."""
+
+    list_display = ("name", "user", "masked_key", "scopes", "rate_limit", "created_at", "last_used_at", "active")
     list_filter = (ActiveKeyFilter,)
     search_fields = ("name", "prefix", "user__email", "user__username")
     list_select_related = ("user",)
-    fields = ("user", "name", "masked_key", "scopes", "spend_cap", "created_at", "last_used_at", "revoked_at")
-    readonly_fields = fields
+    fields = ("user", "name", "masked_key", "scopes", "spend_cap", "rate_limit", "created_at", "last_used_at",
+              "revoked_at")
+    readonly_fields = tuple(field for field in fields if field != "rate_limit")
     actions = ["revoke"]
 
     @admin.display(description=_("key"))

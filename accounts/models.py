@@ -60,6 +60,19 @@ class ApiKeyQuerySet(models.QuerySet):
         return self.filter(revoked_at__isnull=True)
 
 
+RATE_PATTERN = r"^[1-9][0-9]{0,8}/(s|sec|m|min|h|hour|d|day)$"
+
+
+def validate_rate(value: str) -> None:
+    """A DRF throttle rate such as `1200/min` (requests per second, minute, hour or day)."""
+    import re
+
+    from django.core.exceptions import ValidationError
+
+    if value and not re.match(RATE_PATTERN, value):
+        raise ValidationError(_("Write a rate such as 1200/min (per s, min, hour or day)."))
+
+
 class ApiKey(models.Model):
     """Only a SHA-256 of the secret is stored; the full key is shown once, at creation."""
 
@@ -71,6 +84,10 @@ class ApiKey(models.Model):
     spend_cap = models.DecimalField(
         _("spend cap"), max_digits=18, decimal_places=6, null=True, blank=True,
         help_text=_("The most this key may spend per calendar month. Empty means no cap."),
+    )
+    rate_limit = models.CharField(
+        _("rate limit"), max_length=20, blank=True, validators=[validate_rate],
+        help_text=_("Requests per period for this key, e.g. 1200/min. Empty means the platform default."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)

@@ -14,11 +14,21 @@ def api_key_get_by_raw(*, raw_key: str) -> ApiKey | None:
     parts = raw_key.split("_")
     if len(parts) != 3 or parts[0] != "mm":
         return None
-    return (
+    from django.contrib.auth.models import Group
+    from django.db.models import Exists, OuterRef
+
+    from .models import MODERATORS_GROUP
+
+    # The moderator flag comes with the key (one query), so permission checks need no second one.
+    api_key = (
         ApiKey.objects.select_related("user")
+        .annotate(user_is_moderator=Exists(Group.objects.filter(name=MODERATORS_GROUP, user=OuterRef("user_id"))))
         .filter(prefix=parts[1], hashed_key=hash_api_key(raw_key), revoked_at__isnull=True)
         .first()
     )
+    if api_key is not None:
+        api_key.user._is_moderator = api_key.user_is_moderator
+    return api_key
 
 
 def notifications_unread_count(*, user: User) -> int:

@@ -17,6 +17,13 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         # of the class, e.g. per environment or in tests.
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
+    def allow_request(self, request, view) -> bool:
+        """A key's own rate (set by moderators in the admin) wins over the default."""
+        if isinstance(request.auth, ApiKey) and request.auth.rate_limit:
+            self.rate = request.auth.rate_limit
+            self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
     def get_cache_key(self, request, view) -> str:
         if isinstance(request.auth, ApiKey):
             ident = f"key-{request.auth.pk}"
@@ -25,3 +32,15 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         else:
             ident = f"ip-{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+def api_key_rate_and_usage(api_key: ApiKey) -> tuple[str, int]:
+    """(the key's rate, requests counted in its current window), read from the throttle's own history."""
+    throttle = ApiKeyRateThrottle()
+    rate = api_key.rate_limit or throttle.get_rate() or ""
+    if not rate:
+        return "", 0
+    _num, duration = throttle.parse_rate(rate)
+    history = throttle.cache.get(throttle.cache_format % {"scope": throttle.scope, "ident": f"key-{api_key.pk}"}) or []
+    now = throttle.timer()
+    return rate, sum(1 for stamp in history if stamp > now - duration)

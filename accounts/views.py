@@ -56,6 +56,16 @@ def become_developer(request: HttpRequest) -> HttpResponse:
                   status=400 if form.errors else 200)
 
 
+def _with_rates(keys) -> list:
+    """Each key with its rate limit and the requests counted in the current window (from the throttle)."""
+    from .throttling import api_key_rate_and_usage
+
+    keys = list(keys)
+    for key in keys:
+        key.rate, key.rate_used = api_key_rate_and_usage(key)
+    return keys
+
+
 @login_required
 def api_keys(request: HttpRequest) -> HttpResponse:
     """List and create keys. A new key's secret is in this one response only; we store its hash."""
@@ -75,7 +85,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
         form = ApiKeyForm(user=request.user)
     status = 400 if form.errors else (201 if created else 200)
     return render(request, "accounts/api_keys.html", {
-        "form": form, "created": created, "api_keys": api_keys_for(user=request.user), "section": "keys",
+        "form": form, "created": created, "api_keys": _with_rates(api_keys_for(user=request.user)), "section": "keys",
     }, status=status)
 
 

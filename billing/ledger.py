@@ -7,7 +7,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 
 from .models import CREDIT_NORMAL, ZERO, Account, AccountKind, Entry, Transaction, Wallet
 
@@ -94,9 +94,32 @@ def book(*, kind: str, key: str, lines: list[tuple[Account, Decimal]], memo: str
             )
             Entry.objects.bulk_create([Entry(transaction=txn, account=account, amount=amount)
                                        for account, amount in lines])
+            wallet_postings_apply(lines)
     except IntegrityError:
         return None
     return txn
+
+
+def wallet_postings_apply(lines) -> None:
+    """Keep each wallet's running balance in step with postings to its wallet account (same transaction).
+
+    Called right after the entries are written; a wallet row that does not exist yet is created with the
+    balance read from the ledger, which then already holds these entries.
+    """
+    changes: dict[int, Decimal] = {}
+    for account, amount in lines:
+        if account.kind == AccountKind.WALLET and account.user_id is not None:
+            changes[account.user_id] = changes.get(account.user_id, ZERO) - amount  # credit-normal
+    for user_id, change in changes.items():
+        if Wallet.objects.filter(user_id=user_id).update(balance=F("balance") + change):
+            continue
+        total = Entry.objects.filter(account__kind=AccountKind.WALLET, account__user_id=user_id).aggregate(
+            s=Sum("amount"))["s"]
+        try:
+            with transaction.atomic():
+                Wallet.objects.create(user_id=user_id, balance=normal_balance(AccountKind.WALLET, total))
+        except IntegrityError:  # created concurrently: it did not see our entries yet
+            Wallet.objects.filter(user_id=user_id).update(balance=F("balance") + change)
 
 
 def normal_balance(kind: str, entries_total: Decimal | None) -> Decimal:

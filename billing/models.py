@@ -1,8 +1,9 @@
 """The books: an append-only double-entry ledger, and the records that explain its transactions.
 
 Every entry is signed: debits positive, credits negative, and each transaction's entries sum to
-zero. A balance is never stored: it is the sum of an account's entries, read on the account's
-normal side (credit-normal accounts such as wallets are shown as `-sum`).
+zero. A balance is the sum of an account's entries, read on the account's normal side (credit-normal
+accounts such as wallets are shown as `-sum`). Wallets also keep that sum as a running balance (plus
+what is held for open calls), updated with each posting and checked against the entries.
 """
 import uuid
 from decimal import Decimal
@@ -113,9 +114,17 @@ class Entry(models.Model):
 
 
 class Wallet(models.Model):
-    """Per-user billing settings, and the row that serialises a user's money movements (FOR UPDATE)."""
+    """Per-user billing settings and running balances, and the row that serialises a user's money movements.
+
+    `balance` is the wallet account's ledger balance, kept up to date by `ledger.book` in the same
+    transaction as each posting (and checked against the entries by `check_ledger`); `held` is the sum
+    of the user's open (held) charges. A paid call is admitted by one conditional UPDATE on this row
+    (`held = held + price WHERE balance - held >= price`), so admission costs the same whatever the history.
+    """
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wallet")
+    balance = models.DecimalField(_("balance"), default=ZERO, **MONEY)
+    held = models.DecimalField(_("held"), default=ZERO, **MONEY)
     monthly_budget = models.DecimalField(_("monthly budget"), null=True, blank=True, **MONEY,
                                          help_text=_("The most you want to spend per calendar month."))
     stripe_account_id = models.CharField(max_length=100, blank=True)
@@ -128,6 +137,10 @@ class Wallet(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+    @property
+    def available(self) -> Decimal:
+        return self.balance - self.held
 
 
 class Quote(models.Model):

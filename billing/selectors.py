@@ -1,7 +1,8 @@
 """Reads for billing: balances, spending, demand, the books' checks and the economics report.
 
-Every money figure here is a sum over ledger entries (or, for spending and demand, over Charge
-rows, which are the admission records); nothing is read from a stored balance.
+Money figures are sums over ledger entries (or, for spending and demand, over Charge rows, which are
+the admission records), except a user's wallet: its running balance and held amount are stored on the
+Wallet row and `ledger_check` proves them equal to the entries and the open charges.
 """
 import datetime as dt
 from collections import defaultdict
@@ -22,13 +23,20 @@ def month_start(now: dt.datetime | None = None) -> dt.datetime:
     return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
+def _wallet_figures(user) -> tuple[Decimal, Decimal]:
+    row = Wallet.objects.filter(user_id=getattr(user, "pk", user)).values_list("balance", "held").first()
+    return (money(row[0]), money(row[1])) if row else (ZERO, ZERO)
+
+
 def user_balance(*, user) -> Decimal:
-    """The user's available wallet balance (credits minus debits minus holds)."""
-    return kind_balance(AccountKind.WALLET, user)
+    """The user's available wallet balance (credits minus debits minus holds), from the running balance."""
+    balance, held = _wallet_figures(user)
+    return money(balance - held)
 
 
 def user_held(*, user) -> Decimal:
-    return kind_balance(AccountKind.HOLDS, user)
+    """What is held for the user's open calls."""
+    return _wallet_figures(user)[1]
 
 
 def developer_earnings(*, user) -> Decimal:
@@ -126,18 +134,38 @@ def ledger_check() -> LedgerReport:
         if balance < 0:
             problems.append(f"account {row['account_id']} ({row['account__kind']}, user {row['account__user_id']}) "
                             f"is negative: {balance}")
-    held_by_charges = defaultdict(lambda: ZERO)
-    for row in Charge.objects.filter(status=ChargeStatus.HELD).values("user_id").annotate(s=Sum("price")):
-        held_by_charges[row["user_id"]] = row["s"] or ZERO
-    for row in (Entry.objects.filter(account__kind=AccountKind.HOLDS).values("account__user_id")
-                .annotate(s=Sum("amount"))):
-        held = -(row["s"] or ZERO)
-        if money(held) != money(held_by_charges.get(row["account__user_id"], ZERO)):
-            problems.append(f"holds of user {row['account__user_id']} are {held}, open charges say "
-                            f"{held_by_charges.get(row['account__user_id'], ZERO)}")
+    problems += _wallet_problems()
     balances = {kind: platform_balance(kind) for kind in AccountKind.values}
     return LedgerReport(transactions=Transaction.objects.count(), entries=Entry.objects.count(), total=money(total),
                         problems=problems, balances=balances)
+
+
+def _wallet_problems() -> list[str]:
+    """Each wallet's running balance equals its entries, `held` equals its open charges, none is negative."""
+    problems = []
+    by_entries = defaultdict(lambda: ZERO)
+    for row in (Entry.objects.filter(account__kind=AccountKind.WALLET).values("account__user_id")
+                .annotate(s=Sum("amount")).order_by()):
+        by_entries[row["account__user_id"]] = money(-(row["s"] or ZERO))
+    by_charges = defaultdict(lambda: ZERO)
+    for row in (Charge.objects.filter(status=ChargeStatus.HELD).values("user_id").annotate(s=Sum("price"))
+                .order_by()):
+        by_charges[row["user_id"]] = money(row["s"] or ZERO)
+    wallets = {row[0]: (money(row[1]), money(row[2]))
+               for row in Wallet.objects.values_list("user_id", "balance", "held")}
+    for user_id in set(wallets) | set(by_entries) | set(by_charges):
+        balance, held = wallets.get(user_id, (ZERO, ZERO))
+        if balance != by_entries[user_id]:
+            problems.append(f"wallet of user {user_id}: running balance {balance}, entries say {by_entries[user_id]}")
+        if held != by_charges[user_id]:
+            problems.append(f"wallet of user {user_id}: held {held}, open charges say {by_charges[user_id]}")
+        if held < 0 or balance - held < 0:
+            problems.append(f"wallet of user {user_id}: held {held} of balance {balance}")
+    stray = (Entry.objects.filter(account__kind=AccountKind.HOLDS).values("account__user_id")
+             .annotate(s=Sum("amount")).exclude(s=0).order_by())
+    for row in stray:
+        problems.append(f"holds account of user {row['account__user_id']} is {row['s']}, expected 0")
+    return problems
 
 
 # --- Economics ------------------------------------------------------------------------------------

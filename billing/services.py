@@ -6,8 +6,10 @@ transaction that marks it succeeded, and `prediction_release` when it fails or i
 Training does the same with the `training_*` functions. Each is idempotent per object: a Charge
 row (unique per subject) is locked and moves held -> settled/released exactly once.
 
-Every money movement of one user is serialised on their Wallet row (SELECT ... FOR UPDATE), so the
-available balance can never go below zero however many admissions race.
+Every money movement of one user is serialised on their Wallet row. A paid call's hold is one
+conditional UPDATE of that row (`held = held + price WHERE balance - held >= price`), so the available
+balance can never go below zero however many admissions race, and admission does not read the
+history; the ledger books the settlement (wallet -> developer and platform) when the call succeeds.
 """
 import datetime as dt
 import json
@@ -18,7 +20,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Count, F, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -45,6 +48,7 @@ from .models import (
     Charge,
     ChargeStatus,
     CreditGrant,
+    Entry,
     Payout,
     PayoutStatus,
     Purchase,
@@ -54,6 +58,7 @@ from .models import (
     TopUpStatus,
     Transaction,
     TransactionKind,
+    Wallet,
 )
 
 logger = logging.getLogger(__name__)
@@ -123,14 +128,58 @@ def _owner_hold(*, app: App, prediction) -> Decimal:
     return money(selectors.cost_rate(getattr(prediction, "hardware", "") or "cpu") * seconds)
 
 
+def _quote_use(*, user, app: App, quote_id, now) -> Decimal | None:
+    """Consume a good quote in ONE conditional UPDATE; None when it expired or was used; 400 when unknown."""
+    try:
+        quote_pk = uuid.UUID(str(quote_id))
+    except ValueError:
+        quote_pk = None
+    if quote_pk is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE billing_quote SET used_at = %s WHERE id = %s AND user_id = %s AND app_id = %s "
+                "AND used_at IS NULL AND expires_at > %s RETURNING price",
+                [now, Quote._meta.pk.get_db_prep_value(quote_pk, connection), user.pk, app.pk, now])
+            row = cursor.fetchone()
+        if row:
+            return money(row[0])
+    if quote_pk is None or not Quote.objects.filter(pk=quote_pk, user=user, app=app).exists():
+        raise ApiError(_("Unknown quote."), code="invalid", fields={"quote_id": [_("This quote does not exist.")]})
+    return None
+
+
+def _wallet_serialise(user) -> None:
+    """Take the user's wallet row lock with one UPDATE (creating the row if needed)."""
+    if not Wallet.objects.filter(user_id=user.pk).update(held=F("held")):
+        wallet_lock(user)
+
+
+def _free_tier_and_demand(*, user, app: App, now) -> tuple[bool, int]:
+    """(a free call is left, the app's demand n), one grouped query; the free call is re-checked under the lock."""
+    since = now - dt.timedelta(seconds=app.window_seconds)
+    month = selectors.month_start(now)
+    counts = (Charge.objects.filter(app=app, created_at__gte=min(since, month))
+              .exclude(status=ChargeStatus.RELEASED)
+              .aggregate(n=Count("id", filter=Q(created_at__gte=since) & ~Q(user_id=app.owner_id)),
+                         free=Count("id", filter=Q(user=user, free_tier=True, created_at__gte=month))))
+    if counts["free"] >= app.free_calls_per_month:
+        return False, counts["n"]
+    # Serialise free calls per user (two racing calls must not both take the last one), then count again.
+    _wallet_serialise(user)
+    return _free_call_available(user=user, app=app), counts["n"]
+
+
 def _admission_price(*, user, app: App, quote_id, max_price, now, prediction=None) -> tuple[Decimal, bool]:
     """(price, free_tier): the quote if still good, else the current price within max_price."""
     if app.owner_id == user.pk:  # owners test their own app at cost, drafts and GPU included
         return _owner_hold(app=app, prediction=prediction), False
     if app.pricing_model == PricingModel.FREE:
         return ZERO, False
-    if _free_call_available(user=user, app=app):
-        return ZERO, True
+    demand = None
+    if app.free_calls_per_month:
+        free, demand = _free_tier_and_demand(user=user, app=app, now=now)
+        if free:
+            return ZERO, True
     if max_price not in (None, ""):
         try:
             max_price = money(parse_decimal_strict(max_price))
@@ -140,20 +189,12 @@ def _admission_price(*, user, app: App, quote_id, max_price, now, prediction=Non
     else:
         max_price = None
     if quote_id:
-        try:
-            quote = Quote.objects.select_for_update().filter(pk=uuid.UUID(str(quote_id)), user=user, app=app).first()
-        except ValueError:
-            quote = None
-        if quote is None:
-            raise ApiError(_("Unknown quote."), code="invalid", fields={"quote_id": [_("This quote does not exist.")]})
+        quoted = _quote_use(user=user, app=app, quote_id=quote_id, now=now)
         # A zero quote on a paid app was a free call; free calls were offered above, so none is left now
         # and the quote is not honoured: each free call pays for at most one run.
-        free_call_quote = quote.price <= 0 and app.pricing_model != PricingModel.FREE
-        if quote.used_at is None and quote.expires_at > now and not free_call_quote:
-            quote.used_at = now
-            quote.save(update_fields=["used_at"])
-            return quote.price, False
-    current = app_current_price(app=app)
+        if quoted is not None and not (quoted <= 0 and app.pricing_model != PricingModel.FREE):
+            return quoted, False
+    current = app_current_price(app=app, recent_calls=demand)
     if max_price is not None and current > max_price:
         raise _refuse(_("The price is now %(price)s, above your max_price.") % {"price": current},
                       code="price_changed", price=current)
@@ -163,13 +204,13 @@ def _admission_price(*, user, app: App, quote_id, max_price, now, prediction=Non
     return current, False
 
 
-def _check_caps(*, wallet, user, api_key, price: Decimal) -> None:
-    if wallet.monthly_budget is not None:
+def _check_caps(*, monthly_budget, user, api_key, price: Decimal) -> None:
+    if monthly_budget is not None:
         spent = selectors.user_spent_this_month(user=user)
-        if spent + price > wallet.monthly_budget:
+        if spent + price > monthly_budget:
             raise _refuse(_("This call would exceed your monthly budget of %(budget)s.")
-                          % {"budget": wallet.monthly_budget}, code="budget_exceeded", price=price,
-                          monthly_budget=wallet.monthly_budget, spent_this_month=spent)
+                          % {"budget": monthly_budget}, code="budget_exceeded", price=price,
+                          monthly_budget=monthly_budget, spent_this_month=spent)
     if api_key is not None and api_key.spend_cap is not None:
         spent = selectors.api_key_spent_this_month(api_key=api_key)
         if spent + price > api_key.spend_cap:
@@ -194,9 +235,9 @@ def _alert(*, user, scope: str, limit: Decimal, spent: Decimal, next_price: Deci
                           dedupe_key=f"{scope}:{month}:{pct}", email_subject=message)
 
 
-def _spend_alerts(*, wallet, user, api_key, price: Decimal) -> None:
-    if wallet.monthly_budget is not None:
-        _alert(user=user, scope="budget", limit=wallet.monthly_budget, label=_("Monthly budget"),
+def _spend_alerts(*, monthly_budget, user, api_key, price: Decimal) -> None:
+    if monthly_budget is not None:
+        _alert(user=user, scope="budget", limit=monthly_budget, label=_("Monthly budget"),
                spent=selectors.user_spent_this_month(user=user), next_price=price)
     if api_key is not None and api_key.spend_cap is not None:
         _alert(user=user, scope=f"key{api_key.pk}", limit=api_key.spend_cap,
@@ -204,64 +245,69 @@ def _spend_alerts(*, wallet, user, api_key, price: Decimal) -> None:
                spent=selectors.api_key_spent_this_month(api_key=api_key), next_price=price)
 
 
-def _hold(*, subject: str, user, app: App | None, api_key, price: Decimal, free_tier: bool,
-          prediction_id: str = "", hardware: str = "") -> Charge:
-    charge = Charge.objects.create(subject=subject, user=user, app=app, api_key=api_key, price=price,
-                                   free_tier=free_tier, hardware=hardware)
-    if price > 0:
-        wallet, holds = accounts_get((AccountKind.WALLET, user), (AccountKind.HOLDS, user))
-        book(kind=TransactionKind.HOLD, key=f"hold:{subject}", user=user, app=app, prediction_id=prediction_id,
-             memo=_("Hold for %(what)s") % {"what": app.name if app else subject},
-             lines=[(wallet, price), (holds, -price)])
-    return charge
+def _hold(*, user, price: Decimal):
+    """Hold `price` with ONE conditional UPDATE (available >= price); answers the monthly budget, or raises 402.
 
-
-@transaction.atomic
-def charge_admit(*, subject: str, user, app: App | None, price: Decimal, api_key=None, free_tier: bool = False,
-                 prediction_id: str = "", hardware: str = "", wallet=None) -> Charge:
-    """Hold `price` on the user's wallet, or raise 402; the caps are checked under the wallet lock.
-
-    `wallet` is the caller's already locked Wallet row, if it took the lock itself.
+    The UPDATE also takes the wallet row's lock, so the cap checks that may follow are serialised per user.
     """
-    if wallet is None:
-        wallet = wallet_lock(user)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE billing_wallet SET held = held + CAST(%s AS NUMERIC) "
+                       "WHERE user_id = %s AND balance - held >= CAST(%s AS NUMERIC) RETURNING monthly_budget",
+                       [str(price), user.pk, str(price)])
+        row = cursor.fetchone()
+    if row is None:
+        available = selectors.user_balance(user=user)
+        raise _refuse(_("Insufficient funds: this call costs %(price)s and your balance is %(balance)s.")
+                      % {"price": price, "balance": available}, code="insufficient_funds", price=price,
+                      balance=available)
+    return None if row[0] is None else money(row[0])
+
+
+@transaction.atomic(savepoint=False)
+def charge_admit(*, subject: str, user, app: App | None, price: Decimal, api_key=None, free_tier: bool = False,
+                 prediction_id: str = "", hardware: str = "", fresh: bool = False) -> Charge:
+    """Hold `price` on the user's wallet and record the Charge, or raise 402 (rolling the caller back).
+
+    A paid call is one conditional UPDATE of the wallet plus the Charge INSERT; budgets and key caps,
+    when set, are checked under the row lock that UPDATE took. `fresh` skips the look-up for an
+    existing charge (the subject was just made, e.g. a new prediction id).
+    """
+    if not fresh:
         existing = Charge.objects.filter(subject=subject).first()
         if existing:
             return existing
     price = money(price)
+    monthly_budget = None
     if price > 0:
-        available = selectors.user_balance(user=user)
-        if available < price:
-            raise _refuse(_("Insufficient funds: this call costs %(price)s and your balance is %(balance)s.")
-                          % {"price": price, "balance": available}, code="insufficient_funds", price=price,
-                          balance=available)
-        _check_caps(wallet=wallet, user=user, api_key=api_key, price=price)
-    charge = _hold(subject=subject, user=user, app=app, api_key=api_key, price=price, free_tier=free_tier,
-                   prediction_id=prediction_id, hardware=hardware)
-    if price > 0:
-        _spend_alerts(wallet=wallet, user=user, api_key=api_key, price=price)
+        monthly_budget = _hold(user=user, price=price)
+        if monthly_budget is not None or (api_key is not None and api_key.spend_cap is not None):
+            _check_caps(monthly_budget=monthly_budget, user=user, api_key=api_key, price=price)
+    charge = Charge.objects.create(subject=subject, user=user, app=app, api_key=api_key, price=price,
+                                   free_tier=free_tier, hardware=hardware)
+    if price > 0 and (monthly_budget is not None or (api_key is not None and api_key.spend_cap is not None)):
+        _spend_alerts(monthly_budget=monthly_budget, user=user, api_key=api_key, price=price)
     return charge
 
 
-@transaction.atomic
-def prediction_admit(*, prediction, quote_id: str | None = None, max_price: Decimal | None = None) -> Admission:
-    """Fix the prediction's price and hold it. Raises config.api.PaymentRequired (402) to refuse."""
+@transaction.atomic(savepoint=False)
+def prediction_admit(*, prediction, quote_id: str | None = None, max_price: Decimal | None = None,
+                     fresh: bool = False) -> Admission:
+    """Fix the prediction's price and hold it. Raises config.api.PaymentRequired (402) to refuse.
+
+    `fresh=True` says the prediction row is being created in this transaction (no charge can exist yet).
+    """
     subject = f"prediction:{prediction.pk}"
-    existing = Charge.objects.filter(subject=subject).first()
-    if existing:
-        return Admission(price=existing.price, currency=_currency())
+    if not fresh:
+        existing = Charge.objects.filter(subject=subject).first()
+        if existing:
+            return Admission(price=existing.price, currency=_currency())
     user, app = prediction.user, prediction.app
-    # Lock before pricing, so free calls and quotes are consumed one at a time per user.
-    wallet = wallet_lock(user)
-    existing = Charge.objects.filter(subject=subject).first()
-    if existing:
-        return Admission(price=existing.price, currency=_currency())
     price, free_tier = _admission_price(user=user, app=app, quote_id=quote_id, max_price=max_price,
                                         now=timezone.now(), prediction=prediction)
     charge = charge_admit(subject=subject, user=user, app=app, price=price, free_tier=free_tier,
                           api_key=prediction.api_key if getattr(prediction, "api_key_id", None) else None,
                           prediction_id=str(prediction.pk), hardware=getattr(prediction, "hardware", "") or "",
-                          wallet=wallet)
+                          fresh=True)
     return Admission(price=charge.price, currency=_currency())
 
 
@@ -284,26 +330,28 @@ def _charge_locked(subject: str) -> Charge | None:
     return Charge.objects.select_for_update(of=("self",)).select_related("app", "user").filter(subject=subject).first()
 
 
+def _unhold(*, user_id: int, amount: Decimal) -> None:
+    Wallet.objects.filter(user_id=user_id).update(held=F("held") - amount)
+
+
 def _settle(charge: Charge, *, amount: Decimal, revenue_to_developer: bool, prediction_id: str = "") -> None:
-    """The hold becomes a debit (amount) and the rest, if any, goes back to the wallet."""
+    """The hold ends; `amount` (at most the price) is debited from the wallet to the developer and the platform."""
     user = charge.user
     if charge.price <= 0:
         return
-    lines = [(account_get(AccountKind.HOLDS, user), charge.price)]
-    if charge.price - amount > 0:
-        lines.append((account_get(AccountKind.WALLET, user), -(charge.price - amount)))
-    if amount > 0:
-        if revenue_to_developer and charge.app is not None:
-            share, fee = _fee_split(amount)
-            earnings, fees = accounts_get((AccountKind.EARNINGS, charge.app.owner_id),
-                                          (AccountKind.PLATFORM_FEES, None))
-            lines += [(earnings, -share), (fees, -fee)]
-        else:
-            lines.append((account_get(AccountKind.PLATFORM_FEES), -amount))
-    if charge.price > 0:
-        book(kind=TransactionKind.SETTLE, key=f"settle:{charge.subject}", user=user, app=charge.app,
-             prediction_id=prediction_id, lines=lines,
-             memo=charge.app.name if charge.app else charge.subject)
+    _unhold(user_id=charge.user_id, amount=charge.price)
+    if amount <= 0:
+        return
+    lines = [(account_get(AccountKind.WALLET, user), amount)]
+    if revenue_to_developer and charge.app is not None:
+        share, fee = _fee_split(amount)
+        earnings, fees = accounts_get((AccountKind.EARNINGS, charge.app.owner_id),
+                                      (AccountKind.PLATFORM_FEES, None))
+        lines += [(earnings, -share), (fees, -fee)]
+    else:
+        lines.append((account_get(AccountKind.PLATFORM_FEES), -amount))
+    book(kind=TransactionKind.SETTLE, key=f"settle:{charge.subject}", user=user, app=charge.app,
+         prediction_id=prediction_id, lines=lines, memo=charge.app.name if charge.app else charge.subject)
 
 
 @transaction.atomic
@@ -327,12 +375,9 @@ def prediction_settle(*, prediction) -> None:
 
 
 def _release(charge: Charge, *, prediction_id: str = "") -> None:
+    """The hold ends and nothing is charged: no money moved, so the ledger books nothing."""
     if charge.price > 0:
-        user = charge.user
-        book(kind=TransactionKind.RELEASE, key=f"release:{charge.subject}", user=user, app=charge.app,
-             prediction_id=prediction_id, memo=_("Released: not charged"),
-             lines=[(account_get(AccountKind.HOLDS, user), charge.price),
-                    (account_get(AccountKind.WALLET, user), -charge.price)])
+        _unhold(user_id=charge.user_id, amount=charge.price)
     charge.status = ChargeStatus.RELEASED
     charge.settled_at = timezone.now()
 
@@ -372,6 +417,79 @@ def prediction_settle_partial(*, prediction, fraction: Decimal) -> Decimal:
                hardware=getattr(prediction, "hardware", "") or "cpu", prediction_id=str(prediction.pk))
     charge.save(update_fields=["status", "settled_at", "compute_seconds", "hardware", "cost"])
     return amount
+
+
+def predictions_finish_batch(*, succeeded: list, failed: list) -> None:
+    """Settle the succeeded and release the failed predictions of one worker batch, in the caller's transaction.
+
+    Set-based: one locking read of the held charges, one INSERT of the ledger transactions, one of their
+    entries, one UPDATE of the charges and one wallet UPDATE per distinct user, however many calls the
+    batch holds. Exactly once: only charges still `held` are touched, under their row locks.
+    """
+    by_subject = {f"prediction:{p.pk}": (p, True) for p in succeeded}
+    by_subject.update({f"prediction:{p.pk}": (p, False) for p in failed})
+    if not by_subject:
+        return
+    charges = list(Charge.objects.select_for_update(of=("self",)).select_related("app")
+                   .filter(subject__in=list(by_subject), status=ChargeStatus.HELD).order_by("pk"))
+    if not charges:
+        return
+    pairs = {(AccountKind.PLATFORM_FEES, None), (AccountKind.INFERENCE_COST, None), (AccountKind.COMPUTE_PAYABLE, None)}
+    for charge in charges:
+        if charge.price > 0 and by_subject[charge.subject][1]:
+            pairs.add((AccountKind.WALLET, charge.user_id))
+            if charge.app is not None:
+                pairs.add((AccountKind.EARNINGS, charge.app.owner_id))
+    pairs = sorted(pairs, key=lambda pair: (pair[0], pair[1] or 0))
+    accounts = dict(zip(pairs, accounts_get(*pairs), strict=True))
+    now = timezone.now()
+    postings: list[tuple[Transaction, list]] = []
+    wallet_changes: dict[int, list[Decimal]] = {}  # user -> [held change, balance change]
+    for charge in charges:
+        prediction, ok = by_subject[charge.subject]
+        prediction_id = str(prediction.pk)
+        seconds = Decimal(str(getattr(prediction, "compute_seconds", 0) or 0))
+        hardware = getattr(prediction, "hardware", "") or "cpu"
+        cost = money(seconds * selectors.cost_rate(hardware))
+        if charge.price > 0:
+            change = wallet_changes.setdefault(charge.user_id, [ZERO, ZERO])
+            change[0] -= charge.price
+            # The owner past their allowance pays only the compute the call used (cost C), to the platform.
+            owner_call = charge.app is not None and charge.user_id == charge.app.owner_id
+            amount = min(charge.price, cost) if owner_call else charge.price
+            if ok and amount > 0:
+                change[1] -= amount
+                lines = [(accounts[(AccountKind.WALLET, charge.user_id)], amount)]
+                if charge.app is not None and not owner_call:
+                    share, fee = _fee_split(amount)
+                    lines += [(accounts[(AccountKind.EARNINGS, charge.app.owner_id)], -share),
+                              (accounts[(AccountKind.PLATFORM_FEES, None)], -fee)]
+                else:
+                    lines.append((accounts[(AccountKind.PLATFORM_FEES, None)], -amount))
+                postings.append((Transaction(kind=TransactionKind.SETTLE, idempotency_key=f"settle:{charge.subject}",
+                                             user_id=charge.user_id, app=charge.app, prediction_id=prediction_id,
+                                             memo=(charge.app.name if charge.app else charge.subject)[:300]), lines))
+        if cost > 0:
+            postings.append((Transaction(kind=TransactionKind.COST, idempotency_key=f"cost:{charge.subject}",
+                                         user_id=charge.user_id, app=charge.app, prediction_id=prediction_id,
+                                         memo=_("%(s)s s on %(hw)s") % {"s": seconds, "hw": hardware}),
+                             [(accounts[(AccountKind.INFERENCE_COST, None)], cost),
+                              (accounts[(AccountKind.COMPUTE_PAYABLE, None)], -cost)]))
+        charge.compute_seconds, charge.hardware, charge.cost = seconds, hardware, cost
+        charge.status = ChargeStatus.SETTLED if ok else ChargeStatus.RELEASED
+        charge.settled_at = now
+    for _txn, lines in postings:
+        if sum((amount for _account, amount in lines), ZERO) != ZERO:
+            raise ValueError(f"Unbalanced batch posting: {lines}")
+    if postings:
+        created = Transaction.objects.bulk_create([txn for txn, _lines in postings])
+        Entry.objects.bulk_create([Entry(transaction=txn, account=account, amount=money(amount))
+                                   for txn, (_t, lines) in zip(created, postings, strict=True)
+                                   for account, amount in lines])
+    for user_id in sorted(wallet_changes):  # a fixed order: two batches never wait on each other in a cycle
+        held, balance = wallet_changes[user_id]
+        Wallet.objects.filter(user_id=user_id).update(held=F("held") + held, balance=F("balance") + balance)
+    Charge.objects.bulk_update(charges, ["status", "settled_at", "compute_seconds", "hardware", "cost"])
 
 
 def _training_rate(hardware: str) -> Decimal:
@@ -473,6 +591,8 @@ def _reverse(txn: Transaction, *, memo: str, actor, remap: dict | None = None) -
         from .models import CREDIT_NORMAL
 
         after = account_balance(account) + (-amount if account.kind in CREDIT_NORMAL else amount)
+        if account.kind == AccountKind.WALLET and account.user_id is not None:
+            after -= selectors.user_held(user=account.user_id)  # what open calls hold is not refundable
         if after < 0:
             raise ValidationError(_("Cannot refund: %(account)s would go below zero (the money was already "
                                     "spent or paid out).") % {"account": account})

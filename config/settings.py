@@ -243,6 +243,9 @@ MODELMARKET = {
     "MODEL_CACHE_MAX_BYTES": env.int("MODEL_CACHE_MAX_BYTES", default=20 * 1024**3),
     # Webhooks to loopback/private addresses: allowed in development (local receivers), refused in production.
     "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=DEBUG),
+    # Concurrent `Prefer: wait` requests and SSE streams one user may hold open (429 past these).
+    "MAX_WAITS_PER_USER": env.int("MAX_WAITS_PER_USER", default=512),
+    "MAX_STREAMS_PER_USER": env.int("MAX_STREAMS_PER_USER", default=64),
 }
 # --- Billing (owned by the billing app) -------------------------------------------------------
 # Without STRIPE_SECRET_KEY the platform runs on wallet credits only (demo grants, moderator grants).

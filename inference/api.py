@@ -159,6 +159,39 @@ def _wait_seconds(request) -> float:
     return min(int(match.group(1)) if match.group(1) else MAX_WAIT_SECONDS, MAX_WAIT_SECONDS)
 
 
+SLOT_TTL_SECONDS = 900  # longer than any wait or stream; a crashed process's slots expire on their own
+
+
+def _slot_take(*, user_id: int, kind: str) -> str:
+    """Count one open wait or stream of this user (shared cache); 429 past the configured cap."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    cap = settings.MODELMARKET.get("MAX_WAITS_PER_USER" if kind == "wait" else "MAX_STREAMS_PER_USER", 64)
+    key = f"mm:open-{kind}s:{user_id}"
+    cache.add(key, 0, timeout=SLOT_TTL_SECONDS)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=SLOT_TTL_SECONDS)
+        count = 1
+    if count > cap:
+        _slot_release(key)
+        message = (_("Too many waiting requests open at once (at most %(n)d); poll instead or try again shortly.")
+                   if kind == "wait" else _("Too many streams open at once (at most %(n)d); close one first."))
+        raise ApiError(message % {"n": cap}, code="too_many_open", status_code=429, headers={"Retry-After": "1"})
+    return key
+
+
+def _slot_release(key: str) -> None:
+    import contextlib
+
+    from django.core.cache import cache
+
+    with contextlib.suppress(ValueError):  # expired already
+        cache.decr(key)
+
+
 def _wait_for(prediction: Prediction, seconds: float) -> Prediction:
     """Poll until the prediction is finished, quickly at first (most finish in milliseconds)."""
     from .notify import wait_done
@@ -214,13 +247,15 @@ class PredictionCreateApi(APIView):
                    **error_responses(400, 401, 402, 403, 404, 409, 413, 503)},
     )
     def post(self, request, slug: str):
-        app = _app_or_404(request, slug)
         serializer = PredictionRequestSerializer(data=request.data)
+        target = selectors.prediction_target(user=request.user, slug=slug, version=request.data.get("version")
+                                             if isinstance(request.data, dict) else None)
+        app = target.app if target is not None else _app_or_404(request, slug)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         key = request.headers.get("Idempotency-Key", "").strip()[:200]
         prediction, created = services.prediction_create(
-            user=request.user, app=app, input=data["input"], version=data["version"] or None,
+            user=request.user, app=app, input=data["input"], version=data["version"] or None, app_version=target,
             api_key=request.auth if isinstance(request.auth, ApiKey) else None, quote_id=data["quote_id"] or None,
             max_price=data["max_price"], webhook=data["webhook"], webhook_events_filter=data["webhook_events_filter"],
             stream=data["stream"], idempotency_key=key,
@@ -230,7 +265,11 @@ class PredictionCreateApi(APIView):
                            code="idempotency_key_reused")
         wait = _wait_seconds(request)
         if wait and not prediction.is_terminal:
-            prediction = _wait_for(prediction, wait)
+            slot = _slot_take(user_id=request.user.pk, kind="wait")
+            try:
+                prediction = _wait_for(prediction, wait)
+            finally:
+                _slot_release(slot)
         return _answer(prediction, replayed=not created)
 
 
@@ -276,32 +315,67 @@ class EventStreamRenderer(BaseRenderer):
         return json.dumps(data).encode()
 
 
-def _sse(event: str, data) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n".encode()
+SSE_RETRY_MS = 1000
 
 
-def prediction_events(prediction_id, *, poll: float = 0.05, limit_seconds: float = 600):
-    """`output` events as the text grows (or once with the full output), then `done` with the prediction."""
-    sent = ""
+def _sse(event: str, data, *, event_id: int | None = None) -> bytes:
+    """One event; `id:` is how many characters of text the client has had, so a reconnect can resume."""
+    head = f"event: {event}\n" + (f"id: {event_id}\n" if event_id is not None else "")
+    return f"{head}data: {json.dumps(data, default=str)}\n\n".encode()
+
+
+def _resume_offset(last_event_id: str | None) -> int:
+    try:
+        return max(0, int((last_event_id or "").strip()))
+    except ValueError:
+        return 0
+
+
+def prediction_events(prediction_id, *, poll: float = 0.05, limit_seconds: float = 600, resume_from: int = 0):
+    """`output` events as the text grows (or once with the full output), then `done` with the prediction.
+
+    Each event has an `id:` (characters of text sent so far) and the stream opens with `retry:`, so a
+    client that reconnects with `Last-Event-ID` gets only the text it has not seen yet.
+    """
+    sent_length = resume_from
     deadline = time.monotonic() + limit_seconds
-    yield b": stream open\n\n"
+    yield f": stream open\nretry: {SSE_RETRY_MS}\n\n".encode()
     while time.monotonic() < deadline:
         prediction = Prediction.objects.select_related("app", "version").get(pk=prediction_id)
         output = prediction.output
         if isinstance(output, dict) and isinstance(output.get("text"), str):
             text = output["text"]
-            if len(text) > len(sent) and text.startswith(sent):
-                yield _sse("output", text[len(sent):])
-                sent = text
+            if len(text) > sent_length:
+                yield _sse("output", text[sent_length:], event_id=len(text))
+                sent_length = len(text)
         if prediction.is_terminal:
             if output is not None and not (isinstance(output, dict) and isinstance(output.get("text"), str)):
-                yield _sse("output", output)
+                yield _sse("output", output, event_id=sent_length)
             if prediction.status != PredictionStatus.SUCCEEDED:
-                yield _sse("error", {"status": prediction.status, "error": prediction.error})
-            yield _sse("done", selectors.prediction_payload(prediction=prediction))
+                yield _sse("error", {"status": prediction.status, "error": prediction.error}, event_id=sent_length)
+            yield _sse("done", selectors.prediction_payload(prediction=prediction), event_id=sent_length)
             return
         time.sleep(poll)
-    yield _sse("error", {"error": _("The stream timed out.")})
+    yield _sse("error", {"error": _("The stream timed out.")}, event_id=sent_length)
+
+
+class _SlotStream:
+    """The events, holding the user's stream slot until the server closes the response (done or gone)."""
+
+    def __init__(self, events, slot: str):
+        self.events, self.slot, self.open = events, slot, True
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self.events)
+
+    def close(self) -> None:
+        if self.open:
+            self.open = False
+            _slot_release(self.slot)
+            self.events.close()
 
 
 class PredictionStreamApi(APIView):
@@ -311,7 +385,10 @@ class PredictionStreamApi(APIView):
     @extend_schema(responses={(200, "text/event-stream"): str, **error_responses(401, 404)})
     def get(self, request, prediction_id):
         prediction = selectors.prediction_get_for(user=request.user, prediction_id=prediction_id)
-        response = StreamingHttpResponse(prediction_events(prediction.pk), content_type="text/event-stream")
+        resume_from = _resume_offset(request.headers.get("Last-Event-ID"))
+        slot = _slot_take(user_id=request.user.pk, kind="stream")
+        response = StreamingHttpResponse(_SlotStream(prediction_events(prediction.pk, resume_from=resume_from), slot),
+                                         content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"
         return response

@@ -157,6 +157,14 @@ class CachedModel:
     batcher: Batcher
     bytes: int
     lock: threading.Lock = field(default_factory=threading.Lock)
+    runner: Batcher | None = None  # whole predictions: claim, forward pass, bulk finish (one thread per model)
+
+    def runner_for(self, make: Callable[[list[dict]], list[dict]], *, max_batch_size: int,
+                   max_wait_ms: int) -> Batcher:
+        with self.lock:
+            if self.runner is None:
+                self.runner = Batcher(make, max_batch_size=max_batch_size, max_wait_ms=max_wait_ms)
+            return self.runner
 
 
 class ModelCache:
@@ -198,6 +206,8 @@ class ModelCache:
         while total > self.budget_bytes and len(self._models) > 1:
             _key, oldest = self._models.popitem(last=False)
             oldest.batcher.stop()
+            if oldest.runner is not None:
+                oldest.runner.stop()
             total -= oldest.bytes
 
     def keys(self) -> list[tuple]:

@@ -17,13 +17,17 @@ TTL_SECONDS = 300
 def _redis():
     global _client
     url = getattr(settings, "CELERY_BROKER_URL", "") or ""
-    if not url.startswith(("redis://", "rediss://")):
+    if not url.startswith(("redis://", "rediss://", "redis+socket://")):
         return None
     with _lock:
         if _client is None:
             import redis
 
-            _client = redis.Redis.from_url(url, socket_timeout=70, health_check_interval=30)
+            if url.startswith("redis+socket://"):  # the embedded default's private Redis (kombu's spelling)
+                _client = redis.Redis(unix_socket_path=url.removeprefix("redis+socket://"), socket_timeout=70,
+                                      health_check_interval=30)
+            else:
+                _client = redis.Redis.from_url(url, socket_timeout=70, health_check_interval=30)
         return _client
 
 
@@ -42,6 +46,21 @@ def notify_done(prediction_id) -> None:
         pipe.execute()
     except Exception:  # waiting clients fall back to their deadline; the result is in the database anyway
         logger.warning("could not notify %s", prediction_id, exc_info=True)
+
+
+def notify_done_many(prediction_ids) -> None:
+    """One Redis round trip for a whole batch of finished predictions."""
+    client = _redis()
+    if client is None or not prediction_ids:
+        return
+    try:
+        pipe = client.pipeline(transaction=False)
+        for prediction_id in prediction_ids:
+            pipe.lpush(_key(prediction_id), 1)
+            pipe.expire(_key(prediction_id), TTL_SECONDS)
+        pipe.execute()
+    except Exception:
+        logger.warning("could not notify a batch of %d", len(prediction_ids), exc_info=True)
 
 
 def wait_done(prediction_id, seconds: float) -> bool | None:

@@ -16,6 +16,33 @@ def queue_is_served(*, queue: str) -> bool:
     return any(queue in (beat.queues or []) for beat in WorkerHeartbeat.objects.filter(last_seen__gte=since))
 
 
+def prediction_target(*, user, slug: str, version: str | None = None) -> AppVersion | None:
+    """The ready version a call of app `slug` would run, its app, and whether the caller has the app: ONE query.
+
+    None when anything is off (unknown or invisible app, no ready version, ...): the caller then takes
+    the slow path, which names the exact error.
+    """
+    from django.db.models import Exists, OuterRef, Q
+
+    from marketplace.models import AppStatus, LibraryEntry, VersionStatus
+
+    if not (user and user.is_authenticated):
+        return None
+    queryset = (AppVersion.objects.select_related("app")
+                .filter(app__slug=slug, status=VersionStatus.READY)
+                .filter(Q(app__status=AppStatus.PUBLISHED) | Q(app__owner_id=user.pk))
+                # a version held for review runs for its owner only
+                .filter(Q(held_for_review=False) | Q(app__owner_id=user.pk))
+                .annotate(caller_has_app=Exists(
+                    LibraryEntry.objects.filter(user_id=user.pk, app_id=OuterRef("app_id")))))
+    if version:
+        queryset = queryset.filter(version=version)
+    found = queryset.order_by("-validated_at", "-created_at").first()
+    if found is not None:
+        found.app.caller_has_app = found.caller_has_app
+    return found
+
+
 def prediction_list_for(*, user, app: App | None = None) -> QuerySet[Prediction]:
     queryset = Prediction.objects.for_caller(user).select_related("app", "version")
     if app is not None:

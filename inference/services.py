@@ -21,6 +21,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -40,7 +41,7 @@ from .models import (
     WebhookSecret,
     WorkerHeartbeat,
 )
-from .notify import notify_done
+from .notify import notify_done, notify_done_many
 from .webhook_http import WebhookRefused, webhook_post, webhook_target_resolve
 
 logger = logging.getLogger(__name__)
@@ -301,15 +302,26 @@ def prediction_create(
     *, user: User, app: App, input: dict, version: str | None = None, api_key: ApiKey | None = None,  # noqa: A002
     quote_id: str | None = None, max_price: Decimal | None = None, webhook: str = "",
     webhook_events_filter: list[str] | None = None, stream: bool = False, idempotency_key: str = "",
+    app_version: AppVersion | None = None,
 ) -> tuple[Prediction, bool]:
-    """Admit, price and queue a prediction. Answers (prediction, created); the same key answers the same one."""
+    """Admit, price and queue a prediction. Answers (prediction, created); the same key answers the same one.
+
+    `app_version` is the ready version already picked by `selectors.prediction_target` (which also tells
+    whether the caller has the app): the whole web side is then auth, that one read, and one transaction
+    of 2 statements for a free call (Charge and Prediction INSERTs) or 3-4 for a paid one (demand count,
+    the conditional hold UPDATE, the INSERTs).
+    """
     if idempotency_key:
         existing = Prediction.objects.filter(user=user, idempotency_key=idempotency_key).first()
         if existing:
             return existing, False
-    if not (app.owner_id == user.pk or (app.status == AppStatus.PUBLISHED and user_has_app(user=user, app=app))):
+    has_app = getattr(app, "caller_has_app", None)
+    if app.owner_id != user.pk and app.status == AppStatus.PUBLISHED and has_app is None:
+        has_app = user_has_app(user=user, app=app)
+    if not (app.owner_id == user.pk or (app.status == AppStatus.PUBLISHED and has_app)):
         raise PermissionDenied(_("Add this app to your library before running it."))
-    app_version = _pick_version(app, version, user)
+    if app_version is None or app_version.app_id != app.pk or app_version.status != VersionStatus.READY:
+        app_version = _pick_version(app, version, user)
     data = schemas.input_validate(task=app_version.task, data=input)
     if webhook and (problem := webhook_url_problem(webhook)):
         raise ValidationError({"webhook": [problem]})
@@ -329,14 +341,16 @@ def prediction_create(
             )
             # Admitted in the same transaction, just before the row is written (its id exists already), so the
             # price goes in with the INSERT; a PaymentRequired rolls everything back and nothing is queued.
-            admission = billing.prediction_admit(prediction=prediction, quote_id=quote_id, max_price=max_price)
+            admission = billing.prediction_admit(prediction=prediction, quote_id=quote_id, max_price=max_price,
+                                                 fresh=True)
             prediction.price = admission.price
             prediction.currency = admission.currency
             prediction.save(force_insert=True)
             prediction_id = str(prediction.pk)
             limits = (app_version.soft_time_limit, app_version.time_limit)
             notify_start = bool(webhook) and "start" in events
-            transaction.on_commit(lambda: _enqueue_prediction(prediction_id, queue, limits, notify_start))
+            route = {"version_id": app_version.pk, "stream": bool(stream)}
+            transaction.on_commit(lambda: _enqueue_prediction(prediction_id, queue, limits, notify_start, route))
     except IntegrityError:
         if idempotency_key:
             return Prediction.objects.get(user=user, idempotency_key=idempotency_key), False
@@ -344,11 +358,13 @@ def prediction_create(
     return prediction, True
 
 
-def _enqueue_prediction(prediction_id: str, queue: str, limits: tuple[int, int], notify_start: bool) -> None:
+def _enqueue_prediction(prediction_id: str, queue: str, limits: tuple[int, int], notify_start: bool,
+                        route: dict | None = None) -> None:
+    """`route` (version id, stream) lets the worker hand the id straight to the model's batch runner."""
     from .tasks import run_prediction
 
     soft, hard = limits
-    run_prediction.apply_async(args=[prediction_id], queue=queue, task_id=prediction_id,
+    run_prediction.apply_async(args=[prediction_id], kwargs=route or {}, queue=queue, task_id=prediction_id,
                                soft_time_limit=soft, time_limit=max(hard, soft + 1))
     if notify_start:
         webhook_event_queue(prediction_id=prediction_id, event="start")
@@ -429,8 +445,199 @@ def _claim(prediction_id: str, *, device: str, worker: str, warm_keys: list) -> 
     return prediction
 
 
-def prediction_execute(*, prediction_id: str, worker: str = "") -> Prediction | None:
-    """Worker side: load (cached), run batched or streamed, and finish exactly once."""
+_versions: dict[int, tuple[float, AppVersion]] = {}
+VERSION_CACHE_SECONDS = 30
+
+
+def _version_cached(version_id: int) -> AppVersion | None:
+    """Versions are read once per worker process (and again every 30 s): their artifact is fixed by sha256."""
+    now = time.monotonic()
+    hit = _versions.get(version_id)
+    if hit and now - hit[0] < VERSION_CACHE_SECONDS:
+        return hit[1]
+    version = AppVersion.objects.filter(pk=version_id).first()
+    if version is not None:
+        _versions[version_id] = (now, version)
+    return version
+
+
+def prediction_execute(*, prediction_id: str, worker: str = "", version_id: int | None = None,
+                       stream: bool | None = None) -> Prediction | None:
+    """Worker side: load (cached), then hand the id to the version's batch runner and wait for its commit.
+
+    The runner is one thread per loaded model: it claims its batch with one UPDATE ... RETURNING, tokenises
+    and runs one forward pass, and finishes the batch in one transaction (bulk output write + settlement).
+    The task (and so the broker's ack) returns only after that commit. Streams run on their own.
+    """
+    from .engine import model_cache, worker_device
+
+    version = _version_cached(version_id) if version_id else None
+    if version is None or stream is None or (stream and version.task == Task.TEXT_GENERATION):
+        return _prediction_execute_single(prediction_id=prediction_id, worker=worker)
+    device = worker_device()
+    cache = model_cache()
+    worker = f"{worker or socket.gethostname()} pid={os.getpid()}"
+    key = (version.pk, version.sha256, device)
+    warm_keys = cache.keys()
+    if key not in warm_keys:  # cold: the caller sees `starting` (its attempt counted) while the model loads
+        from django.db import connection
+
+        sql, params = _claim_sql([prediction_id], status=PredictionStatus.STARTING, device=device, worker=worker)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+    try:
+        cached, load_ms = cache.get(key, lambda: version_load(version, device=device),
+                                    max_batch_size=version.max_batch_size, max_wait_ms=version.max_wait_ms)
+    except Exception as exc:
+        logger.warning("could not load version %s", version.pk, exc_info=True)
+        return _prediction_fail(prediction_id, _("The model failed: %(error)s") % {
+            "error": f"{type(exc).__name__}: {exc}"[:1000]})
+    runner = cached.runner_for(
+        lambda items: prediction_batch_run(version=version, predictor=cached.predictor, items=items,
+                                           worker=worker, device=device),
+        max_batch_size=version.max_batch_size, max_wait_ms=version.max_wait_ms)
+    runner.expect()
+    try:
+        runner.submit([{"id": str(prediction_id), "load_ms": load_ms}]).result(timeout=version.soft_time_limit)
+    except TimeoutError:
+        return _prediction_fail(prediction_id, _("The model did not answer within %(s)d seconds.")
+                                % {"s": version.soft_time_limit})
+    finally:
+        runner.forget()
+    return None
+
+
+LIVE_STATUSES = (PredictionStatus.QUEUED, PredictionStatus.STARTING, PredictionStatus.PROCESSING)
+
+
+def _claim_sql(ids: list[str], *, status: str, device: str, worker: str) -> tuple[str, list]:
+    """The claim UPDATE: a new attempt (and a log line after a lost worker) unless this worker took it already."""
+    from django.db import connection
+
+    restarted = _("Restarted after a worker was lost (attempt %(n)d).\n")
+    before, _sep, after = restarted.partition("%(n)d")
+    pk = Prediction._meta.pk
+    marks = ", ".join(["%s"] * len(ids))
+    sql = (f"UPDATE {Prediction._meta.db_table} SET status = %s, started_at = COALESCE(started_at, %s), "  # noqa: S608
+           "device = %s, attempts = CASE WHEN worker = %s THEN attempts ELSE attempts + 1 END, "
+           "logs = CASE WHEN worker <> %s AND attempts >= 1 "
+           "THEN logs || %s || CAST(attempts + 1 AS TEXT) || %s ELSE logs END, worker = %s "
+           f"WHERE id IN ({marks}) AND status IN (%s, %s, %s)")
+    params = [status, timezone.now(), device, worker, worker, before, after, worker,
+              *[pk.get_db_prep_value(uuid.UUID(str(i)), connection) for i in ids], *LIVE_STATUSES]
+    return sql, params
+
+
+def _claim_batch(ids: list[str], *, device: str, worker: str) -> list[Prediction]:
+    """Claim the batch with ONE `UPDATE ... RETURNING`: finished or canceled ones are simply not returned."""
+    sql, params = _claim_sql(ids, status=PredictionStatus.PROCESSING, device=device, worker=worker)
+    return list(Prediction.objects.raw(sql + " RETURNING *", params))
+
+
+def prediction_batch_run(*, version: AppVersion, predictor, items: list[dict], worker: str,
+                         device: str) -> list[dict]:
+    """Run a batch of predictions of one version end to end (see `prediction_execute`). One entry per item."""
+    ids = [item["id"] for item in items]
+    load_ms = {item["id"]: float(item.get("load_ms") or 0) for item in items}
+    claimed = _claim_batch(ids, device=device, worker=worker)
+    errors: dict[str, str] = {}
+    inputs: list[tuple[Prediction, list[dict]]] = []
+    for prediction in claimed:
+        try:
+            inputs.append((prediction, schemas.input_items(task=version.task, data=prediction.input)))
+        except Exception as exc:  # a bad input fails its own prediction only
+            errors[str(prediction.pk)] = _("The model failed: %(error)s") % {
+                "error": f"{type(exc).__name__}: {exc}"[:1000]}
+    results: dict[str, list[dict]] = {}
+    batch_size, predict_ms = 0, 0.0
+    if inputs:
+        flat = [item for _p, its in inputs for item in its]
+        batch_size = len(flat)
+        started = time.perf_counter()
+        try:
+            outputs = predictor.predict(flat)
+            position = 0
+            for prediction, its in inputs:
+                results[str(prediction.pk)] = outputs[position:position + len(its)]
+                position += len(its)
+        except Exception:  # one bad input must not fail its neighbours: run each on its own
+            for prediction, its in inputs:
+                try:
+                    results[str(prediction.pk)] = predictor.predict(its)
+                except Exception as exc:
+                    logger.warning("prediction %s failed", prediction.pk, exc_info=True)
+                    errors[str(prediction.pk)] = _("The model failed: %(error)s") % {
+                        "error": f"{type(exc).__name__}: {exc}"[:1000]}
+        predict_ms = (time.perf_counter() - started) * 1000
+    _finish_batch(claimed, results=results, errors=errors, batch_size=batch_size, predict_ms=predict_ms,
+                  load_ms=load_ms)
+    return [{"id": i} for i in ids]
+
+
+def _finish_batch(claimed: list[Prediction], *, results: dict, errors: dict, batch_size: int, predict_ms: float,
+                  load_ms: dict) -> None:
+    """ONE transaction: the still-live rows locked, outputs and metrics in one bulk UPDATE, one batch settlement."""
+    if not claimed:
+        return
+    now = timezone.now()
+    succeeded, failed = [], []
+    for prediction in claimed:
+        pid = str(prediction.pk)
+        own_load = load_ms.get(pid, 0.0)
+        if pid in results:
+            count = len(results[pid])
+            prediction.output = _json_safe(schemas.output_assemble(data=prediction.input, outputs=results[pid]))
+            prediction.metrics = _metrics_with_queue(prediction, {
+                "load_ms": round(own_load, 1), "predict_ms": round(predict_ms, 1), "batch_size": batch_size})
+            prediction.compute_seconds = Decimal(str(round(predict_ms / 1000 * count / max(batch_size, 1)
+                                                           + own_load / 1000, 6)))
+            prediction.status = PredictionStatus.SUCCEEDED
+            succeeded.append(prediction)
+        else:
+            prediction.error = errors.get(pid) or _("The model gave no output.")
+            prediction.metrics = _metrics_with_queue(prediction, {"load_ms": None, "predict_ms": None,
+                                                                  "batch_size": None})
+            prediction.status = PredictionStatus.FAILED
+            failed.append(prediction)
+        prediction.completed_at = now
+    try:
+        with transaction.atomic():
+            live = set(Prediction.objects.select_for_update().filter(
+                pk__in=[p.pk for p in claimed], status__in=LIVE_STATUSES).values_list("pk", flat=True))
+            succeeded = [p for p in succeeded if p.pk in live]
+            failed = [p for p in failed if p.pk in live]
+            done = succeeded + failed
+            if not done:
+                return
+            Prediction.objects.bulk_update(done, ["status", "output", "error", "metrics", "compute_seconds",
+                                                  "completed_at"])
+            billing.predictions_finish_batch(succeeded=succeeded, failed=failed)
+            runs: dict[int, int] = {}
+            for prediction in succeeded:
+                runs[prediction.app_id] = runs.get(prediction.app_id, 0) + 1
+            for app_id, count in sorted(runs.items()):
+                App.objects.filter(pk=app_id).update(runs_count=F("runs_count") + count)
+            done_ids = [str(p.pk) for p in done]
+            hooked = [str(p.pk) for p in done if p.webhook]
+            transaction.on_commit(lambda: notify_done_many(done_ids))
+            for pid in hooked:
+                transaction.on_commit(lambda pid=pid: webhook_event_queue(prediction_id=pid, event="completed"))
+    except DatabaseError:  # e.g. an output the database cannot store: finish them one by one
+        logger.warning("batch completion failed; finishing one by one", exc_info=True)
+        for prediction in claimed:
+            try:
+                if prediction.status == PredictionStatus.SUCCEEDED:
+                    _prediction_succeed(prediction, output=prediction.output, metrics=prediction.metrics,
+                                        compute_seconds=prediction.compute_seconds, wall_seconds=0)
+                else:
+                    _prediction_fail(str(prediction.pk), prediction.error)
+            except DatabaseError as exc:
+                _prediction_fail(str(prediction.pk), _("The output could not be stored: %(error)s") % {
+                    "error": str(exc).splitlines()[0][:300]})
+
+
+def _prediction_execute_single(*, prediction_id: str, worker: str = "") -> Prediction | None:
+    """One prediction on its own (streams, and tasks queued before batch routing existed)."""
     from .engine import model_cache, worker_device
 
     device = worker_device()

@@ -23,12 +23,16 @@ def validate_version(self, version_id: int) -> None:
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=0, ignore_result=True)
-def run_prediction(self, prediction_id: str) -> None:
-    """Idempotent: a redelivered prediction (worker lost) runs again unless it already finished."""
+def run_prediction(self, prediction_id: str, version_id: int | None = None, stream: bool | None = None) -> None:
+    """Idempotent: a redelivered prediction (worker lost) runs again unless it already finished.
+
+    Returns (and is acked) only after the batch that ran it committed its outputs and settlement.
+    """
     from .services import prediction_execute, prediction_fail_if_running
 
     try:
-        prediction_execute(prediction_id=prediction_id, worker=self.request.hostname or socket.gethostname())
+        prediction_execute(prediction_id=prediction_id, worker=self.request.hostname or socket.gethostname(),
+                           version_id=version_id, stream=stream)
     except SoftTimeLimitExceeded:
         prediction_fail_if_running(prediction_id=prediction_id, error=_("The model ran past its time limit."))
 
@@ -57,9 +61,8 @@ def _served_queues(consumer) -> list[str]:
 
 @signals.worker_ready.connect
 def _worker_ready(sender=None, **kwargs) -> None:
+    # Every worker beats (healthz reads liveness from these rows); routing only looks at inference queues.
     queues = _served_queues(sender)
-    if not any(name.startswith("inference-") for name in queues):
-        return
     hostname = sender.hostname
 
     def beat() -> None:

@@ -159,7 +159,8 @@ def _worker_env(db_name: str) -> dict:
 class WorkerProcess:
     """A real `celery worker` subprocess on the test database and the configured broker."""
 
-    def __init__(self, queues: str, concurrency: int, log_path: Path, db_name: str):
+    def __init__(self, queues: str, concurrency: int, log_path: Path, db_name: str, pool: str = "prefork"):
+        self.pool = pool
         self.queues = queues
         self.concurrency = concurrency
         self.log_path = log_path
@@ -172,7 +173,7 @@ class WorkerProcess:
 
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", self.queues, "-c",
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", self.pool, "-Q", self.queues, "-c",
              str(self.concurrency), "--without-gossip", "--without-mingle", "-l", "INFO",
              "-n", f"{self.name}@%h"],
             cwd=ROOT, env=_worker_env(self.db_name), stdout=log, stderr=subprocess.STDOUT,
@@ -209,9 +210,10 @@ def celery_worker_factory(transactional_db, artifacts_dir, request):
 
     workers: list[WorkerProcess] = []
 
-    def start(queues: str = ",".join(QUEUES), concurrency: int = 1) -> WorkerProcess:
+    def start(queues: str = ",".join(QUEUES), concurrency: int = 1, pool: str = "prefork") -> WorkerProcess:
+        """`pool="threads"` is how `inference_worker` runs: predictions of a version meet in one batch."""
         log_path = artifacts_dir / f"worker-{request.node.name[:60]}-{len(workers)}.log"
-        worker = WorkerProcess(queues, concurrency, log_path, connection.settings_dict["NAME"])
+        worker = WorkerProcess(queues, concurrency, log_path, connection.settings_dict["NAME"], pool=pool)
         workers.append(worker)
         return worker.start()
 

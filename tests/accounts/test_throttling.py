@@ -59,3 +59,40 @@ def test_behind_one_proxy_the_address_it_saw_is_used(api_client, settings):
     # Another client behind the same proxy has its own budget, whatever it writes to the left.
     assert api_client.get("/api/v1/categories/", HTTP_X_FORWARDED_FOR="198.51.100.7, 198.51.100.8").status_code == 200
     cache.clear()
+def test_a_key_with_its_own_rate_uses_it_and_the_keys_page_shows_limit_and_usage(user, three_per_minute, client):
+    from django.core.exceptions import ValidationError
+
+    generous, strict = key_client(user, scopes=["read"]), key_client(user, scopes=["read"])
+    generous.api_key.rate_limit = "5/min"
+    generous.api_key.save(update_fields=["rate_limit"])
+    for _ in range(5):
+        assert generous.get("/api/v1/me/").status_code == 200
+    assert generous.get("/api/v1/me/").status_code == 429
+    for _ in range(3):
+        assert strict.get("/api/v1/me/").status_code == 200
+    assert strict.get("/api/v1/me/").status_code == 429  # the default (3/min here) still applies to the other key
+    client.force_login(user)
+    from django.urls import reverse
+
+    page = client.get(reverse("accounts:api_keys")).content.decode()
+    assert 'data-rate="5/min"' in page and 'data-rate="3/min"' in page
+    assert "5 used in this window" in page and "3 used in this window" in page
+    generous.api_key.rate_limit = "lots"
+    with pytest.raises(ValidationError):
+        generous.api_key.full_clean()
+
+
+def test_moderators_set_a_keys_rate_in_the_admin(user, client):
+    from accounts.models import ApiKey
+    from tests.factories import UserFactory
+
+    key = key_client(user, scopes=["read"]).api_key
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    url = f"/admin/accounts/apikey/{key.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200 and 'name="rate_limit"' in page.content.decode()
+    assert client.post(url, {"rate_limit": "1200/min"}).status_code == 302
+    assert ApiKey.objects.get(pk=key.pk).rate_limit == "1200/min"
+    assert client.post(url, {"rate_limit": "fast"}).status_code == 200  # the form shows the error
+    assert ApiKey.objects.get(pk=key.pk).rate_limit == "1200/min"

@@ -277,6 +277,14 @@ def test_streaming_generation_sends_output_events_then_done(published_app, tiny_
 
     streamed = "".join(json.loads(block.split("data: ", 1)[1]) for block in outputs)
     assert streamed == created["output"]["text"]
+    assert "retry: 1000" in text and all("\nid: " in block for block in events)
+    # Reconnecting with Last-Event-ID resumes after what the client already has.
+    seen = 2
+    again = client.get(f"/api/v1/predictions/{created['id']}/stream/", HTTP_ACCEPT="text/event-stream",
+                       HTTP_LAST_EVENT_ID=str(seen))
+    rest = [block for block in b"".join(again.streaming_content).decode().split("\n\n")
+            if block.startswith("event: output")]
+    assert "".join(json.loads(block.split("data: ", 1)[1]) for block in rest) == created["output"]["text"][seen:]
 
 
 def test_openapi_schema_describes_the_inference_api(client):
@@ -321,3 +329,28 @@ def test_gpu_versions_go_to_a_live_gpu_worker(published_app, tiny_models, runner
     # A worker that stopped beating no longer counts.
     WorkerHeartbeat.objects.filter(pk=beat.pk).update(last_seen=timezone.now() - timedelta(minutes=5))
     _error(_predict(_client(runner), published_app, {"input": {"text": "b"}}), 503, "no_gpu_worker")
+
+
+def test_open_waits_and_streams_are_capped_per_user(classifier_app, runner, settings):
+    """Past the cap a wait or a stream answers 429 with Retry-After; a finished one gives its slot back."""
+    from django.core.cache import cache
+
+    settings.MODELMARKET = {**settings.MODELMARKET, "MAX_WAITS_PER_USER": 1, "MAX_STREAMS_PER_USER": 1}
+    client = _client(runner)
+    cache.set(f"mm:open-waits:{runner.pk}", 1, timeout=60)  # another request of this user is waiting now
+    response = _predict(client, classifier_app, {"input": {"text": "hi"}}, HTTP_PREFER="wait=1")
+    body = _error(response, 429, "too_many_open")
+    assert body["message"] and response["Retry-After"] == "1"
+    cache.set(f"mm:open-waits:{runner.pk}", 0, timeout=60)
+    waited = _predict(client, classifier_app, {"input": {"text": "hi"}}, HTTP_PREFER="wait=1")
+    assert waited.status_code in (201, 202) and cache.get(f"mm:open-waits:{runner.pk}") == 0
+    prediction_id = waited.json()["id"]
+    assert client.post(f"/api/v1/predictions/{prediction_id}/cancel/").status_code == 200  # streams end at once
+    first = client.get(f"/api/v1/predictions/{prediction_id}/stream/", HTTP_ACCEPT="text/event-stream")
+    assert first.status_code == 200
+    second = client.get(f"/api/v1/predictions/{prediction_id}/stream/", HTTP_ACCEPT="text/event-stream")
+    assert second.status_code == 429
+    assert b"event: done" in b"".join(first.streaming_content)  # finished and closed: its slot is given back
+    third = client.get(f"/api/v1/predictions/{prediction_id}/stream/", HTTP_ACCEPT="text/event-stream")
+    assert third.status_code == 200 and b"event: done" in b"".join(third.streaming_content)
+    assert cache.get(f"mm:open-streams:{runner.pk}") == 0
