@@ -53,16 +53,18 @@ PYTHON = sys.executable
 # HOW THE PLATFORM IS STARTED. For each configuration the first entry whose `when` holds is used (`--server-pg
 # NAME` / `--server-embedded NAME` force one). `when` terms, all must hold: "make:TARGET" (a Makefile target),
 # "file:PATH", "module:NAME" (importable in this venv), "command:NAME" (a manage.py command), "always".
-# Placeholders: {python} {addr} {port} {web_workers} {web_threads}. A `--opt=value` argument of a manage.py command
+# Placeholders: {python} {addr} {port} {web_workers} {web_threads}; "env" adds environment variables to the
+# entry's processes. A `--opt=value` argument of a manage.py command
 # is dropped when that command's --help does not know `--opt`, so newer and older commands both start.
 # "platform" processes start everything themselves; "web" + "worker" are started side by side.
 # ==================================================================================================================
 SERVERS: dict[str, list[dict]] = {
     # (b), (c), (t): PostgreSQL + Redis, from DATABASE_URL / CELERY_BROKER_URL / CACHE_URL.
     "pg": [
-        {"name": "make serve", "when": ["make:serve"],
-         "processes": {"platform": ["make", "-o", "install", "serve", "ADDR={addr}", "BIND={addr}", "PORT={port}",
-                                    "HOST=127.0.0.1"]}},
+        # `make serve` (migrate, collectstatic, then the production processes); `-o install` keeps it from
+        # reinstalling the shared venv. ADDR is what it binds.
+        {"name": "make serve", "when": ["make:serve"], "env": {"ADDR": "{addr}"},
+         "processes": {"platform": ["make", "-o", "install", "serve", "ADDR={addr}"]}},
         {"name": "uvicorn (config/asgi.py) + inference_worker", "when": ["file:config/asgi.py", "module:uvicorn"],
          "processes": {
              "web": ["{python}", "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", "{port}",
@@ -340,6 +342,7 @@ def start_server(kind: str, *, forced: str | None, env: dict, port: int, log_pat
     last_error = ""
     for candidate in candidates:
         commands = {role: _fill(cmd, values, env) for role, cmd in candidate["processes"].items()}
+        env = {**env, **{k: v.format(**values) for k, v in candidate.get("env", {}).items()}}
         log(f"starting {kind} server: {candidate['name']}")
         for role, cmd in commands.items():
             log(f"  {role}: {' '.join(cmd)}")
