@@ -652,14 +652,25 @@ def raw_child(args) -> None:
                       "single_call_p50_ms": per_batch[1]["p50_ms"], "load_avg": os.getloadavg()[0]}))
 
 
-def run_raw(args, sentences_file: Path) -> dict:
-    log("(a) raw in-process MiniLM")
+def raw_combined(passes: list[dict]) -> dict:
+    """(a) over every raw pass of the run: the best throughput and the lowest single-call p50 (the machine's limit
+    when it was least disturbed, so the targets are the strictest the run can give)."""
+    best = max(passes, key=lambda r: r["best_sentences_per_s"])
+    return {**best, "single_call_p50_ms": min(r["single_call_p50_ms"] for r in passes),
+            "passes": [{"when": r["when"], "best_batch": r["best_batch"],
+                        "best_sentences_per_s": r["best_sentences_per_s"],
+                        "single_call_p50_ms": r["single_call_p50_ms"], "load_avg": r["load_avg"]} for r in passes]}
+
+
+def run_raw(args, sentences_file: Path, when: str = "start") -> dict:
+    log(f"(a) raw in-process MiniLM ({when})")
     result = subprocess.run([PYTHON, __file__, "--_raw", "--sentences-file", str(sentences_file),
                              "--raw-seconds", str(args.raw_seconds)], cwd=ROOT, capture_output=True, text=True,
                             env={**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"})
     if result.returncode != 0:
         raise RuntimeError(f"raw benchmark failed: {result.stderr[-2000:]}")
     raw = json.loads(result.stdout.strip().splitlines()[-1])
+    raw["when"] = when
     for batch, r in raw["per_batch"].items():
         log(f"  batch {batch:>3}: {r['sentences_per_s']:7.1f} sentences/s, p50 {r['p50_ms']:.1f} ms per call")
     log(f"  best batch {raw['best_batch']}: {raw['best_sentences_per_s']:.1f} sentences/s; single call p50 "
@@ -1000,6 +1011,9 @@ def print_table(results: dict) -> str:
                      f"single call p50 {raw['single_call_p50_ms']:.1f} ms")
         lines.append("    per batch: " + ", ".join(f"{b}: {r['sentences_per_s']:.1f}/s"
                                                     for b, r in raw["per_batch"].items()))
+        lines.append("    raw passes: " + "; ".join(
+            f"{p['when']}: {p['best_sentences_per_s']:.1f}/s at batch {p['best_batch']}, single "
+            f"{p['single_call_p50_ms']:.1f} ms (load {p['load_avg']:.1f})" for p in raw.get("passes", [])))
     header = (f"| {'config':<38} | {'clients':>7} | {'req/s':>7} | {'p50 ms':>7} | {'p95 ms':>7} | {'p99 ms':>7} | "
               f"{'errors':>6} | {'202s':>4} | {'CPU ms/req':>10} | {'server cores':>12} | {'mean batch':>10} |")
     lines += ["", header, "|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|"]
@@ -1095,14 +1109,26 @@ def main() -> None:
         "configs": {},
     }
     try:
-        if "a" in only:
-            results["configs"]["a"] = run_raw(args, sentences_file)
+        # (a) is measured again before each server: the machine is shared, so every configuration gets a raw
+        # figure taken under about the same load, and the targets use the best of them.
+        raw_passes: list[dict] = []
+
+        def raw_pass(when: str) -> None:
+            if "a" in only:
+                raw_passes.append(run_raw(args, sentences_file, when))
+                results["configs"]["a"] = raw_combined(raw_passes)
+
+        raw_pass("start")
         if "p" in only:
             results["configs"]["p"] = run_peer(args, sentences, levels, run_dir)
         pg_tags = [t for t in ("b", "c", "tf", "tp") if t in only]
         if pg_tags:
+            if "p" in only:
+                raw_pass("before pg")
             run_platform(args, "pg", pg_tags, sentences, levels, run_dir, results)
         if "e" in only:
+            if "p" in only or pg_tags:
+                raw_pass("before embedded")
             run_platform(args, "embedded", ["e"], sentences, levels, run_dir, results)
     except KeyboardInterrupt:
         log("interrupted: servers stopped; partial results follow")
