@@ -493,9 +493,9 @@ def run_level(target: Target, sentences: list[str], clients: int, seconds: float
     server_cpu = sum(after["server"][pid] - before["server"].get(pid, 0.0) for pid in after["server"])
     machine_busy = sum(getattr(after["machine"], f) - getattr(before["machine"], f)
                        for f in ("user", "system", "nice", "irq", "softirq"))
-    done = max(result["completed_in_window"], 1)
+    done = result["completed_in_window"]
     result.update({
-        "server_cpu_ms_per_req": server_cpu * 1000 / done if server else None,
+        "server_cpu_ms_per_req": server_cpu * 1000 / done if server and done else None,
         "server_cores": server_cpu / wall if server else None,
         "client_cores": (after["client"] - before["client"]) / wall,
         "machine_cores_busy": machine_busy / wall,
