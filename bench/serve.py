@@ -1036,6 +1036,8 @@ def print_table(results: dict) -> str:
             lines.append(f"  - {t['target']}: {t['value']} (want {t['want']}) -> {t['status'].upper()} "
                          f"(margin {t['margin']:+})" if not isinstance(t["value"], str) else
                          f"  - {t['target']}: {t['value']} -> {t['status'].upper()}")
+    for failure in results.get("failures", []):
+        lines.append(f"  ! {failure['step']} failed: {failure['error'][:300]}")
     text = "\n".join(lines)
     print("\n" + text)
     return text
@@ -1112,24 +1114,36 @@ def main() -> None:
         # (a) is measured again before each server: the machine is shared, so every configuration gets a raw
         # figure taken under about the same load, and the targets use the best of them.
         raw_passes: list[dict] = []
+        failures = results.setdefault("failures", [])
+
+        def step(name: str, function, *step_args) -> None:
+            """A configuration that fails is reported and the run goes on: one run, whatever breaks."""
+            try:
+                function(*step_args)
+            except Exception as exc:  # noqa: BLE001
+                log(f"{name} FAILED: {type(exc).__name__}: {str(exc)[-1500:]}")
+                failures.append({"step": name, "error": f"{type(exc).__name__}: {str(exc)[-1500:]}"})
 
         def raw_pass(when: str) -> None:
             if "a" in only:
                 raw_passes.append(run_raw(args, sentences_file, when))
                 results["configs"]["a"] = raw_combined(raw_passes)
 
-        raw_pass("start")
-        if "p" in only:
+        def peer() -> None:
             results["configs"]["p"] = run_peer(args, sentences, levels, run_dir)
+
+        step("(a) start", raw_pass, "start")
+        if "p" in only:
+            step("(p)", peer)
         pg_tags = [t for t in ("b", "c", "tf", "tp") if t in only]
         if pg_tags:
             if "p" in only:
-                raw_pass("before pg")
-            run_platform(args, "pg", pg_tags, sentences, levels, run_dir, results)
+                step("(a) before pg", raw_pass, "before pg")
+            step("pg platform", run_platform, args, "pg", pg_tags, sentences, levels, run_dir, results)
         if "e" in only:
             if "p" in only or pg_tags:
-                raw_pass("before embedded")
-            run_platform(args, "embedded", ["e"], sentences, levels, run_dir, results)
+                step("(a) before embedded", raw_pass, "before embedded")
+            step("embedded platform", run_platform, args, "embedded", ["e"], sentences, levels, run_dir, results)
     except KeyboardInterrupt:
         log("interrupted: servers stopped; partial results follow")
         results["interrupted"] = True
