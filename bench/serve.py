@@ -634,10 +634,10 @@ def raw_child(args) -> None:
             cursor += size
             return chunk
 
-        for _ in range(3):
+        for _ in range(2):
             predictor.predict(items(batch))  # warm this shape (oneDNN picks kernels per shape)
         latencies, done, started = [], 0, time.perf_counter()
-        while time.perf_counter() - started < args.raw_seconds or len(latencies) < 5:
+        while time.perf_counter() - started < args.raw_seconds or len(latencies) < 3:
             chunk = items(batch)
             t0 = time.perf_counter()
             predictor.predict(chunk)
