@@ -52,7 +52,7 @@ def test_killed_worker_still_settles_exactly_once(celery_worker_factory, tiny_mo
     done = _wait(lambda: Prediction.objects.filter(pk=prediction_id, status__in=["succeeded", "failed"]).first())
     time.sleep(2)  # a duplicate settlement would show up here
     assert done.status == "succeeded", done.error
-    assert done.attempts == 2  # it really was redelivered after the kill
+    assert done.attempts >= 2  # it really was redelivered after the kill (a slow box may redeliver twice)
     assert Transaction.objects.filter(prediction_id=prediction_id, kind="settle").count() == 1
     assert Transaction.objects.filter(prediction_id=prediction_id, kind="release").count() == 0
     assert Charge.objects.get(subject=f"prediction:{prediction_id}").status == "settled"
