@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include(api_v1)),
+    path("openai/v1/", include("inference.openai_urls")),
     path("", include("accounts.urls")),
     path("", include("billing.urls")),
     path("", include("inference.urls")),

@@ -58,14 +58,14 @@ class AsyncClient:
         url: str | None = path
         query = _base.clean(params or {})
         while url:
-            page = await self.request("GET", url, params=query)
+            page = await self.request("GET", url, params=query or None)
             if isinstance(page, list):
                 for item in page:
                     yield item
                 return
             for item in page.get("results", []):
                 yield item
-            url, query = page.get("next"), {}
+            url, query = page.get("next"), {}  # `next` carries its own query string
 
     async def run(self, app: str, *, input: dict[str, Any], version: str | None = None,  # noqa: A002
                   quote_id: str | None = None, max_price: Any = None, auto_quote: bool = True,

@@ -66,12 +66,12 @@ class Client:
         url: str | None = path
         query = _base.clean(params or {})
         while url:
-            page = self.request("GET", url, params=query)
+            page = self.request("GET", url, params=query or None)
             if isinstance(page, list):  # an unpaginated list
                 yield from page
                 return
             yield from page.get("results", [])
-            url, query = page.get("next"), {}
+            url, query = page.get("next"), {}  # `next` carries its own query string
 
     # --- the two-line surface -------------------------------------------------------------------------------
 

@@ -12,7 +12,10 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
+import httpx
 import typer
+import typer.core
 from rich.console import Console
 from rich.table import Table
 
@@ -20,8 +23,28 @@ from . import _base
 from ._client import Client
 from ._errors import APIError, ModelMarketError, PredictionFailed
 
+
+class _Group(typer.core.TyperGroup):
+    """Turns API errors into exit status 1 with the message on stderr (bad usage is click's exit status 2)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except APIError as exc:
+            err.print(f"[red]Error {exc.status} ({exc.code}):[/red] {exc.message}", highlight=False)
+            for field, messages in (exc.fields or {}).items():
+                err.print(f"  {field}: {messages}", highlight=False)
+            raise typer.Exit(1) from exc
+        except ModelMarketError as exc:
+            err.print(f"[red]Error:[/red] {exc}", highlight=False)
+            raise typer.Exit(1) from exc
+        except httpx.TransportError as exc:
+            err.print(f"[red]Cannot reach the platform:[/red] {exc}", highlight=False)
+            raise typer.Exit(1) from exc
+
+
 app = typer.Typer(help="ModelMarket from the terminal: run apps, publish models, fine-tune.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+                  pretty_exceptions_enable=False, cls=_Group)
 apps_app = typer.Typer(help="Browse the store.", no_args_is_help=True)
 predictions_app = typer.Typer(help="Your predictions.", no_args_is_help=True)
 keys_app = typer.Typer(help="Your API keys.", no_args_is_help=True)
@@ -36,8 +59,8 @@ err = Console(stderr=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (the default when the output is piped).")]
 
 
-class UsageError(Exception):
-    pass
+class UsageError(click.UsageError):
+    """Bad usage: exit status 2."""
 
 
 def _client() -> Client:
@@ -319,37 +342,8 @@ def train(base: Annotated[str, typer.Option("--base", help="SLUG@VERSION of the 
 
 
 def main() -> None:
-    """Entry point: map API errors to exit 1 (message on stderr) and usage errors to exit 2."""
-    try:
-        app(standalone_mode=False)
-    except UsageError as exc:
-        err.print(f"[red]Usage:[/red] {exc}")
-        sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except APIError as exc:
-        err.print(f"[red]Error {exc.status} ({exc.code}):[/red] {exc.message}")
-        for field, messages in (exc.fields or {}).items():
-            err.print(f"  {field}: {messages}")
-        sys.exit(1)
-    except ModelMarketError as exc:
-        err.print(f"[red]Error:[/red] {exc}")
-        sys.exit(1)
-    except Exception as exc:  # noqa: BLE001 - click's own usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
-        import httpx
-
-        if isinstance(exc, httpx.TransportError):
-            err.print(f"[red]Cannot reach the platform:[/red] {exc}")
-            sys.exit(1)
-        raise
-    sys.exit(0)
+    """Entry point of `modelmarket` and `mm`."""
+    app()
 
 
 if __name__ == "__main__":
