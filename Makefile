@@ -11,7 +11,7 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 TEST_CACHE_URL ?= redis://127.0.0.1:6379/1
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-sqlite lint bench
+.PHONY: install run test test-sqlite lint bench docs
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required"; exit 1; }
@@ -29,11 +29,13 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py compilemessages -v0 --ignore=.venv 2>/dev/null || true
 	$(PY) manage.py seed_demo
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build -q    # the docs site, served at /docs/
 	$(PY) manage.py runplatform
 
 test: install
 	bash .ci/services.sh
 	$(PY) -m ruff check .
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -q
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) CACHE_URL=$(TEST_CACHE_URL) \
 	  HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
@@ -46,3 +48,6 @@ test-sqlite: install
 
 lint: install
 	$(PY) -m ruff check .
+
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict

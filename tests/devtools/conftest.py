@@ -18,6 +18,7 @@ class Platform:
     generator: object
     classifier: object
     paid: object
+    generator_zip: object
 
 
 @pytest.fixture(autouse=True)
@@ -47,4 +48,5 @@ def platform(live_server, celery_worker_factory, tiny_models, settings) -> Platf
     credit_grant(user=user, amount=Decimal("5.00"), memo="tests", granted_by=ModeratorFactory())
     key = api_key_create(user=user, name="devtools", scopes=["read", "predict", "publish"]).raw_key
     return Platform(url=live_server.url, user=user, key=key, embedder=embedder, generator=generator,
-                    classifier=classifier, paid=paid)
+                    classifier=classifier, paid=paid,
+                    generator_zip=tiny_models["generator"])

@@ -6,9 +6,9 @@ import time
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import modelmarket
 import pytest
 
-import modelmarket
 from inference.models import Prediction
 
 pytestmark = pytest.mark.integration
