@@ -27,12 +27,15 @@ def _model_dir(settings, tmp_path):
 
 
 @pytest.fixture
-def platform(live_server, celery_worker_factory, tiny_models, settings) -> Platform:  # noqa: F811
+def platform(live_server, celery_worker_factory, tiny_models, settings, monkeypatch) -> Platform:  # noqa: F811
     """Three free apps and one paid app with ready versions, a user who has them all, and their API key."""
     from accounts.services import api_key_create
     from billing.services import credit_grant
 
     settings.SITE_URL = live_server.url
+    # Webhook receivers in these tests listen on 127.0.0.1: allowed here and in the worker (it reads the env).
+    monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "true")
+    settings.MODELMARKET = {**settings.MODELMARKET, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": True}
     celery_worker_factory(queues="inference-cpu,webhooks", concurrency=1)
     user = UserFactory()
     embedder = AppFactory(slug="tiny-embedder", name="Tiny Embedder", status=AppStatus.PUBLISHED)
