@@ -54,6 +54,9 @@ SUMMARIES = {
     "webhooks_secret_create": "Rotate your webhook signing secret",
 }
 
+# What the URL converters accept (anything else is not one of our URLs).
+PATH_PATTERNS = {"slug": r"^[-a-zA-Z0-9_]+$", "version": r"^[^/]+$"}
+
 # Query filters the views read from request.query_params without a filter backend.
 FILTERS = {
     "predictions_list": [("app", "Only this app's predictions (its slug).")],
@@ -209,6 +212,9 @@ def postprocess(result: dict, generator, request, public) -> dict:
                         params.append({"in": "query", "name": name, "required": False, "description": text,
                                        "schema": {"type": "integer"}})
             params = op.setdefault("parameters", [])
+            for param in params:
+                if param.get("in") == "path" and param.get("name") in PATH_PATTERNS:
+                    param.setdefault("schema", {}).setdefault("pattern", PATH_PATTERNS[param["name"]])
             for name, text in FILTERS.get(op_id, []):
                 if not any(p.get("name") == name and p.get("in") == "query" for p in params):
                     params.append({"in": "query", "name": name, "required": False, "description": text,

@@ -19,7 +19,7 @@ def test_models_embeddings_chat_completions_and_streaming(platform):
 
     # The SDK asks for base64 by default and decodes it; floats on request.
     emb = client.embeddings.create(model="tiny-embedder", input=["hello world", "how are you?"])
-    assert len(emb.data) == 2 and len(emb.data[0].embedding) > 8 and emb.usage.prompt_tokens == 5
+    assert len(emb.data) == 2 and len(emb.data[0].embedding) > 8 and emb.usage.prompt_tokens == 6
     floats = client.embeddings.create(model="tiny-embedder", input="hello world", encoding_format="float")
     assert floats.data[0].embedding == pytest.approx(emb.data[0].embedding, rel=1e-5)
     assert Prediction.objects.filter(app=platform.embedder, status="succeeded").count() == 2

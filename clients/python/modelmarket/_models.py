@@ -164,7 +164,7 @@ class Balance(Model):
 class ApiKey(Model):
     """An API key; `key` (the secret) is only there right after creation."""
 
-    schema_name: ClassVar[str] = "ApiKey"
+    schema_name: ClassVar[str] = "ApiKeyCreatedOutput"
     id: int = 0
     name: str = ""
     prefix: str = ""
@@ -194,7 +194,7 @@ class Version(Model):
 class Dataset(Model):
     """An uploaded training set (CSV or JSONL with `text`, `label`)."""
 
-    schema_name: ClassVar[str] = "Dataset"
+    schema_name: ClassVar[str] = "DatasetOut"
     id: int = 0
     rows: int | None = None
     labels: list[str] | None = None
@@ -206,7 +206,7 @@ class Dataset(Model):
 class TrainingJob(Model):
     """A fine-tuning job; `progress` runs 0..1, `metrics` has epoch, loss, eval_accuracy."""
 
-    schema_name: ClassVar[str] = "TrainingJob"
+    schema_name: ClassVar[str] = "JobOut"
     id: int = 0
     status: str = "queued"
     progress: float | None = None
