@@ -12,6 +12,8 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
 # Stripe's own endpoints need the fake Stripe server (tests/billing covers them); the rest is exercised here.
 schema = schema.exclude(path_regex=r"^/(billing/stripe/webhook/|api/v1/billing/topups/)")
+# Valid requests only (the negative, fuzzing side is tests/api/test_fuzz*.py): their answers must match the schema.
+schema.config.generation.update(modes=[schemathesis.GenerationMode.POSITIVE], allow_extra_parameters=False)
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ def platform(live_server, celery_worker_factory, tiny_models, settings, monkeypa
     # Webhook receivers in these tests listen on 127.0.0.1: allowed here and in the worker (it reads the env).
     monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "true")
     settings.MODELMARKET = {**settings.MODELMARKET, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": True}
-    celery_worker_factory(queues="inference-cpu,webhooks", concurrency=1)
+    celery_worker_factory(concurrency=1)  # every queue: inference, webhooks, validation, training
     user = UserFactory()
     embedder = AppFactory(slug="tiny-embedder", name="Tiny Embedder", status=AppStatus.PUBLISHED)
     generator = AppFactory(slug="tiny-writer", name="Tiny Writer", status=AppStatus.PUBLISHED)

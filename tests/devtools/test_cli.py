@@ -87,3 +87,40 @@ def test_real_subprocess_pipes_json_and_sets_the_exit_status(platform, cli_env):
     alias = subprocess.run([os.path.join(os.path.dirname(sys.executable), "mm"), "--help"], env=env,
                            capture_output=True, text=True, timeout=60)
     assert alias.returncode == 0 and "publish" in alias.stdout
+
+
+def test_publish_then_dataset_and_train_watch(platform, cli_env, tiny_models, tmp_path, monkeypatch):
+    """A developer publishes from the terminal (upload, validation, submit), then fine-tunes with --watch."""
+    from decimal import Decimal
+
+    import modelmarket
+
+    from accounts.services import api_key_create
+    from billing.services import credit_grant
+    from tests.factories import DeveloperFactory, ModeratorFactory
+    from tests.training.conftest import csv_bytes, small_rows
+
+    developer = DeveloperFactory()
+    credit_grant(user=developer, amount=Decimal("5.00"), memo="tests", granted_by=ModeratorFactory())
+    key = api_key_create(user=developer, name="cli", scopes=["read", "predict", "publish"]).raw_key
+    monkeypatch.setenv("MODELMARKET_API_KEY", key)
+    draft = modelmarket.Client().apps.create(name="CLI Published", tagline="From the terminal",
+                                             description="Made by a test.", category="games",
+                                             pricing={"model": "free"})
+    runner = CliRunner()
+    published = runner.invoke(app, ["publish", draft.slug, str(tiny_models["classifier"]), "--version", "1.0.0",
+                                    "--task", "text-classification", "--framework", "transformers", "--json"])
+    assert published.exit_code == 0, published.output
+    assert json.loads(published.stdout)["status"] == "in_review"
+
+    data = tmp_path / "data.csv"
+    data.write_bytes(csv_bytes(small_rows(per_label=4)))
+    uploaded = runner.invoke(app, ["datasets", "upload", str(data), "--json"])
+    assert uploaded.exit_code == 0, uploaded.output
+    dataset = json.loads(uploaded.stdout)
+    assert dataset["rows"] == 12 and set(dataset["labels"]) == {"negative", "neutral", "positive"}
+    trained = runner.invoke(app, ["train", "--base", f"{draft.slug}@1.0.0", "--dataset", str(dataset["id"]),
+                                  "--epochs", "1", "--watch", "--json"])
+    assert trained.exit_code == 0, trained.output
+    job = json.loads(trained.stdout)
+    assert job["status"] == "succeeded" and job["progress"] == 1.0 and job["metrics"]["loss"] > 0
