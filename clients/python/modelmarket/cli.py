@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import click
 import httpx
@@ -59,8 +59,10 @@ err = Console(stderr=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (the default when the output is piped).")]
 
 
-class UsageError(click.UsageError):
-    """Bad usage: exit status 2."""
+def _bad_usage(message: str) -> NoReturn:
+    """Bad usage: the message on stderr, exit status 2 (like click's own usage errors)."""
+    err.print(f"[red]Usage error:[/red] {message}", highlight=False)
+    raise typer.Exit(2)
 
 
 def _client() -> Client:
@@ -118,12 +120,12 @@ def _parse_inputs(pairs: list[str]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for pair in pairs:
         if "=" not in pair:
-            raise UsageError(f"-i takes key=value, not {pair!r}")
+            _bad_usage(f"-i takes key=value, not {pair!r}")
         key, value = pair.split("=", 1)
         if value.startswith("@"):
             path = Path(value[1:])
             if not path.is_file():
-                raise UsageError(f"no such file: {path}")
+                _bad_usage(f"no such file: {path}")
             raw = path.read_bytes()
             if path.suffix.lower() in (".png", ".jpg", ".jpeg", ".gif", ".webp"):
                 result[key] = base64.b64encode(raw).decode()
@@ -187,7 +189,7 @@ def run(slug: str,
     """Run an app and print its output."""
     data = _parse_inputs(inputs or [])
     if not data:
-        raise UsageError("give the input with -i key=value (e.g. -i text=\"hello\")")
+        _bad_usage("give the input with -i key=value (e.g. -i text=\"hello\")")
     with _client() as client:
         if stream:
             for piece in client.stream(slug, input=data, max_price=max_price):
@@ -252,7 +254,7 @@ def publish(slug: str, artifact: Path,
             as_json: JsonOpt = False) -> None:
     """Upload a model version (with a progress bar), wait for validation, then submit the app for review."""
     if not artifact.is_file():
-        raise UsageError(f"no such file: {artifact}")
+        _bad_usage(f"no such file: {artifact}")
     import time
 
     with _client() as client:
@@ -313,7 +315,7 @@ def keys_revoke(key_id: int) -> None:
 def datasets_upload(file: Path, as_json: JsonOpt = False) -> None:
     """Upload a CSV or JSONL file with text and label."""
     if not file.is_file():
-        raise UsageError(f"no such file: {file}")
+        _bad_usage(f"no such file: {file}")
     with _client() as client:
         found = client.datasets.upload(file, progress=None if not as_json else False)
     _emit(found, as_json=as_json, columns=None if _json_mode(as_json) else ["id", "rows", "labels", "status", "error"])
@@ -327,7 +329,7 @@ def train(base: Annotated[str, typer.Option("--base", help="SLUG@VERSION of the 
           as_json: JsonOpt = False) -> None:
     """Start a fine-tuning job."""
     if "@" not in base:
-        raise UsageError("--base takes SLUG@VERSION, e.g. faq-search@1.0.0")
+        _bad_usage("--base takes SLUG@VERSION, e.g. faq-search@1.0.0")
     slug, version = base.split("@", 1)
     hyper = {"epochs": epochs} if epochs is not None else {}
     with _client() as client:
