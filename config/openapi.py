@@ -213,8 +213,14 @@ def postprocess(result: dict, generator, request, public) -> dict:
                                        "schema": {"type": "integer"}})
             params = op.setdefault("parameters", [])
             for param in params:
-                if param.get("in") == "path" and param.get("name") in PATH_PATTERNS:
-                    param.setdefault("schema", {}).setdefault("pattern", PATH_PATTERNS[param["name"]])
+                if param.get("in") != "path":
+                    continue
+                param_schema = param.setdefault("schema", {})
+                if param.get("name") in PATH_PATTERNS:
+                    param_schema.setdefault("pattern", PATH_PATTERNS[param["name"]])
+                if param_schema.get("type") == "integer":  # Django's <int:…> converter: digits only
+                    param_schema.setdefault("minimum", 0)
+                    param_schema.setdefault("maximum", 2**63 - 1)
             for name, text in FILTERS.get(op_id, []):
                 if not any(p.get("name") == name and p.get("in") == "query" for p in params):
                     params.append({"in": "query", "name": name, "required": False, "description": text,
