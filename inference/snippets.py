@@ -47,7 +47,7 @@ def build_snippets(*, base_url: str, slug: str, task: str, example: dict | None 
     curl = (hint + f"curl -s -X POST {shlex.quote(url)} \\\n"
             f"  -H \"Authorization: Bearer ${KEY_ENV}\" \\\n"
             "  -H \"Content-Type: application/json\" \\\n"
-            "  -H \"Prefer: wait=30\" \\\n"
+            "  -H \"Prefer: wait=60\" \\\n"
             f"  -d {shlex.quote(_json(body))}")
     price_arg = f", max_price=\"{max_price:.6f}\"" if max_price is not None else ""
     if task == "text-generation":

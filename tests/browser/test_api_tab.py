@@ -16,7 +16,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 def test_copy_the_curl_snippet_and_run_it(browser, platform, tmp_path):  # noqa: F811
     from accounts.models import ApiKey
 
+    import modelmarket
+
     prefix = ApiKey.objects.get(user=platform.user).prefix
+    # Warm the worker's model cache first, so the copied call finishes within its `Prefer: wait` even on a busy CI box.
+    modelmarket.Client(api_key=platform.key, base_url=platform.url).run("tiny-paid", input={"text": "warm up"})
     log_in(browser, platform.url, platform.user.email)
     browser.get(f"{platform.url}/apps/tiny-paid/")
     browser.find_element(By.CSS_SELECTOR, "nav.tabs a[href='#api']").click()
