@@ -63,7 +63,7 @@ def build_snippets(*, base_url: str, slug: str, task: str, example: dict | None 
                   "  headers: {\n"
                   f"    \"Authorization\": `Bearer ${{process.env.{KEY_ENV}}}`,\n"
                   "    \"Content-Type\": \"application/json\",\n"
-                  "    \"Prefer\": \"wait=30\",\n"
+                  "    \"Prefer\": \"wait=60\",\n"
                   "  },\n"
                   f"  body: JSON.stringify({_json(body)}),\n"
                   "});\n"

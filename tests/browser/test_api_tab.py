@@ -14,9 +14,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 
 def test_copy_the_curl_snippet_and_run_it(browser, platform, tmp_path):  # noqa: F811
-    from accounts.models import ApiKey
-
     import modelmarket
+
+    from accounts.models import ApiKey
 
     prefix = ApiKey.objects.get(user=platform.user).prefix
     # Warm the worker's model cache first, so the copied call finishes within its `Prefer: wait` even on a busy CI box.
