@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml 2>/dev/null | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml clients/python/pyproject.toml 2>/dev/null | sha1sum | cut -c1-12)
 
 # The test suite's services (PostgreSQL + Redis); override to point elsewhere.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/modelmarket
@@ -11,13 +11,14 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 TEST_CACHE_URL ?= redis://127.0.0.1:6379/1
 PYTEST_ARGS ?=
 
-.PHONY: install run serve test test-sqlite lint bench
+.PHONY: install run serve test test-sqlite lint bench docs
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[ml,dev]"
+	$(PY) -m pip install -q -e ./clients/python
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -33,6 +34,7 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py compilemessages -v0 --ignore=.venv 2>/dev/null || true
 	$(PY) manage.py seed_demo
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build -q    # the docs site, served at /docs/
 	$(PY) manage.py runplatform
 
 # Production: the same processes on PostgreSQL + Redis named by DATABASE_URL and CELERY_BROKER_URL.
@@ -45,6 +47,7 @@ serve: install
 test: install
 	bash .ci/services.sh
 	$(PY) -m ruff check .
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -q
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) CACHE_URL=$(TEST_CACHE_URL) \
 	  HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
 
@@ -58,3 +61,6 @@ test-sqlite: install
 
 lint: install
 	$(PY) -m ruff check .
+
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict

@@ -169,8 +169,8 @@ ErrorSerializer = inline_serializer(
                 "code": serializers.CharField(help_text="Machine-readable code, e.g. `invalid`, `not_found`."),
                 "message": serializers.CharField(help_text="Human-readable explanation."),
                 "fields": serializers.DictField(
-                    child=serializers.ListField(child=serializers.CharField()),
-                    help_text="Per-field messages for 400 answers; empty otherwise.",
+                    help_text="Per-field messages for 400 answers (a list of strings per field, or a nested "
+                              "object for nested fields such as `pricing`); empty otherwise.",
                 ),
             },
         )

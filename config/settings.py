@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our static files, no CDN
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
@@ -197,7 +198,24 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.openapi.postprocess"],
+    "TAGS": [
+        {"name": "accounts", "description": "You, your API keys, developer terms, exports."},
+        {"name": "marketplace", "description": "Apps, categories, reviews, libraries, moderation."},
+        {"name": "versions", "description": "Model versions: upload, validation, schemas."},
+        {"name": "predictions", "description": "Quotes, runs, streaming, cancelling."},
+        {"name": "webhooks", "description": "Webhook secret and delivery log (Standard Webhooks)."},
+        {"name": "billing", "description": "Wallet, ledger, top-ups, grants."},
+        {"name": "training", "description": "Datasets and fine-tuning jobs."},
+        {"name": "community", "description": "The forum."},
+        {"name": "orgs", "description": "Organisations: members, shared wallet."},
+    ],
 }
+# The documentation site (MkDocs Material, built from docs/ by `make run` and CI) served at /docs/.
+DOCS_SITE_DIR = env.path("DOCS_SITE_DIR", default=str(BASE_DIR / "var" / "docs-site"))
 
 # Celery: the embedded default is a filesystem broker (see config/kombu_fs.py) and the Django DB for results.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

@@ -1,10 +1,11 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.static import serve
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from . import health
+from . import docs, health
 
 api_v1 = [
     path("", include("accounts.api_urls")),
@@ -22,7 +23,11 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", xframe_options_sameorigin(SpectacularRedocView.as_view(url_name="schema")), name="api-redoc"),
+    path("docs/", docs.docs, name="docs"),
+    re_path(r"^docs/(?P<path>.*)$", docs.docs, name="docs-file"),
     path("api/v1/", include(api_v1)),
+    path("openai/v1/", include("inference.openai_urls")),
     path("", include("accounts.urls")),
     path("", include("billing.urls")),
     path("", include("inference.urls")),

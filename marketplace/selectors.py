@@ -177,3 +177,12 @@ def library_entries_for(*, user: User) -> QuerySet:
         .prefetch_related("app__tags")
         .order_by("-acquired_at")
     )
+
+
+def apps_runnable_by(*, user: User) -> QuerySet[App]:
+    """Apps the user may run now: published apps in their library, and their own apps, with a ready version."""
+    if not user.is_authenticated:
+        return App.objects.none()
+    in_library = Q(status=AppStatus.PUBLISHED, library_entries__user=user)
+    return (App.objects.filter(in_library | Q(owner=user)).filter(versions__status=VersionStatus.READY)
+            .select_related("owner").distinct().order_by("slug"))
