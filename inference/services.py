@@ -460,6 +460,10 @@ def prediction_execute(*, prediction_id: str, worker: str = "", version_id: int 
     except TimeoutError:
         return _prediction_fail(prediction_id, _("The model did not answer within %(s)d seconds.")
                                 % {"s": version.soft_time_limit})
+    except Exception as exc:  # the batch itself broke (e.g. the database went away): this one must still end
+        logger.warning("batch of %s failed", prediction_id, exc_info=True)
+        return _prediction_fail(prediction_id, _("The model failed: %(error)s") % {
+            "error": f"{type(exc).__name__}: {exc}"[:1000]})
     finally:
         runner.forget()
     return None
@@ -495,6 +499,9 @@ def _claim_batch(ids: list[str], *, device: str, worker: str) -> list[Prediction
 def prediction_batch_run(*, version: AppVersion, predictor, items: list[dict], worker: str,
                          device: str) -> list[dict]:
     """Run a batch of predictions of one version end to end (see `prediction_execute`). One entry per item."""
+    from django.db import close_old_connections
+
+    close_old_connections()  # the runner thread lives long: drop a connection that expired or broke
     ids = [item["id"] for item in items]
     load_ms = {item["id"]: float(item.get("load_ms") or 0) for item in items}
     claimed = _claim_batch(ids, device=device, worker=worker)
