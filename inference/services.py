@@ -499,9 +499,10 @@ def _claim_batch(ids: list[str], *, device: str, worker: str) -> list[Prediction
 def prediction_batch_run(*, version: AppVersion, predictor, items: list[dict], worker: str,
                          device: str) -> list[dict]:
     """Run a batch of predictions of one version end to end (see `prediction_execute`). One entry per item."""
-    from django.db import close_old_connections
+    from django.db import close_old_connections, connection
 
-    close_old_connections()  # the runner thread lives long: drop a connection that expired or broke
+    if not connection.in_atomic_block:
+        close_old_connections()  # the runner thread lives long: drop a connection that expired or broke
     ids = [item["id"] for item in items]
     load_ms = {item["id"]: float(item.get("load_ms") or 0) for item in items}
     claimed = _claim_batch(ids, device=device, worker=worker)
