@@ -346,6 +346,29 @@ def _enqueue_prediction(prediction_id: str, queue: str, limits: tuple[int, int],
         webhook_event_queue(prediction_id=prediction_id, event="start")
 
 
+def prediction_wait(*, prediction: Prediction, seconds: float) -> Prediction:
+    """Block up to `seconds` until the prediction is finished; answers it refreshed from the database.
+
+    With a Redis broker the worker's batch pipeline wakes the waiter (BLPOP); otherwise the row is polled,
+    quickly at first (most finish in milliseconds).
+    """
+    from .notify import wait_done
+
+    if wait_done(prediction.pk, seconds) is not None:
+        prediction.refresh_from_db()
+        return prediction
+    deadline = time.monotonic() + seconds
+    delay = 0.002
+    while time.monotonic() < deadline:
+        status_now = Prediction.objects.filter(pk=prediction.pk).values_list("status", flat=True).first()
+        if status_now in (PredictionStatus.SUCCEEDED, PredictionStatus.FAILED, PredictionStatus.CANCELED):
+            break
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 0.05)
+    prediction.refresh_from_db()
+    return prediction
+
+
 @transaction.atomic
 def prediction_cancel(*, prediction: Prediction, actor: User) -> Prediction:
     """Cancel if not finished; the worker sees the status and drops it; the hold is released."""
