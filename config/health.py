@@ -38,7 +38,11 @@ def _broker() -> tuple[bool, str]:
             return False, str(exc)[:300]
     if url.startswith("filesystem://"):
         folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("data_folder_in", "")
-        return os.path.isdir(folder), "filesystem"
+        try:
+            os.makedirs(folder, exist_ok=True)  # the transport makes it on first use; a fresh install has none
+        except OSError as exc:
+            return False, str(exc)[:300]
+        return os.access(folder, os.W_OK), "filesystem"
     return True, url.split("://", 1)[0]
 
 

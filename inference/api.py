@@ -162,7 +162,7 @@ def _wait_seconds(request) -> float:
 SLOT_TTL_SECONDS = 900  # longer than any wait or stream; a crashed process's slots expire on their own
 
 
-def _slot_take(*, user_id: int, kind: str) -> str:
+def wait_slot_take(*, user_id: int, kind: str) -> str:
     """Count one open wait or stream of this user (shared cache); 429 past the configured cap."""
     from django.conf import settings
     from django.core.cache import cache
@@ -176,14 +176,14 @@ def _slot_take(*, user_id: int, kind: str) -> str:
         cache.add(key, 1, timeout=SLOT_TTL_SECONDS)
         count = 1
     if count > cap:
-        _slot_release(key)
+        wait_slot_release(key)
         message = (_("Too many waiting requests open at once (at most %(n)d); poll instead or try again shortly.")
                    if kind == "wait" else _("Too many streams open at once (at most %(n)d); close one first."))
         raise ApiError(message % {"n": cap}, code="too_many_open", status_code=429, headers={"Retry-After": "1"})
     return key
 
 
-def _slot_release(key: str) -> None:
+def wait_slot_release(key: str) -> None:
     import contextlib
 
     from django.core.cache import cache
@@ -193,22 +193,7 @@ def _slot_release(key: str) -> None:
 
 
 def _wait_for(prediction: Prediction, seconds: float) -> Prediction:
-    """Poll until the prediction is finished, quickly at first (most finish in milliseconds)."""
-    from .notify import wait_done
-
-    if wait_done(prediction.pk, seconds) is not None:
-        prediction.refresh_from_db()
-        return prediction
-    deadline = time.monotonic() + seconds
-    delay = 0.002
-    while time.monotonic() < deadline:
-        status_now = Prediction.objects.filter(pk=prediction.pk).values_list("status", flat=True).first()
-        if status_now in (PredictionStatus.SUCCEEDED, PredictionStatus.FAILED, PredictionStatus.CANCELED):
-            break
-        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-        delay = min(delay * 1.5, 0.05)
-    prediction.refresh_from_db()
-    return prediction
+    return services.prediction_wait(prediction=prediction, seconds=seconds)
 
 
 def _answer(prediction: Prediction, *, replayed: bool = False) -> Response:
@@ -265,11 +250,11 @@ class PredictionCreateApi(APIView):
                            code="idempotency_key_reused")
         wait = _wait_seconds(request)
         if wait and not prediction.is_terminal:
-            slot = _slot_take(user_id=request.user.pk, kind="wait")
+            slot = wait_slot_take(user_id=request.user.pk, kind="wait")
             try:
                 prediction = _wait_for(prediction, wait)
             finally:
-                _slot_release(slot)
+                wait_slot_release(slot)
         return _answer(prediction, replayed=not created)
 
 
@@ -374,7 +359,7 @@ class _SlotStream:
     def close(self) -> None:
         if self.open:
             self.open = False
-            _slot_release(self.slot)
+            wait_slot_release(self.slot)
             self.events.close()
 
 
@@ -386,7 +371,7 @@ class PredictionStreamApi(APIView):
     def get(self, request, prediction_id):
         prediction = selectors.prediction_get_for(user=request.user, prediction_id=prediction_id)
         resume_from = _resume_offset(request.headers.get("Last-Event-ID"))
-        slot = _slot_take(user_id=request.user.pk, kind="stream")
+        slot = wait_slot_take(user_id=request.user.pk, kind="stream")
         response = StreamingHttpResponse(_SlotStream(prediction_events(prediction.pk, resume_from=resume_from), slot),
                                          content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"

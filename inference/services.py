@@ -370,6 +370,29 @@ def _enqueue_prediction(prediction_id: str, queue: str, limits: tuple[int, int],
         webhook_event_queue(prediction_id=prediction_id, event="start")
 
 
+def prediction_wait(*, prediction: Prediction, seconds: float) -> Prediction:
+    """Block up to `seconds` until the prediction is finished; answers it refreshed from the database.
+
+    With a Redis broker the worker's batch pipeline wakes the waiter (BLPOP); otherwise the row is polled,
+    quickly at first (most finish in milliseconds).
+    """
+    from .notify import wait_done
+
+    if wait_done(prediction.pk, seconds) is not None:
+        prediction.refresh_from_db()
+        return prediction
+    deadline = time.monotonic() + seconds
+    delay = 0.002
+    while time.monotonic() < deadline:
+        status_now = Prediction.objects.filter(pk=prediction.pk).values_list("status", flat=True).first()
+        if status_now in (PredictionStatus.SUCCEEDED, PredictionStatus.FAILED, PredictionStatus.CANCELED):
+            break
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 0.05)
+    prediction.refresh_from_db()
+    return prediction
+
+
 @transaction.atomic
 def prediction_cancel(*, prediction: Prediction, actor: User) -> Prediction:
     """Cancel if not finished; the worker sees the status and drops it; the hold is released."""
@@ -502,6 +525,10 @@ def prediction_execute(*, prediction_id: str, worker: str = "", version_id: int 
     except TimeoutError:
         return _prediction_fail(prediction_id, _("The model did not answer within %(s)d seconds.")
                                 % {"s": version.soft_time_limit})
+    except Exception as exc:  # the batch itself broke (e.g. the database went away): this one must still end
+        logger.warning("batch of %s failed", prediction_id, exc_info=True)
+        return _prediction_fail(prediction_id, _("The model failed: %(error)s") % {
+            "error": f"{type(exc).__name__}: {exc}"[:1000]})
     finally:
         runner.forget()
     return None
@@ -537,6 +564,10 @@ def _claim_batch(ids: list[str], *, device: str, worker: str) -> list[Prediction
 def prediction_batch_run(*, version: AppVersion, predictor, items: list[dict], worker: str,
                          device: str) -> list[dict]:
     """Run a batch of predictions of one version end to end (see `prediction_execute`). One entry per item."""
+    from django.db import close_old_connections, connection
+
+    if not connection.in_atomic_block:
+        close_old_connections()  # the runner thread lives long: drop a connection that expired or broke
     ids = [item["id"] for item in items]
     load_ms = {item["id"]: float(item.get("load_ms") or 0) for item in items}
     claimed = _claim_batch(ids, device=device, worker=worker)
