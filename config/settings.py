@@ -223,6 +223,10 @@ MODELMARKET = {
     "ALLOW_GPU_FALLBACK_TO_CPU": env.bool("ALLOW_GPU_FALLBACK_TO_CPU", default=True),
     # Webhooks to loopback/private addresses: allowed in development (local receivers), refused in production.
     "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=DEBUG),
+    # "Top rated" lists only apps with at least this many ratings (one 5-star review is not a top app).
+    "TOP_RATED_MIN_REVIEWS": env.int("TOP_RATED_MIN_REVIEWS", default=2),
+    # Trigram similarity (0..1) a search word needs to match a word of an app's name, tagline or tags.
+    "SEARCH_TRIGRAM_THRESHOLD": env.float("SEARCH_TRIGRAM_THRESHOLD", default=0.5),
 }
 # --- Billing (owned by the billing app) -------------------------------------------------------
 # Without STRIPE_SECRET_KEY the platform runs on wallet credits only (demo grants, moderator grants).

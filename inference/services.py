@@ -178,7 +178,7 @@ def version_validate(*, version_id: int, device: str = "cpu") -> AppVersion | No
         started = time.perf_counter()
         predictor = version_load(version, device=device)
         load_ms = (time.perf_counter() - started) * 1000
-        example = schemas.example_input(version.task)
+        example = schemas.version_example_input(version)
         items = schemas.input_items(task=version.task, data=example)
         started = time.perf_counter()
         outputs = predictor.predict(items)

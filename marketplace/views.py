@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.forms import add_service_errors
 
-from .forms import SORTS, AppForm, AppVersionForm, ReplyForm, ReviewForm
+from .forms import SORTS, AppForm, AppVersionForm, ReplyForm, ReviewForm, StoreFilterForm
 from .models import App, AppStatus, Category, Review
 from .selectors import (
     app_current_price,
@@ -19,6 +19,7 @@ from .selectors import (
     app_list_published,
     app_reviews,
     apps_owned_by,
+    apps_top_rated,
     apps_with_prices,
     categories_with_counts,
     library_entries_for,
@@ -46,7 +47,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "featured": apps_with_prices(app_list_published().filter(featured=True)[:3]),
         "popular": apps_with_prices(app_list_published(ordering="-runs")[:6]),
         "newest": apps_with_prices(app_list_published(ordering="-created")[:6]),
-        "top_rated": apps_with_prices(app_list_published(ordering="-rating")[:6]),
+        "top_rated": apps_with_prices(apps_top_rated(limit=6)),
         "categories": categories_with_counts(),
     })
 
@@ -57,12 +58,16 @@ def _listing(request: HttpRequest, *, title: str, category: Category | None = No
     if ordering not in dict(SORTS):
         ordering = ""
     tag = request.GET.get("tag", "").strip()[:50]
-    apps = app_list_published(search=query, category=category.slug if category else "", ordering=ordering, tag=tag)
+    filter_form = StoreFilterForm(request.GET or None)
+    filters = filter_form.filters() if request.GET else {}
+    apps = app_list_published(search=query, category=category.slug if category else "", ordering=ordering, tag=tag,
+                              **filters)
     page = Paginator(apps, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = apps_with_prices(page.object_list)
     return render(request, "marketplace/list.html", {
         "page": page, "title": title, "query": query, "ordering": ordering, "category": category, "tag": tag,
-        "sorts": SORTS, "categories": categories_with_counts(),
+        "sorts": SORTS, "categories": categories_with_counts(), "filter_form": filter_form,
+        "filtered": bool(filters),
     })
 
 
