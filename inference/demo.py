@@ -73,11 +73,11 @@ def build_npc(target: Path) -> dict:
     from .demo_datasets import npc_lines
     from .demo_models import build_causal_lm, zip_folder
 
-    lines = npc_lines(n=6000)
+    lines = npc_lines(n=3000)
     with tempfile.TemporaryDirectory() as folder:
-        build_causal_lm(Path(folder), lines=lines, hidden=96, layers=3, train_steps=900)
+        build_causal_lm(Path(folder), lines=lines, hidden=64, layers=2, train_steps=500)
         zip_folder(Path(folder), target)
-    return {"corpus_lines": len(lines), "train_steps": 900}
+    return {"corpus_lines": len(lines), "train_steps": 500}
 
 
 def build_triage(target: Path) -> dict:
@@ -112,7 +112,7 @@ def build_shapes(target: Path) -> dict:
     from .demo_models import build_keras_shape_cnn
 
     keras_path = target.with_suffix(".keras")
-    classes, accuracy = build_keras_shape_cnn(keras_path, per_class=300, epochs=10)
+    classes, accuracy = build_keras_shape_cnn(keras_path, per_class=800, epochs=12, outlines=True)
     keras_path.replace(target)
     return {"labels": classes, "held_out_accuracy": round(accuracy, 4)}
 
@@ -145,7 +145,7 @@ DEMO_EXAMPLES = {
         "Carmaker issues a profit warning and cuts 2,000 jobs",
         "The bank will hold its annual meeting in Zurich on May 14",
     ]},
-    "npc-dialogue": {"examples": ["Innkeeper: Welcome, friend!", "Blacksmith: Ah, a traveller!", "Guard: Halt!"]},
+    "npc-dialogue": {"examples": ["Blacksmith: Ah, a traveller!", "Innkeeper: Welcome, friend!", "Guard: Halt!"]},
     "symptom-triage": {"examples": [
         "My chest has felt tight since this morning and I can't catch my breath",
         "I've had a sore throat and a fever for two days",

@@ -104,6 +104,8 @@ def build_causal_lm(out_dir: Path, *, lines: list[str], hidden: int = 64, layers
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            if os.environ.get("DEMO_BUILD_VERBOSE") and _step % 50 == 0:
+                print(f"step {_step} loss {loss.item():.3f}", flush=True)  # noqa: T201
         model.eval()
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.save_pretrained(out_dir, safe_serialization=True)
@@ -144,8 +146,8 @@ def build_keras_text_classifier(out_path: Path, *, texts: list[str], labels: lis
     return classes, accuracy
 
 
-def shape_image(shape: str, rng: random.Random, size: int = 32):
-    """A random coloured circle, square or triangle on a random background."""
+def shape_image(shape: str, rng: random.Random, size: int = 32, *, outlines: bool = False):
+    """A random coloured circle, square or triangle on a random background (half outlines when `outlines`)."""
     from PIL import Image, ImageDraw
 
     background = tuple(rng.randint(0, 80) for _ in range(3))
@@ -154,17 +156,24 @@ def shape_image(shape: str, rng: random.Random, size: int = 32):
     draw = ImageDraw.Draw(image)
     radius = rng.randint(size // 5, size // 3)
     cx, cy = rng.randint(radius + 1, size - radius - 2), rng.randint(radius + 1, size - radius - 2)
+    # Filled, or drawn as an outline with a pen (what people draw on the Try-it canvas).
+    style = {"fill": colour} if not outlines or rng.random() < 0.5 else {
+        "outline": colour, "width": rng.randint(1, max(1, size // 12))}
     if shape == "circle":
-        draw.ellipse([cx - radius, cy - radius, cx + radius, cy + radius], fill=colour)
+        draw.ellipse([cx - radius, cy - radius, cx + radius, cy + radius], **style)
     elif shape == "square":
-        draw.rectangle([cx - radius, cy - radius, cx + radius, cy + radius], fill=colour)
+        draw.rectangle([cx - radius, cy - radius, cx + radius, cy + radius], **style)
     else:
-        draw.polygon([(cx, cy - radius), (cx - radius, cy + radius), (cx + radius, cy + radius)], fill=colour)
+        points = [(cx, cy - radius), (cx - radius, cy + radius), (cx + radius, cy + radius)]
+        if "fill" in style:
+            draw.polygon(points, fill=colour)
+        else:
+            draw.line([*points, points[0]], fill=colour, width=style["width"], joint="curve")
     return image
 
 
 def build_keras_shape_cnn(out_path: Path, *, per_class: int = 200, epochs: int = 8, size: int = 32,
-                          seed: int = 0, channels: int = 1) -> tuple[list[str], float]:
+                          seed: int = 0, channels: int = 1, outlines: bool = False) -> tuple[list[str], float]:
     """A small CNN trained on generated shapes (grey levels by default); answers (classes, held-out accuracy)."""
     import keras
     import numpy as np
@@ -175,7 +184,7 @@ def build_keras_shape_cnn(out_path: Path, *, per_class: int = 200, epochs: int =
     images, ys = [], []
     for index, shape in enumerate(SHAPES):
         for _ in range(per_class):
-            image = shape_image(shape, rng, size)
+            image = shape_image(shape, rng, size, outlines=outlines)
             image = image.convert("L") if channels == 1 else image
             images.append(np.asarray(image, dtype="float32").reshape(size, size, channels))
             ys.append(index)

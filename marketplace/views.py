@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from accounts.forms import add_service_errors
 
 from .forms import SORTS, AppForm, AppVersionForm, ReplyForm, ReviewForm, StoreFilterForm
-from .models import App, AppStatus, Category, Review
+from .models import App, AppStatus, Category, Review, VersionStatus
 from .selectors import (
     app_current_price,
     app_get_visible,
@@ -204,7 +204,11 @@ def console(request: HttpRequest) -> HttpResponse:
         return response
     apps = list(apps_owned_by(user=request.user))
     counts = {status: sum(1 for app in apps if app.status == status) for status in AppStatus.values}
-    return render(request, "marketplace/console.html", {"apps": apps, "counts": counts})
+    ready = set(App.objects.filter(pk__in=[app.pk for app in apps]).runnable().values_list("pk", flat=True))
+    for app in apps:
+        app.has_ready_version = app.pk in ready
+    not_listed = [app for app in apps if app.status == AppStatus.PUBLISHED and not app.has_ready_version]
+    return render(request, "marketplace/console.html", {"apps": apps, "counts": counts, "not_listed": not_listed})
 
 
 @login_required
@@ -225,7 +229,11 @@ def console_app_new(request: HttpRequest) -> HttpResponse:
 
 
 def _console_app_context(app: App, **extra) -> dict:
-    return {"app": app, "versions": list(app.versions.all()), "submit_problem": app_submit_requirements(app),
+    versions = list(app.versions.all())
+    return {"app": app, "versions": versions, "submit_problem": app_submit_requirements(app),
+            "has_ready_version": any(version.status == VersionStatus.READY for version in versions),
+            "versions_pending": any(version.status in (VersionStatus.UPLOADED, VersionStatus.VALIDATING)
+                                    for version in versions),
             "can_submit": app.status in (AppStatus.DRAFT, AppStatus.REJECTED), **extra}
 
 

@@ -1,8 +1,10 @@
 """Template tags for the "Try it" panel on the app page (the page's view belongs to the marketplace)."""
 from django import template
+from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from config.templatetags.mm import CURRENCY_SYMBOLS
 from marketplace.models import AppStatus, VersionStatus
 from marketplace.services import user_has_app
 
@@ -64,8 +66,12 @@ def try_it_context(app, user) -> dict:
         "evaluation": [{**row, "name": EVALUATION_NAMES.get(row.get("set"), row.get("set"))}
                        for row in card.get("evaluation") or [] if isinstance(row, dict)],
         "labels": (version.metrics or {}).get("labels", []) if version else [],
+        "paid": app.pricing_model != "free",
         "i18n": {
-            "queued": _("Queued"), "starting": _("Starting"), "processing": _("Running"), "succeeded": _("Done"),
+            "runCosts": _("This run costs %(price)s"), "runFree": _("This run is free"),
+            "currencySymbol": CURRENCY_SYMBOLS.get(settings.MODELMARKET["CURRENCY"].lower(), ""),
+            "currencyCode": settings.MODELMARKET["CURRENCY"].upper(),
+            "queued": _("Queued"), "starting": _("Loading model"), "processing": _("Running"), "succeeded": _("Done"),
             "failed": _("Failed"), "canceled": _("Canceled"), "sending": _("Sending"), "quoting": _("Getting a quote"),
             "similarity": _("Similarity to your question"), "top": _("Most likely"), "price": _("price"),
             "free": _("free"),

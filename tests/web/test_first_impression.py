@@ -1,0 +1,73 @@
+"""What a newcomer sees: per-app Try-it examples and model card, console warnings, favicon, language menu, skip link."""
+import pytest
+
+from marketplace.models import AppStatus, AppVersion, VersionStatus
+from tests.factories import AppFactory, LibraryEntryFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _ready(app, **card):
+    return AppVersion.objects.create(app=app, version="1.0.0", status=VersionStatus.READY,
+                                     task="text-classification", model_card=card)
+
+
+def test_try_it_examples_come_from_each_apps_own_version(client_for, user):
+    triage = AppFactory(name="Triage")
+    _ready(triage, examples=["My chest hurts", "A sore throat for two days"], labels=["routine", "soon", "urgent"],
+           evaluation=[{"set": "handwritten", "accuracy": 0.9333, "examples": 30}])
+    langid = AppFactory(name="Lang")
+    _ready(langid, example_input={"text": "Wie spät ist es?"})
+    for app in (triage, langid):
+        LibraryEntryFactory(user=user, app=app)
+    client = client_for(user)
+    body = client.get(triage.get_absolute_url()).content.decode()
+    assert "My chest hurts" in body and "A sore throat for two days" in body
+    assert "Shares jumped" not in body  # not the finance headlines any more
+    assert 'id="model-card"' in body and "93%" in body and "30 examples" in body
+    body = client.get(langid.get_absolute_url()).content.decode()
+    assert "Wie spät ist es?" in body and "Shares jumped" not in body
+
+
+def test_paid_apps_get_a_quote_line_in_try_it(client_for, user):
+    from tests.factories import PaidAppFactory
+
+    paid, free = PaidAppFactory(), AppFactory()
+    for app in (paid, free):
+        _ready(app)
+        LibraryEntryFactory(user=user, app=app)
+    client = client_for(user)
+    assert 'id="try-quote"' in client.get(paid.get_absolute_url()).content.decode()
+    assert 'id="try-quote"' not in client.get(free.get_absolute_url()).content.decode()
+
+
+def test_console_warns_about_published_apps_without_a_ready_version(client_for, developer):
+    listed = AppFactory(owner=developer, name="Listed App", ready=True)
+    hidden = AppFactory(owner=developer, name="Hidden App")
+    AppVersion.objects.create(app=hidden, version="1.0.0", status=VersionStatus.INVALID, error="bad")
+    AppFactory(owner=developer, name="Draft App", status=AppStatus.DRAFT)
+    body = client_for(developer).get("/console/").content.decode()
+    assert 'id="not-listed-warning"' in body
+    warning = body.split('id="not-listed-warning"')[1].split("</div>")[0]
+    assert "Hidden App" in warning and "Listed App" not in warning and "Draft App" not in warning
+
+
+def test_console_add_a_version_step_is_not_done_when_the_only_version_is_invalid(client_for, developer):
+    app = AppFactory(owner=developer, status=AppStatus.DRAFT)
+    AppVersion.objects.create(app=app, version="1.0.0", status=VersionStatus.INVALID, error="bad")
+    body = client_for(developer).get(f"/console/apps/{app.slug}/").content.decode()
+    step = body.split('id="step-version"')[1].split("</li>")[0]
+    assert step.startswith(' class="problem"')
+    assert "✓" not in step and "none passed the checks" in step
+
+
+def test_favicon_ico_is_served(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith(".ico")
+
+
+def test_language_menu_names_each_language_in_itself_and_pages_have_a_skip_link(client):
+    body = client.get("/").content.decode()
+    assert "简体中文" in body and "Simplified Chinese" not in body
+    assert 'class="skip-link" href="#main"' in body and 'id="main"' in body
