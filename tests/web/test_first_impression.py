@@ -42,7 +42,7 @@ def test_paid_apps_get_a_quote_line_in_try_it(client_for, user):
 
 
 def test_console_warns_about_published_apps_without_a_ready_version(client_for, developer):
-    listed = AppFactory(owner=developer, name="Listed App", ready=True)
+    AppFactory(owner=developer, name="Listed App", ready=True)
     hidden = AppFactory(owner=developer, name="Hidden App")
     AppVersion.objects.create(app=hidden, version="1.0.0", status=VersionStatus.INVALID, error="bad")
     AppFactory(owner=developer, name="Draft App", status=AppStatus.DRAFT)
