@@ -2,7 +2,7 @@
 from django import template
 from django.conf import settings
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from config.templatetags.mm import CURRENCY_SYMBOLS
 from marketplace.models import AppStatus, VersionStatus
@@ -20,8 +20,8 @@ EXAMPLES = {
     "text-generation": ["Blacksmith: Ah, a traveller!", "Innkeeper: Welcome, friend!", "Guard: Halt!"],
 }
 EVALUATION_NAMES = {
-    "fresh": _lazy("hand-written examples never used for tuning"),
-    "handwritten": _lazy("a hand-written test set kept out of training"),
+    "fresh": gettext_lazy("hand-written examples never used for tuning"),
+    "handwritten": gettext_lazy("a hand-written test set kept out of training"),
 }
 CANDIDATES = ("Refund policy: you can return any item within 30 days for a full refund.\n"
               "Shipping times: orders arrive in 3 to 5 working days.\n"

@@ -20,8 +20,11 @@ def browser(artifacts_dir, tmp_path):
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--no-first-run", "--disable-quic", "--window-size=1366,900", "--lang=en-US",
+                 # Offline like a machine without internet: every host but the live server fails to resolve.
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
                  f"--user-data-dir={tmp_path / 'chromium-profile'}"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.implicitly_wait(5)
     driver.screenshots_dir = artifacts_dir / "screenshots"
@@ -32,7 +35,26 @@ def browser(artifacts_dir, tmp_path):
         driver.save_screenshot(str(path))
         return path
 
+    def requested_hosts() -> set[str]:
+        """Hosts the pages asked for since the last call (from Chromium's network log)."""
+        import json
+        from urllib.parse import urlsplit
+
+        hosts = set()
+        for entry in driver.get_log("performance"):
+            message = json.loads(entry["message"])["message"]
+            if message.get("method") == "Network.requestWillBeSent":
+                url = message["params"]["request"]["url"]
+                if url.startswith(("http://", "https://", "ws://", "wss://")):
+                    hosts.add(urlsplit(url).hostname)
+        return hosts
+
+    def console_errors() -> list[str]:
+        return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
     driver.shot = shot
+    driver.requested_hosts = requested_hosts
+    driver.console_errors = console_errors
     yield driver
     driver.quit()
     shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)

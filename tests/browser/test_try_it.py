@@ -22,7 +22,8 @@ def demo_store(transactional_db, settings):
     for spec in [*marketplace_demo.DEMO_APPS, marketplace_demo.DEMO_DRAFT]:
         Category.objects.get_or_create(slug=spec["category"], defaults={"name": spec["category"].title()})
     marketplace_demo.seed_demo(stdout=StringIO())
-    for slug in ("finance-sentiment", "faq-search", "npc-dialogue", "shape-classifier"):
+    for slug in ("finance-sentiment", "faq-search", "npc-dialogue", "shape-classifier", "symptom-triage",
+                 "language-identifier"):
         version, _info = demo_model_attach(slug)
         assert version.status == "ready", version.error
     from accounts.demo import demo_user
