@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser.test_try_it import _log_in, _run_and_wait, demo_store, eager_celery  # noqa: F401
+from tests.browser.test_try_it import _log_in, _run_and_wait
 
 pytestmark = pytest.mark.browser
 
