@@ -75,9 +75,9 @@ def build_npc(target: Path) -> dict:
 
     lines = npc_lines(n=3000)
     with tempfile.TemporaryDirectory() as folder:
-        build_causal_lm(Path(folder), lines=lines, hidden=64, layers=2, train_steps=500)
+        build_causal_lm(Path(folder), lines=lines, hidden=64, layers=2, train_steps=300)
         zip_folder(Path(folder), target)
-    return {"corpus_lines": len(lines), "train_steps": 500}
+    return {"corpus_lines": len(lines), "train_steps": 300}
 
 
 def build_triage(target: Path) -> dict:

@@ -188,6 +188,9 @@
   });
 
   showQuote();
+  // "Run again" from a prediction page brings its text back (?text=…).
+  const again = new URLSearchParams(window.location.search).get("text");
+  if (again && $("try-text")) $("try-text").value = again;
   document.querySelectorAll(".try-example").forEach((button) =>
     button.addEventListener("click", () => { $("try-text").value = button.dataset.text; }));
   const tokens = $("try-tokens");

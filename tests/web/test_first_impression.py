@@ -71,3 +71,20 @@ def test_language_menu_names_each_language_in_itself_and_pages_have_a_skip_link(
     body = client.get("/").content.decode()
     assert "简体中文" in body and "Simplified Chinese" not in body
     assert 'class="skip-link" href="#main"' in body and 'id="main"' in body
+
+
+def test_prediction_page_renders_the_result_with_run_again_and_a_way_back(client_for, user):
+    from inference.models import Prediction
+
+    app = AppFactory(name="Finance Sentiment")
+    version = _ready(app)
+    prediction = Prediction.objects.create(
+        app=app, version=version, user=user, input={"text": "Shares jump after record quarter"},
+        status="succeeded", output={"labels": [{"label": "positive", "score": 0.97},
+                                               {"label": "neutral", "score": 0.02},
+                                               {"label": "negative", "score": 0.01}]})
+    body = client_for(user).get(f"/predictions/{prediction.pk}/").content.decode()
+    output = body.split('id="prediction-output"')[1].split('id="run-again"')[0]
+    assert output.count('class="try-bar') == 3 and "<strong>positive</strong>" in output and "97%" in output
+    assert f'href="{app.get_absolute_url()}?text=Shares%20jump%20after%20record%20quarter#try"' in body
+    assert "Back to Finance Sentiment" in body
