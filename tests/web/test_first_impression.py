@@ -88,3 +88,23 @@ def test_prediction_page_renders_the_result_with_run_again_and_a_way_back(client
     assert output.count('class="try-bar') == 3 and "<strong>positive</strong>" in output and "97%" in output
     assert f'href="{app.get_absolute_url()}?text=Shares%20jump%20after%20record%20quarter#try"' in body
     assert "Back to Finance Sentiment" in body
+
+
+def test_notifications_are_stored_as_a_template_and_shown_in_the_readers_language(client_for, developer):
+    from django.utils import translation
+
+    from accounts.models import Notification
+    from marketplace.services import app_review
+    from tests.factories import ModeratorFactory
+
+    app = AppFactory(owner=developer, name="Finance Sentiment", status=AppStatus.IN_REVIEW, ready=True)
+    with translation.override("en"):
+        app_review(app=app, moderator=ModeratorFactory(), decision="approve")
+    notification = Notification.objects.get(user=developer)
+    assert notification.template == "Your app “%(name)s” was approved and is now published."
+    assert notification.params == {"name": "Finance Sentiment", "reason": ""}
+    client = client_for(developer)
+    assert "was approved and is now published" in client.get("/notifications/").content.decode()
+    client.cookies["django_language"] = "zh-hans"
+    chinese = client.get("/notifications/").content.decode()
+    assert "was approved" not in chinese and "Finance Sentiment" in chinese
