@@ -108,3 +108,33 @@ def test_notifications_are_stored_as_a_template_and_shown_in_the_readers_languag
     client.cookies["django_language"] = "zh-hans"
     chinese = client.get("/notifications/").content.decode()
     assert "was approved" not in chinese and "Finance Sentiment" in chinese
+
+
+def test_admin_app_page_has_approve_and_reject_buttons_rendered_markdown_and_human_sizes(client_for):
+    from django.urls import reverse
+
+    from tests.factories import ModeratorFactory
+
+    moderator = ModeratorFactory(is_staff=True)
+    app = AppFactory(status=AppStatus.IN_REVIEW, description="A **great** app.")
+    AppVersion.objects.create(app=app, version="1.0.0", status=VersionStatus.READY, size=2_400_000)
+    client = client_for(moderator)
+    url = reverse("admin:marketplace_app_change", args=[app.pk])
+    page = client.get(url).content.decode()
+    assert 'id="review-approve"' in page and 'id="review-reject"' in page
+    assert "<strong>great</strong>" in page  # the description as people see it
+    assert "2.3\xa0MB" in page and "2400000" not in page
+
+    other = AppFactory(status=AppStatus.IN_REVIEW)
+    reason_page = client.post(reverse("admin:marketplace_app_change", args=[other.pk]), {"_review": "reject"})
+    assert reason_page.status_code == 200 and 'name="reason"' in reason_page.content.decode()
+    done = client.post(reverse("admin:marketplace_app_change", args=[other.pk]),
+                       {"action": "reject", "apply": "1", "reason": "The model is missing.",
+                        "_selected_action": [other.pk]})
+    assert done.status_code == 302
+    other.refresh_from_db()
+    assert other.status == AppStatus.REJECTED and other.status_reason == "The model is missing."
+
+    assert client.post(url, {"_review": "approve"}).status_code == 302
+    app.refresh_from_db()
+    assert app.status == AppStatus.PUBLISHED
