@@ -3,6 +3,8 @@
 Chromium resolves no host but the live server (tests/browser/conftest.py): a page that needs the internet
 shows it here. Every page must ask only the live server and log no console error.
 """
+from pathlib import Path
+
 import pytest
 from selenium.webdriver.common.actions import interaction
 from selenium.webdriver.common.actions.action_builder import ActionBuilder
@@ -27,6 +29,18 @@ PAGES = [
     ("not-found", "/no-such-page/"),
 ]
 WIDTHS = {"desktop": (1366, 900), "phone": (390, 844)}
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"  # axe-core 4.14.1, vendored (npm pack)
+
+
+def _axe_serious(browser) -> list[str]:
+    """Run axe-core on the current page: the serious and critical violations, as 'rule: target' lines."""
+    browser.execute_script(AXE.read_text())
+    result = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations)).catch(e => done(String(e)));")
+    assert isinstance(result, list), result
+    return [f"{v['id']}: {node['target']}" for v in result if v["impact"] in ("serious", "critical")
+            for node in v["nodes"]]
 
 
 def _set_language(browser, base: str, code: str) -> None:
@@ -69,6 +83,9 @@ def test_pages_work_offline_on_desktop_and_phone_in_english_and_chinese(live_ser
                 assert overflow <= 1, (name, width, overflow)
                 browser.shot(f"first-{language}-{width_name}-{name}")
                 _local_only(browser, live_host)
+                if width_name == "desktop":
+                    serious = _axe_serious(browser)
+                    assert not serious, (language, name, serious)
             if width_name == "phone":
                 # The price and the Get/library button are near the top of the app page on a phone.
                 browser.get(f"{base}/apps/finance-sentiment/")
