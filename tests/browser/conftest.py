@@ -60,33 +60,44 @@ def browser(artifacts_dir, tmp_path):
     shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
 
 
-@pytest.fixture
-def demo_store(transactional_db, settings):
-    """The demo users and apps, with the real finance and FAQ models attached (built once, cached in var/)."""
+DEMO_SLUGS = ("finance-sentiment", "faq-search", "npc-dialogue", "shape-classifier", "symptom-triage",
+              "language-identifier")
+
+
+def _demo_store(slugs: tuple[str, ...]):
+    """The demo users and apps, with real models attached to `slugs` (built once, cached in var/)."""
     from io import StringIO
 
     from accounts import demo as accounts_demo
+    from accounts.demo import demo_user
     from inference.demo import demo_model_attach
     from marketplace import demo as marketplace_demo
-    from marketplace.models import Category
+    from marketplace.models import App, Category
+    from marketplace.services import app_acquire
 
     accounts_demo.seed_demo(stdout=StringIO())
     # Transactional tests flush the data migrations' categories: put back the ones the demo apps use.
     for spec in [*marketplace_demo.DEMO_APPS, marketplace_demo.DEMO_DRAFT]:
         Category.objects.get_or_create(slug=spec["category"], defaults={"name": spec["category"].title()})
     marketplace_demo.seed_demo(stdout=StringIO())
-    for slug in ("finance-sentiment", "faq-search", "npc-dialogue", "shape-classifier", "symptom-triage",
-                 "language-identifier"):
+    for slug in slugs:
         version, _info = demo_model_attach(slug)
         assert version.status == "ready", version.error
-    from accounts.demo import demo_user
-    from marketplace.models import App
-    from marketplace.services import app_acquire
-
     person = demo_user("user")
-    for app in App.objects.filter(slug__in=["finance-sentiment", "faq-search", "npc-dialogue", "shape-classifier"]):
+    for app in App.objects.filter(slug__in=slugs):
         app_acquire(user=person, app=app)
     return person
+
+
+@pytest.fixture
+def demo_store(transactional_db, settings):
+    return _demo_store(DEMO_SLUGS)
+
+
+@pytest.fixture
+def demo_store_without_npc(transactional_db, settings):
+    """The demo store without training the NPC language model (the slowest build): NPC Dialogue stays unlisted."""
+    return _demo_store(tuple(slug for slug in DEMO_SLUGS if slug != "npc-dialogue"))
 
 
 @pytest.fixture

@@ -55,7 +55,8 @@ def _local_only(browser, live_host: str) -> None:
     assert not errors, errors
 
 
-def test_pages_work_offline_on_desktop_and_phone_in_english_and_chinese(live_server, browser, demo_store):
+def test_pages_work_offline_on_desktop_and_phone_in_english_and_chinese(live_server, browser,
+                                                                        demo_store_without_npc):
     from urllib.parse import urlsplit
 
     from django.urls import reverse
@@ -95,7 +96,8 @@ def test_pages_work_offline_on_desktop_and_phone_in_english_and_chinese(live_ser
         assert "简体中文" in menu.text
 
 
-def test_drawing_on_the_shape_canvas_with_touch_and_a_paid_quote(live_server, browser, demo_store, eager_celery):
+def test_drawing_on_the_shape_canvas_with_touch_and_a_paid_quote(live_server, browser, demo_store_without_npc,
+                                                                 eager_celery):
     base = live_server.url
     _log_in(browser, base)
     browser.get(f"{base}/apps/shape-classifier/")
