@@ -159,6 +159,8 @@ DEMO_REVIEWS = [
                                      "Pricing is clear and the free calls are handy for testing."),
     ("shape-classifier", "user", 5, "My students loved drawing shapes and watching the probabilities move."),
     ("faq-search", "moderator", 4, "Solid and fast. Would love multilingual support."),
+    ("finance-sentiment", "moderator", 5, "Gets plain headlines right, profit warnings included."),
+    ("shape-classifier", "moderator", 4, "Works with shapes drawn by hand on a phone, too."),
 ]
 
 
