@@ -81,6 +81,9 @@ def build_causal_lm(out_dir: Path, *, lines: list[str], hidden: int = 64, layers
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(seed)
+    # One thread: on a shared 2-core machine more threads only fight each other (10x slower under load).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     tokenizer = build_tokenizer(lines, out_dir, vocab_size=1200 if train_steps else 300, causal=True)
     config = GPT2Config(vocab_size=len(tokenizer), n_embd=hidden, n_layer=layers, n_head=4, n_positions=256,
                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
@@ -109,6 +112,7 @@ def build_causal_lm(out_dir: Path, *, lines: list[str], hidden: int = 64, layers
         model.eval()
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.save_pretrained(out_dir, safe_serialization=True)
+    torch.set_num_threads(threads)
     return out_dir
 
 
