@@ -209,6 +209,10 @@ def demo_model_attach(slug: str) -> tuple[AppVersion | None, dict]:
         return None, {}
     current = bool(version.artifact) and Path(version.artifact.name).name.startswith(Path(name).stem)
     if version.status == VersionStatus.READY and current:
+        extra = {key: value for key, value in DEMO_EXAMPLES.get(slug, {}).items()
+                 if key not in (version.model_card or {})}
+        if extra:  # a store seeded before apps had their own Try-it examples
+            AppVersion.objects.filter(pk=version.pk).update(model_card={**(version.model_card or {}), **extra})
         return version, dict(version.metrics or {})  # nothing to build: seeding again is quick
     artifact, info = _cached(name, builder)
     if not current:  # no model yet, or one from an older builder: attach this one and validate it again
