@@ -20,7 +20,7 @@ from django.db.models.functions import Cast
 
 from accounts.models import User
 
-from .models import App, AppStatus, AppVersion, Category, PricingModel, Review, VersionStatus
+from .models import App, AppVersion, Category, PricingModel, Review, VersionStatus
 
 ORDERINGS = {
     "-runs": ["-runs_count", "-created_at"],
@@ -225,8 +225,9 @@ def categories_with_counts() -> QuerySet[Category]:
     """Categories with how many published apps each holds, in one query for the home tiles and sidebars."""
     from django.db.models import Count
 
+    listed = App.objects.published().runnable().values("pk")  # the count matches what the listing shows
     return Category.objects.annotate(
-        published_count=Count("apps", filter=Q(apps__status=AppStatus.PUBLISHED))
+        published_count=Count("apps", filter=Q(apps__pk__in=listed))
     ).order_by("position", "name")
 
 
