@@ -79,11 +79,15 @@ def test_pages_work_offline_on_desktop_and_phone_in_english_and_chinese(live_ser
                     assert "Finance Sentiment" in browser.find_element(By.ID, "main").text
                 if name == "not-found":
                     assert browser.find_elements(By.CSS_SELECTOR, "main a.btn-primary")  # a way back
+                browser.shot(f"first-{language}-{width_name}-{name}")
                 # Nothing wider than the screen: no sideways scrolling on a phone.
                 overflow = browser.execute_script(
                     "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
-                assert overflow <= 1, (name, width, overflow)
-                browser.shot(f"first-{language}-{width_name}-{name}")
+                wide = browser.execute_script(
+                    "const w = document.documentElement.clientWidth; return [...document.querySelectorAll('body *')]"
+                    ".filter(e => e.getBoundingClientRect().right > w + 1).slice(0, 5)"
+                    ".map(e => e.tagName + '.' + e.className);")
+                assert overflow <= 1, (name, width, overflow, wide)
                 _local_only(browser, live_host, own_404=path if name == "not-found" else "")
                 if width_name == "desktop":
                     serious = _axe_serious(browser)
