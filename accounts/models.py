@@ -114,6 +114,10 @@ class Notification(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=50)
     message = models.CharField(max_length=500)
+    # The English message with %(name)s placeholders and its parameters: translated when shown, in the reader's
+    # language (`message` keeps the text as first rendered, for emails and older rows).
+    template = models.CharField(max_length=500, blank=True)
+    params = models.JSONField(default=dict, blank=True)
     url = models.CharField(max_length=500, blank=True)
     dedupe_key = models.CharField(max_length=200, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -129,6 +133,18 @@ class Notification(models.Model):
         verbose_name_plural = _("notifications")
 
     def __str__(self) -> str:
+        return self.message
+
+    @property
+    def text(self) -> str:
+        """The message in the active language (from `template` + `params`), else the stored text."""
+        if self.template:
+            from django.utils.translation import gettext
+
+            try:
+                return gettext(self.template) % (self.params or {})
+            except (KeyError, TypeError, ValueError):
+                return self.message
         return self.message
 
 

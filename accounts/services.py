@@ -114,17 +114,26 @@ def api_key_touch(*, api_key: ApiKey) -> None:
 
 
 def notification_send(
-    *, user: User, kind: str, message: str, url: str = "", dedupe_key: str | None = None,
-    email_subject: str | None = None,
+    *, user: User, kind: str, message: str = "", url: str = "", dedupe_key: str | None = None,
+    email_subject: str | None = None, template: str = "", params: dict | None = None,
 ) -> Notification | None:
-    """Notify on the site (once per dedupe key) and optionally by email, after commit."""
+    """Notify on the site (once per dedupe key) and optionally by email, after commit.
+
+    Pass `template` (an English msgid marked with gettext_noop) and `params`: the site shows it translated into
+    each reader's language at render time. `message` is then the text in the sender's language.
+    """
+    if template:
+        from django.utils.translation import gettext
+
+        message = message or gettext(template) % (params or {})
     with transaction.atomic():
         if dedupe_key and Notification.objects.filter(user=user, dedupe_key=dedupe_key).exists():
             return None
         try:
             with transaction.atomic():
                 notification = Notification.objects.create(
-                    user=user, kind=kind, message=message[:500], url=url, dedupe_key=dedupe_key
+                    user=user, kind=kind, message=message[:500], url=url, dedupe_key=dedupe_key,
+                    template=template[:500], params=params or {},
                 )
         except IntegrityError:
             return None

@@ -66,24 +66,34 @@ def _with_rates(keys) -> list:
     return keys
 
 
+NEW_KEY_SESSION = "new_api_key"
+
+
 @login_required
 def api_keys(request: HttpRequest) -> HttpResponse:
-    """List and create keys. A new key's secret is in this one response only; we store its hash."""
+    """List and create keys: post/redirect/get, so a refresh never makes a second key.
+
+    The new secret travels to the next GET in the session and is popped there: shown once, stored only as a hash.
+    """
     created = None
     if request.method == "POST":
         form = ApiKeyForm(request.POST, user=request.user)
         if form.is_valid():
             try:
-                created = api_key_create(user=request.user, name=form.cleaned_data["name"],
-                                         scopes=form.cleaned_data["scopes"],
-                                         spend_cap=form.cleaned_data.get("spend_cap"))
+                new = api_key_create(user=request.user, name=form.cleaned_data["name"],
+                                     scopes=form.cleaned_data["scopes"],
+                                     spend_cap=form.cleaned_data.get("spend_cap"))
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
-                form = ApiKeyForm(user=request.user)
+                request.session[NEW_KEY_SESSION] = {"name": new.api_key.name, "raw_key": new.raw_key}
+                return redirect("accounts:api_keys")
     else:
         form = ApiKeyForm(user=request.user)
-    status = 400 if form.errors else (201 if created else 200)
+        shown = request.session.pop(NEW_KEY_SESSION, None)
+        if shown:
+            created = {"api_key": {"name": shown["name"]}, "raw_key": shown["raw_key"]}
+    status = 400 if form.errors else 200
     return render(request, "accounts/api_keys.html", {
         "form": form, "created": created, "api_keys": _with_rates(api_keys_for(user=request.user)), "section": "keys",
     }, status=status)

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .ledger import kind_balance, money, platform_balance
 from .models import ZERO, AccountKind, Charge, ChargeStatus, Entry, Payout, Transaction, TransactionKind, Wallet
@@ -307,3 +308,57 @@ def apps_demand(*, apps) -> dict[int, int]:
     for row in rows:
         counts[row["app_id"]] = row["n"]
     return counts
+
+
+@dataclass
+class StatementLine:
+    """One line of a user's wallet statement: one per call (its hold, charge and release netted), else one per
+    transaction (top-up, grant, purchase, refund)."""
+
+    at: dt.datetime
+    kind: str
+    label: str
+    amount: Decimal
+    memo: str = ""
+    app_name: str = ""
+    prediction_id: str = ""
+    pending: Decimal = ZERO  # still on hold (the call is running)
+
+
+def user_statement_groups(*, user) -> QuerySet:
+    """Grouped rows (a per-call key or a transaction id) with the net amount, newest first: what is paginated."""
+    from django.db.models import Case, CharField, Max, Min, Value, When
+    from django.db.models.functions import Cast, Concat
+
+    group = Case(
+        When(transaction__prediction_id="", then=Concat(Value("t:"), Cast("transaction_id", CharField()))),
+        default=Concat(Value("p:"), "transaction__prediction_id"), output_field=CharField())
+    return (Entry.objects.filter(account__user=user, account__kind__in=[AccountKind.WALLET, AccountKind.HOLDS])
+            .annotate(group=group).values("group")
+            .annotate(net=Sum("amount"), held=Sum("amount", filter=Q(account__kind=AccountKind.HOLDS)),
+                      at=Max("transaction__created_at"), first=Min("transaction_id"))
+            .order_by("-at", "-first"))
+
+
+def user_statement_lines(*, groups) -> list[StatementLine]:
+    """Turn a page of `user_statement_groups` into readable lines (a constant number of queries)."""
+    firsts = Transaction.objects.in_bulk([row["first"] for row in groups])
+    apps = {t.pk: t.app for t in Transaction.objects.filter(pk__in=firsts).select_related("app")}
+    call_keys = [row["group"][2:] for row in groups if row["group"].startswith("p:")]
+    settled = set(Transaction.objects.filter(prediction_id__in=call_keys, kind=TransactionKind.SETTLE)
+                  .values_list("prediction_id", flat=True))
+    lines = []
+    for row in groups:
+        first = firsts[row["first"]]
+        app = apps.get(first.pk)
+        amount = money(-(row["net"] or ZERO))  # credit-normal accounts: a credit is money in for the user
+        if row["group"].startswith("p:"):
+            prediction_id = row["group"][2:]
+            held = money(-(row["held"] or ZERO))  # what still sits in holds for this call
+            lines.append(StatementLine(
+                at=row["at"], kind="call", label=str(_("Call")), amount=amount, app_name=app.name if app else "",
+                prediction_id=prediction_id, pending=held if held > 0 and prediction_id not in settled else ZERO))
+        else:
+            lines.append(StatementLine(at=row["at"], kind=first.kind, label=first.get_kind_display(), amount=amount,
+                                       memo=first.memo, app_name=app.name if app else ""))
+    return lines

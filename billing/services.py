@@ -25,6 +25,7 @@ from django.db.models import Count, F, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from config.api import ApiError, PaymentRequired, ServiceUnavailable
 from config.money import parse_decimal_strict
@@ -569,8 +570,8 @@ def credit_grant(*, user, amount, memo: str, granted_by) -> CreditGrant:
         audit_log_record(actor=granted_by, action="billing.grant", target=user, reason=memo,
                          data={"amount": str(amount), "grant": grant.pk})
     notification_send(user=user, kind="billing.grant", url=reverse("billing:wallet"),
-                      message=_("You received %(amount)s %(currency)s in credits: %(memo)s")
-                      % {"amount": amount, "currency": _currency().upper(), "memo": memo})
+                      template=gettext_noop("You received %(amount)s %(currency)s in credits: %(memo)s"),
+                      params={"amount": str(amount), "currency": _currency().upper(), "memo": memo})
     return grant
 
 

@@ -60,9 +60,9 @@ def wallet(request: HttpRequest) -> HttpResponse:
         messages.info(request, _("The top-up was canceled; nothing was charged."))
     budget = selectors.user_monthly_budget(user=user)
     spent = selectors.user_spent_this_month(user=user)
-    page = Paginator(selectors.user_ledger(user=user), LEDGER_PAGE).get_page(request.GET.get("page"))
-    for entry in page:
-        entry.user_amount = selectors.user_facing_amount(entry)
+    # One line per call (hold, charge and release netted); moderators see every posting in the admin.
+    page = Paginator(selectors.user_statement_groups(user=user), LEDGER_PAGE).get_page(request.GET.get("page"))
+    page.lines = selectors.user_statement_lines(groups=list(page.object_list))
     return render(request, "billing/wallet.html", {
         "balance": selectors.user_balance(user=user), "held": selectors.user_held(user=user),
         "budget": budget, "spent": spent,

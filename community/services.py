@@ -227,8 +227,9 @@ def trust_level_recompute(*, user: User) -> ForumProfile:
         profile.save(update_fields=["trust_level"])
         notification_send(
             user=user, kind="forum.trust", url="/forum/",
-            message=_("You reached trust level %(level)s in the forum: your posting limits are higher now.")
-            % {"level": TrustLevel(level).label},
+            template=gettext_noop("You reached trust level %(level)s in the forum: your posting limits are higher "
+                                  "now."),
+            params={"level": level},
             dedupe_key=f"forum.trust.{level}",
         )
     user.forum_profile = profile
@@ -406,7 +407,8 @@ def post_like(*, post: Post, user: User) -> Post:
     trust_level_recompute(user=post.author)
     notification_send(
         user=post.author, kind="forum.like", url=post.get_absolute_url(),
-        message=_("%(user)s liked your post in “%(title)s”.") % {"user": user.username, "title": post.thread.title},
+        template=gettext_noop("%(user)s liked your post in “%(title)s”."),
+        params={"user": user.username, "title": post.thread.title},
         dedupe_key=f"forum.like.{post.pk}.{user.pk}",
     )
     post.refresh_from_db(fields=["likes_count"])
@@ -440,7 +442,7 @@ def post_accept(*, post: Post, actor: User) -> Thread:
     if post.author_id != actor.pk:
         notification_send(
             user=post.author, kind="forum.accepted", url=post.get_absolute_url(),
-            message=_("Your answer in “%(title)s” was accepted.") % {"title": thread.title},
+            template=gettext_noop("Your answer in “%(title)s” was accepted."), params={"title": thread.title},
             dedupe_key=f"forum.accepted.{post.pk}",
         )
     return thread
@@ -530,8 +532,9 @@ def post_flag(*, post: Post, user: User, reason: str) -> Flag:
                          data={"score": post.flag_score, "threshold": rule("HIDE_THRESHOLD")})
         notification_send(
             user=post.author, kind="forum.hidden", url=post.thread.get_absolute_url(),
-            message=_("Your post in “%(title)s” was hidden after flags from the community; a moderator will "
-                      "review it.") % {"title": post.thread.title},
+            template=gettext_noop("Your post in “%(title)s” was hidden after flags from the community; a moderator "
+                                  "will review it."),
+            params={"title": post.thread.title},
             dedupe_key=f"forum.hidden.{post.pk}",
         )
     return flag
@@ -593,7 +596,8 @@ def user_forum_suspend(*, user: User, moderator: User, days: int | None = None, 
     audit_log_record(actor=moderator, action="forum.user.suspend", target=user, reason=reason, data={"days": days})
     notification_send(
         user=user, kind="forum.suspended", url="/forum/",
-        message=_("You are suspended from posting in the forum for %(days)d days.") % {"days": days},
+        template=gettext_noop("You are suspended from posting in the forum for %(days)d days."),
+        params={"days": days},
     )
     return profile
 
@@ -676,15 +680,15 @@ def post_notify(*, post_id: int) -> int:
             continue
         values = {"user": post.author.username, "title": thread.title}
         if user.pk in mentioned:
-            message = _("%(user)s mentioned you in “%(title)s”.") % values
+            template = gettext_noop("%(user)s mentioned you in “%(title)s”.")
         elif post.number == 1:
-            message = _("%(user)s started “%(title)s”.") % values
+            template = gettext_noop("%(user)s started “%(title)s”.")
         else:
-            message = _("%(user)s replied in “%(title)s”.") % values
+            template = gettext_noop("%(user)s replied in “%(title)s”.")
         watching = level == WatchLevel.WATCHING
         created = notification_send(
             user=user, kind="forum.mention" if user.pk in mentioned else "forum.post",
-            message=message, url=post.get_absolute_url(), dedupe_key=f"forum.post.{post.pk}",
+            template=template, params=values, url=post.get_absolute_url(), dedupe_key=f"forum.post.{post.pk}",
             email_subject=(_("[ModelMarket forum] %(title)s") % values) if watching else None,
         )
         sent += created is not None

@@ -264,6 +264,10 @@ MODELMARKET = {
     # Concurrent `Prefer: wait` requests and SSE streams one user may hold open (429 past these).
     "MAX_WAITS_PER_USER": env.int("MAX_WAITS_PER_USER", default=512),
     "MAX_STREAMS_PER_USER": env.int("MAX_STREAMS_PER_USER", default=64),
+    # "Top rated" lists only apps with at least this many ratings (one 5-star review is not a top app).
+    "TOP_RATED_MIN_REVIEWS": env.int("TOP_RATED_MIN_REVIEWS", default=2),
+    # Trigram similarity (0..1) a search word needs to match a word of an app's name, tagline or tags.
+    "SEARCH_TRIGRAM_THRESHOLD": env.float("SEARCH_TRIGRAM_THRESHOLD", default=0.5),
 }
 # --- Billing (owned by the billing app) -------------------------------------------------------
 # Without STRIPE_SECRET_KEY the platform runs on wallet credits only (demo grants, moderator grants).

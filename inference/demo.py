@@ -47,32 +47,72 @@ def build_minilm(target: Path) -> dict:
 
 
 def build_finance(target: Path) -> dict:
-    from .demo_models import build_keras_text_classifier, read_financial_news
+    """6,000 generated headlines (templates, vocabularies, negations) into a bag-of-bigrams network.
 
-    texts, labels = read_financial_news()
+    Scored on two hand-written sets that training never sees: `handwritten` (115 headlines; the generator's
+    vocabulary was widened after looking at its first errors, 91.3% before that) and `fresh` (60 headlines
+    written afterwards and never tuned against: the honest figure, shown on the model card).
+    """
+    from .demo_datasets import finance_headlines
+    from .demo_models import build_keras_ngram_classifier, read_labelled_csv
+
+    handwritten = read_labelled_csv("finance_handwritten_test.csv")
+    fresh = read_labelled_csv("finance_handwritten_fresh.csv")
+    exclude = {text.lower() for text in handwritten[0] + fresh[0]}
+    texts, labels = finance_headlines(n=6000, exclude=exclude)
     keras_path = target.with_suffix(".keras")
-    classes, accuracy = build_keras_text_classifier(keras_path, texts=texts, labels=labels, epochs=15)
+    classes, metrics = build_keras_ngram_classifier(keras_path, texts=texts, labels=labels, epochs=6,
+                                                    tests={"handwritten": handwritten, "fresh": fresh})
     keras_path.replace(target)
-    return {"labels": classes, "held_out_accuracy": round(accuracy, 4), "examples": len(texts)}
+    return {"labels": classes, **metrics}
 
 
 def build_npc(target: Path) -> dict:
     import tempfile
 
-    from .demo_models import DEMO_DATA, build_causal_lm, zip_folder
+    from .demo_datasets import npc_lines
+    from .demo_models import build_causal_lm, zip_folder
 
-    lines = [line for line in (DEMO_DATA / "npc_corpus.txt").read_text().splitlines() if line.strip()]
+    lines = npc_lines(n=3000)
     with tempfile.TemporaryDirectory() as folder:
-        build_causal_lm(Path(folder), lines=lines, hidden=64, layers=2, train_steps=200)
+        build_causal_lm(Path(folder), lines=lines, hidden=64, layers=2, train_steps=300)
         zip_folder(Path(folder), target)
-    return {"corpus_lines": len(lines)}
+    return {"corpus_lines": len(lines), "train_steps": 300}
+
+
+def build_triage(target: Path) -> dict:
+    """Patient messages into routine / soon / urgent: word and bigram TF-IDF, scored on a hand-written set."""
+    from .demo_datasets import triage_messages
+    from .demo_models import build_keras_ngram_classifier, read_labelled_csv
+
+    texts, labels = triage_messages(n=3000)
+    keras_path = target.with_suffix(".keras")
+    classes, metrics = build_keras_ngram_classifier(
+        keras_path, texts=texts, labels=labels, epochs=6,
+        tests={"handwritten": read_labelled_csv("triage_handwritten_test.csv")})
+    keras_path.replace(target)
+    return {"labels": classes, **metrics}
+
+
+def build_language(target: Path) -> dict:
+    """Character 1-3-gram TF-IDF over frequent words of ten languages: the classic language identifier."""
+    from .demo_datasets import language_samples
+    from .demo_models import build_keras_ngram_classifier, read_labelled_csv
+
+    texts, labels = language_samples(n=4000)
+    keras_path = target.with_suffix(".keras")
+    classes, metrics = build_keras_ngram_classifier(
+        keras_path, texts=texts, labels=labels, epochs=8, split="character", ngrams=(1, 2, 3), max_tokens=6000,
+        tests={"handwritten": read_labelled_csv("language_handwritten_test.csv")})
+    keras_path.replace(target)
+    return {"labels": classes, **metrics}
 
 
 def build_shapes(target: Path) -> dict:
     from .demo_models import build_keras_shape_cnn
 
     keras_path = target.with_suffix(".keras")
-    classes, accuracy = build_keras_shape_cnn(keras_path, per_class=300, epochs=10)
+    classes, accuracy = build_keras_shape_cnn(keras_path, per_class=800, epochs=12, outlines=True)
     keras_path.replace(target)
     return {"labels": classes, "held_out_accuracy": round(accuracy, 4)}
 
@@ -81,10 +121,46 @@ DEMO_MODELS = {
     # slug: (artifact file name, builder)
     "faq-search": ("minilm.zip", build_minilm),
     "similar-items": ("minilm.zip", build_minilm),
-    "finance-sentiment": ("finance-sentiment.keras", build_finance),
-    "npc-dialogue": ("npc-dialogue.zip", build_npc),
-    "shape-classifier": ("shape-classifier.keras", build_shapes),
+    # "-v2": the cache key changes with the builder, so an older var/demo-models/ is not reused.
+    "finance-sentiment": ("finance-sentiment-v2.keras", build_finance),
+    "npc-dialogue": ("npc-dialogue-v2.zip", build_npc),
+    "shape-classifier": ("shape-classifier-v2.keras", build_shapes),
+    "symptom-triage": ("symptom-triage-v1.keras", build_triage),
+    "language-identifier": ("language-identifier-v1.keras", build_language),
 }
+
+
+# Per-app Try-it examples (the first one is also what validation runs) and evaluation wording.
+DEMO_EXAMPLES = {
+    "faq-search": {"examples": ["How do I get my money back?", "I forgot my password"]},
+    "similar-items": {
+        "examples": ["Wireless noise-cancelling headphones"],
+        "candidates": ["Bluetooth over-ear headphones with active noise cancelling",
+                       "Stainless steel water bottle, 1 l", "USB-C charging cable, 2 m",
+                       "In-ear wireless earbuds with charging case",
+                       "Cotton T-shirt, navy blue"],
+    },
+    "finance-sentiment": {"examples": [
+        "Chipmaker raises its full-year forecast as orders soar",
+        "Carmaker issues a profit warning and cuts 2,000 jobs",
+        "The bank will hold its annual meeting in Zurich on May 14",
+    ]},
+    "npc-dialogue": {"examples": ["Blacksmith: Ah, a traveller!", "Innkeeper: Welcome, friend!", "Guard: Halt!"]},
+    "symptom-triage": {"examples": [
+        "My chest has felt tight since this morning and I can't catch my breath",
+        "I've had a sore throat and a fever for two days",
+        "Can I get a repeat prescription for my blood pressure tablets?",
+    ]},
+    "language-identifier": {"examples": ["Bonjour, je voudrais réserver une table pour ce soir.",
+                                         "Wie spät ist es bitte?", "¿Dónde está la biblioteca?",
+                                         "Where is the nearest bus stop?"]},
+}
+EVALUATION_SETS = ("fresh", "handwritten")  # named on the model card by the Try-it tag (translated there)
+
+
+def _evaluation(info: dict) -> list[dict]:
+    return [{"set": key, "accuracy": info[f"{key}_accuracy"], "examples": info[f"{key}_examples"]}
+            for key in EVALUATION_SETS if f"{key}_accuracy" in info]
 
 
 def _sha256(path: Path) -> str:
@@ -96,6 +172,8 @@ def _sha256(path: Path) -> str:
 
 
 def _attach(version: AppVersion, artifact: Path, info: dict) -> None:
+    from marketplace.models import Framework
+
     from .schemas import INPUT_SCHEMAS, output_schema
 
     with transaction.atomic():
@@ -108,8 +186,16 @@ def _attach(version: AppVersion, artifact: Path, info: dict) -> None:
         version.error = ""
         version.input_schema = INPUT_SCHEMAS[version.task]
         version.output_schema = output_schema(version.task)
-        version.model_card = {**(version.model_card or {}), **({"labels": info["labels"]} if "labels" in info else {})}
-        version.metrics = {key: value for key, value in info.items() if key != "labels"}
+        if artifact.suffix == ".keras":
+            version.framework = Framework.KERAS
+        card = {**(version.model_card or {}), **DEMO_EXAMPLES.get(version.app.slug, {})}
+        if "labels" in info:
+            card["labels"] = info["labels"]
+        if _evaluation(info):
+            card["evaluation"] = _evaluation(info)
+        version.model_card = card
+        version.metrics = {key: value for key, value in info.items()
+                           if key != "labels" and not key.endswith("_errors")}
         version.save()
 
 
@@ -121,10 +207,15 @@ def demo_model_attach(slug: str) -> tuple[AppVersion | None, dict]:
     version = AppVersion.objects.filter(app__slug=slug, version="1.0.0").first()
     if version is None:
         return None, {}
-    if version.status == VersionStatus.READY and version.artifact:
+    current = bool(version.artifact) and Path(version.artifact.name).name.startswith(Path(name).stem)
+    if version.status == VersionStatus.READY and current:
+        extra = {key: value for key, value in DEMO_EXAMPLES.get(slug, {}).items()
+                 if key not in (version.model_card or {})}
+        if extra:  # a store seeded before apps had their own Try-it examples
+            AppVersion.objects.filter(pk=version.pk).update(model_card={**(version.model_card or {}), **extra})
         return version, dict(version.metrics or {})  # nothing to build: seeding again is quick
     artifact, info = _cached(name, builder)
-    if not version.artifact:
+    if not current:  # no model yet, or one from an older builder: attach this one and validate it again
         _attach(version, artifact, info)
     elif version.status == VersionStatus.INVALID:
         AppVersion.objects.filter(pk=version.pk).update(status=VersionStatus.UPLOADED)

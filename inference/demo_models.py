@@ -23,6 +23,12 @@ def zip_folder(folder: Path, zip_path: Path) -> Path:
     return zip_path
 
 
+def read_labelled_csv(name: str) -> tuple[list[str], list[str]]:
+    with open(DEMO_DATA / name, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [row["text"] for row in rows], [row["label"] for row in rows]
+
+
 def read_financial_news() -> tuple[list[str], list[str]]:
     with open(DEMO_DATA / "financial_news.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -75,6 +81,9 @@ def build_causal_lm(out_dir: Path, *, lines: list[str], hidden: int = 64, layers
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(seed)
+    # One thread: on a shared 2-core machine more threads only fight each other (10x slower under load).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     tokenizer = build_tokenizer(lines, out_dir, vocab_size=1200 if train_steps else 300, causal=True)
     config = GPT2Config(vocab_size=len(tokenizer), n_embd=hidden, n_layer=layers, n_head=4, n_positions=256,
                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
@@ -98,9 +107,12 @@ def build_causal_lm(out_dir: Path, *, lines: list[str], hidden: int = 64, layers
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            if os.environ.get("DEMO_BUILD_VERBOSE") and _step % 50 == 0:
+                print(f"step {_step} loss {loss.item():.3f}", flush=True)  # noqa: T201
         model.eval()
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.save_pretrained(out_dir, safe_serialization=True)
+    torch.set_num_threads(threads)
     return out_dir
 
 
@@ -138,8 +150,8 @@ def build_keras_text_classifier(out_path: Path, *, texts: list[str], labels: lis
     return classes, accuracy
 
 
-def shape_image(shape: str, rng: random.Random, size: int = 32):
-    """A random coloured circle, square or triangle on a random background."""
+def shape_image(shape: str, rng: random.Random, size: int = 32, *, outlines: bool = False):
+    """A random coloured circle, square or triangle on a random background (half outlines when `outlines`)."""
     from PIL import Image, ImageDraw
 
     background = tuple(rng.randint(0, 80) for _ in range(3))
@@ -148,17 +160,24 @@ def shape_image(shape: str, rng: random.Random, size: int = 32):
     draw = ImageDraw.Draw(image)
     radius = rng.randint(size // 5, size // 3)
     cx, cy = rng.randint(radius + 1, size - radius - 2), rng.randint(radius + 1, size - radius - 2)
+    # Filled, or drawn as an outline with a pen (what people draw on the Try-it canvas).
+    style = {"fill": colour} if not outlines or rng.random() < 0.5 else {
+        "outline": colour, "width": rng.randint(1, max(1, size // 12))}
     if shape == "circle":
-        draw.ellipse([cx - radius, cy - radius, cx + radius, cy + radius], fill=colour)
+        draw.ellipse([cx - radius, cy - radius, cx + radius, cy + radius], **style)
     elif shape == "square":
-        draw.rectangle([cx - radius, cy - radius, cx + radius, cy + radius], fill=colour)
+        draw.rectangle([cx - radius, cy - radius, cx + radius, cy + radius], **style)
     else:
-        draw.polygon([(cx, cy - radius), (cx - radius, cy + radius), (cx + radius, cy + radius)], fill=colour)
+        points = [(cx, cy - radius), (cx - radius, cy + radius), (cx + radius, cy + radius)]
+        if "fill" in style:
+            draw.polygon(points, fill=colour)
+        else:
+            draw.line([*points, points[0]], fill=colour, width=style["width"], joint="curve")
     return image
 
 
 def build_keras_shape_cnn(out_path: Path, *, per_class: int = 200, epochs: int = 8, size: int = 32,
-                          seed: int = 0, channels: int = 1) -> tuple[list[str], float]:
+                          seed: int = 0, channels: int = 1, outlines: bool = False) -> tuple[list[str], float]:
     """A small CNN trained on generated shapes (grey levels by default); answers (classes, held-out accuracy)."""
     import keras
     import numpy as np
@@ -169,7 +188,7 @@ def build_keras_shape_cnn(out_path: Path, *, per_class: int = 200, epochs: int =
     images, ys = [], []
     for index, shape in enumerate(SHAPES):
         for _ in range(per_class):
-            image = shape_image(shape, rng, size)
+            image = shape_image(shape, rng, size, outlines=outlines)
             image = image.convert("L") if channels == 1 else image
             images.append(np.asarray(image, dtype="float32").reshape(size, size, channels))
             ys.append(index)
@@ -193,3 +212,55 @@ def build_keras_shape_cnn(out_path: Path, *, per_class: int = 200, epochs: int =
     accuracy = float(model.evaluate(tf.constant(x[order[split:]]), tf.constant(y[order[split:]]), verbose=0)[1])
     model.save(out_path)
     return list(SHAPES), accuracy
+
+
+def build_keras_ngram_classifier(out_path: Path, *, texts: list[str], labels: list[str], epochs: int = 6,
+                                 seed: int = 0, split: str = "whitespace", ngrams: int | tuple = 2,
+                                 max_tokens: int = 20000, tests: dict[str, tuple[list[str], list[str]]] | None = None,
+                                 ) -> tuple[list[str], dict]:
+    """A bag of n-grams (TF-IDF) into a small dense network: robust to word order and unseen names.
+
+    `split="character"` with ngrams (1, 2, 3) gives a character n-gram model (language identification).
+    Answers (classes, metrics): accuracy on a 20% held-out split and on each of `tests` ({name: (texts, labels)}),
+    as `<name>_accuracy` with `<name>_examples` and `<name>_errors` (text, predicted, expected).
+    """
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    classes = sorted(set(labels))
+    order = list(range(len(texts)))
+    random.Random(seed).shuffle(order)
+    cut = int(len(order) * 0.8)
+    train, held = order[:cut], order[cut:]
+    y = np.array([classes.index(label) for label in labels])
+    vectorizer = keras.layers.TextVectorization(max_tokens=max_tokens, output_mode="tf_idf", ngrams=ngrams,
+                                                split=split, standardize="lower_and_strip_punctuation")
+    vectorizer.adapt(tf.constant([texts[i] for i in train]))
+    inputs = keras.Input(shape=(1,), dtype="string")
+    x = keras.layers.Reshape(())(inputs)
+    x = vectorizer(x)
+    x = keras.layers.Dropout(0.3)(x)
+    x = keras.layers.Dense(32, activation="relu")(x)
+    outputs = keras.layers.Dense(len(classes), activation="softmax")(x)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer=keras.optimizers.Adam(0.003), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+
+    def dataset(rows: list[int], batch: int) -> "tf.data.Dataset":
+        return tf.data.Dataset.from_tensor_slices((tf.constant([[texts[i]] for i in rows]), y[rows])).batch(batch)
+
+    model.fit(dataset(train, 32), epochs=epochs, verbose=0)
+    metrics = {"held_out_accuracy": round(float(model.evaluate(dataset(held, 256), verbose=0)[1]), 4),
+               "examples": len(texts)}
+    for name, (test_texts, test_labels) in (tests or {}).items():
+        probs = np.asarray(model(tf.constant(test_texts), training=False))
+        predicted = [classes[i] for i in probs.argmax(axis=1)]
+        metrics[f"{name}_accuracy"] = round(sum(p == t for p, t in zip(predicted, test_labels, strict=True))
+                                            / len(test_labels), 4)
+        metrics[f"{name}_examples"] = len(test_labels)
+        metrics[f"{name}_errors"] = [[t, p, g] for t, p, g in zip(test_texts, predicted, test_labels, strict=True)
+                                     if p != g]
+    model.save(out_path)
+    return classes, metrics

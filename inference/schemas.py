@@ -77,6 +77,17 @@ def example_input(task: str) -> dict:
     return EXAMPLE_INPUTS[task]
 
 
+def version_example_input(version) -> dict:
+    """The version's own first example (model card `examples`) when it is a valid input, else the task's."""
+    examples = (version.model_card or {}).get("examples") or []
+    if version.task != "image-classification" and examples and isinstance(examples[0], str):
+        example = {"text": examples[0][:MAX_TEXT_CHARS]}
+        if version.task == "text-generation":
+            example["max_new_tokens"] = 8
+        return example
+    return example_input(version.task)
+
+
 def max_input_bytes(task: str) -> int:
     conf = settings.MODELMARKET
     if task == "image-classification":

@@ -169,7 +169,7 @@ def version_validate(*, version_id: int, device: str = "cpu") -> AppVersion | No
         version.save(update_fields=["status"])
     try:
         path = version_local_path(version)  # copy, check and unpack (pure Python, bounded by UnpackLimits)
-        example = schemas.example_input(version.task)
+        example = schemas.version_example_input(version)
         items = schemas.input_items(task=version.task, data=example)
     except ArtifactRefused as exc:
         return _version_invalid(version_id, str(exc))

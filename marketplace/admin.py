@@ -8,9 +8,15 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
+from django.http import HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+
+from config.markdown import render_markdown
 
 from .models import App, AppReviewQueue, AppStatus, AppVersion, Category, LibraryEntry, Review, Tag
 from .services import app_review, review_delete
@@ -23,9 +29,13 @@ class ModerationReasonForm(forms.Form):
     )
 
 
+def _human_size(obj: AppVersion) -> str:
+    return filesizeformat(obj.size) if obj.size else "—"
+
+
 class AppVersionInline(admin.TabularInline):
     model = AppVersion
-    fields = ("version", "status", "task", "framework", "hardware", "size", "created_at")
+    fields = ("version", "status", "task", "framework", "hardware", "artifact_size", "created_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -33,6 +43,10 @@ class AppVersionInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description=_("size"))
+    def artifact_size(self, obj: AppVersion) -> str:
+        return _human_size(obj)
 
 
 @admin.register(App)
@@ -45,10 +59,10 @@ class AppAdmin(admin.ModelAdmin):
     autocomplete_fields = ("owner",)
     filter_horizontal = ("tags",)
     readonly_fields = ("status", "status_reason", "rating", "runs_count", "rating_sum", "reviews_count",
-                       "created_at", "updated_at", "published_at")
+                       "created_at", "updated_at", "published_at", "description_preview")
     fieldsets = (
-        (None, {"fields": ("name", "slug", "owner", "tagline", "description", "category", "tags", "icon",
-                           "featured")}),
+        (None, {"fields": ("name", "slug", "owner", "tagline", "description", "description_preview", "category",
+                           "tags", "icon", "featured")}),
         (_("Moderation"), {"fields": ("status", "status_reason", "published_at")}),
         (_("Pricing"), {"fields": ("pricing_model", "base_price", "k", "window_seconds", "max_price",
                                    "free_calls_per_month", "purchase_price", "owner_allowance")}),
@@ -58,6 +72,29 @@ class AppAdmin(admin.ModelAdmin):
     inlines = [AppVersionInline]
     actions = ["approve", "reject", "suspend"]
     reason_template = "admin/marketplace/moderation_reason.html"
+    change_form_template = "admin/marketplace/app_change_form.html"
+
+    @admin.display(description=_("Description as shown"))
+    def description_preview(self, obj: App) -> str:
+        """The Markdown rendered and sanitised, as people see it in the store."""
+        return mark_safe(f'<div class="markdown-preview">{render_markdown(obj.description or "")}</div>')  # noqa: S308
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """Approve / Reject buttons on the app's page (same services as the list actions)."""
+        if request.method == "POST" and object_id and self.has_review_permission(request):
+            decision = request.POST.get("_review") or (
+                request.POST.get("action") if "apply" in request.POST else "")
+            if decision in ("approve", "reject"):
+                queryset = App.objects.filter(pk=object_id)
+                if decision == "approve":
+                    self._decide(request, queryset, "approve", reason="")
+                    return HttpResponseRedirect(reverse("admin:marketplace_appreviewqueue_changelist"))
+                response = self._ask_reason_then_decide(request, queryset, "reject", _("Reject apps"))
+                if response is None:
+                    return HttpResponseRedirect(reverse("admin:marketplace_appreviewqueue_changelist"))
+                return response
+        extra_context = {**(extra_context or {}), "can_review": self.has_review_permission(request)}
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def has_review_permission(self, request) -> bool:
         return request.user.has_perm("marketplace.review_app")
@@ -154,14 +191,18 @@ class TagAdmin(admin.ModelAdmin):
 class AppVersionAdmin(admin.ModelAdmin):
     """Versions are uploaded and validated by the platform; here they are looked at."""
 
-    list_display = ("app", "version", "status", "task", "framework", "hardware", "size", "created_at")
+    list_display = ("app", "version", "status", "task", "framework", "hardware", "artifact_size", "created_at")
     list_filter = ("status", "task", "framework", "hardware")
     search_fields = ("app__name", "app__slug", "version")
     list_select_related = ("app",)
     exclude = ("artifact",)
 
     def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in AppVersion._meta.fields if field.name != "artifact"]
+        return [field.name for field in AppVersion._meta.fields if field.name != "artifact"] + ["artifact_size"]
+
+    @admin.display(description=_("size"))
+    def artifact_size(self, obj: AppVersion) -> str:
+        return _human_size(obj)
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -98,14 +98,17 @@ DEMO_APPS = [
     {
         "slug": "symptom-triage", "name": "Symptom Triage Notes", "category": "healthcare",
         "tagline": "Sorts free-text patient messages into routine, soon and urgent for the care team.",
-        "tags": ["triage", "clinical text", "classification"],
+        "tags": ["triage", "clinical text", "classification"], "featured": False,
         "pricing": {"model": "per_call", "base_price": Decimal("0.004000"), "k": Decimal("0"),
                     "window_seconds": 3600, "max_price": Decimal("0.004000"), "free_calls_per_month": 50},
-        "version": {"task": Task.TEXT_CLASSIFICATION, "framework": Framework.TRANSFORMERS},
+        "version": {"task": Task.TEXT_CLASSIFICATION, "framework": Framework.KERAS},
         "description": (
             "Reads messages such as *\"my chest has felt tight since this morning\"* and suggests a triage "
             "level so urgent cases reach a clinician first.\n\n"
-            "> **Not a medical device.** It assists staff who make the decision; it never replaces them.\n\n"
+            "> **Not medical advice, and not a medical device.** It assists staff who make the decision; it never "
+            "replaces them. In an emergency, call your local emergency number.\n\n"
+            "A small demonstration model: a word and word-pair classifier trained on generated patient messages. "
+            "It is right on 28 of 30 hand-written messages, and it will be wrong on real ones.\n\n"
             "## Labels\n\n- `routine`\n- `soon` (within 24 hours)\n- `urgent` (now)\n\n"
             "Inputs and outputs are private to the caller and are never used for training.\n"
         ),
@@ -126,13 +129,16 @@ DEMO_APPS = [
     },
     {
         "slug": "language-identifier", "name": "Language Identifier", "category": "other",
-        "tagline": "Which language is this? Detects 20 languages from a few words.",
+        "tagline": "Which language is this? Tells ten languages apart from a few words.",
         "tags": ["language detection", "nlp", "utility"], "pricing": FREE,
-        "version": {"task": Task.TEXT_CLASSIFICATION, "framework": Framework.TRANSFORMERS},
+        "version": {"task": Task.TEXT_CLASSIFICATION, "framework": Framework.KERAS},
         "description": (
             "Detects the language of short texts such as search queries, chat messages and reviews, so "
             "you can route them to the right translator, model or support team.\n\n"
-            "Returns an [ISO 639-1](https://en.wikipedia.org/wiki/ISO_639-1) code and a confidence score.\n"
+            "Returns an [ISO 639-1](https://en.wikipedia.org/wiki/ISO_639-1) code and a confidence score for "
+            "English (`en`), German (`de`), French (`fr`), Spanish (`es`), Italian (`it`), Portuguese (`pt`), "
+            "Dutch (`nl`), Swedish (`sv`), Polish (`pl`) and Turkish (`tr`).\n\n"
+            "It looks at character sequences of one to three letters, the classic approach for short texts.\n"
         ),
     },
 ]
@@ -153,6 +159,8 @@ DEMO_REVIEWS = [
                                      "Pricing is clear and the free calls are handy for testing."),
     ("shape-classifier", "user", 5, "My students loved drawing shapes and watching the probabilities move."),
     ("faq-search", "moderator", 4, "Solid and fast. Would love multilingual support."),
+    ("finance-sentiment", "moderator", 5, "Gets plain headlines right, profit warnings included."),
+    ("shape-classifier", "moderator", 4, "Works with shapes drawn by hand on a phone, too."),
 ]
 
 

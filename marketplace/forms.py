@@ -163,3 +163,19 @@ SORTS = [
     ("-created", _("Newest")),
     ("price", _("Price")),
 ]
+
+
+class StoreFilterForm(forms.Form):
+    """The store's filters (all optional); bad values are ignored rather than failing the page."""
+
+    pricing = forms.ChoiceField(required=False, label=_("Price"),
+                                choices=[("", _("Free and paid")), ("free", _("Free")), ("paid", _("Paid"))])
+    price_min = forms.DecimalField(required=False, min_value=Decimal("0"), max_digits=12, decimal_places=6,
+                                   label=_("Min $/call"))
+    price_max = forms.DecimalField(required=False, min_value=Decimal("0"), max_digits=12, decimal_places=6,
+                                   label=_("Max $/call"))
+    task = forms.ChoiceField(required=False, label=_("Task"), choices=[("", _("Any task")), *Task.choices])
+
+    def filters(self) -> dict:
+        self.is_valid()  # fills cleaned_data with the fields that are valid
+        return {key: value for key, value in self.cleaned_data.items() if value not in ("", None)}

@@ -57,6 +57,11 @@ class AppQuerySet(models.QuerySet):
     def published(self) -> "AppQuerySet":
         return self.filter(status=AppStatus.PUBLISHED)
 
+    def runnable(self) -> "AppQuerySet":
+        """Apps with a version that passed validation: the only ones the store lists."""
+        ready = AppVersion.objects.filter(app=models.OuterRef("pk"), status=VersionStatus.READY)
+        return self.filter(models.Exists(ready))
+
     def visible_to(self, user) -> "AppQuerySet":
         if user is None or not user.is_authenticated:
             return self.published()

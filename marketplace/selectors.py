@@ -3,7 +3,19 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Case, DecimalField, ExpressionWrapper, F, FloatField, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast
 
 from accounts.models import User
@@ -12,7 +24,7 @@ from .models import App, AppStatus, AppVersion, Category, PricingModel, Review, 
 
 ORDERINGS = {
     "-runs": ["-runs_count", "-created_at"],
-    "-rating": ["-rating_value", "-reviews_count", "-created_at"],
+    "-rating": ["-rated_enough", "-rating_value", "-reviews_count", "-created_at"],
     "-created": ["-created_at"],
     "price": ["list_price", "-runs_count"],
 }
@@ -34,13 +46,38 @@ def _with_listing_columns(queryset: QuerySet[App]) -> QuerySet[App]:
     )
 
 
+def _fuzzy_app_ids(*, queryset: QuerySet[App], query: str) -> list[int]:
+    """Typo tolerance without pg_trgm (SQLite): each query word close to a word of the name, tagline or tags."""
+    import difflib
+    import re
+
+    words = [word for word in re.findall(r"\w+", query.lower()) if len(word) >= 3]
+    if not words:
+        return []
+    ids = []
+    for app_id, name, tagline, tags in (queryset.order_by().values_list("pk", "name", "tagline", "tags__name")):
+        vocabulary = set(re.findall(r"\w+", f"{name} {tagline} {tags or ''}".lower()))
+        if all(difflib.get_close_matches(word, vocabulary, n=1, cutoff=0.75) for word in words):
+            ids.append(app_id)
+    return ids
+
+
 def app_search(*, queryset: QuerySet[App], query: str) -> QuerySet[App]:
-    """PostgreSQL full-text search with ranking; a plain substring match on SQLite."""
+    """PostgreSQL full-text search with ranking plus trigram word similarity for typos ("sentimnt").
+
+    On SQLite: substring match, with a difflib word match as the typo fallback.
+    """
     query = (query or "").strip()
     if not query:
         return queryset
     if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+        from django.contrib.postgres.search import (
+            SearchQuery,
+            SearchRank,
+            SearchVector,
+            TrigramWordSimilarity,
+        )
+        from django.db.models.functions import Greatest
 
         vector = (
             SearchVector("name", weight="A", config="simple")
@@ -49,32 +86,62 @@ def app_search(*, queryset: QuerySet[App], query: str) -> QuerySet[App]:
         )
         search_query = SearchQuery(query, search_type="websearch", config="simple")
         prefix = Q(name__icontains=query) | Q(tagline__icontains=query)
+        threshold = settings.MODELMARKET["SEARCH_TRIGRAM_THRESHOLD"]
+        similarity = Greatest(TrigramWordSimilarity(query, "name"), TrigramWordSimilarity(query, "tagline"))
         return (
-            queryset.annotate(search_rank=SearchRank(vector, search_query))
-            .filter(Q(search_rank__gt=0) | prefix)
-            .order_by("-search_rank", "-runs_count")
+            queryset.annotate(search_rank=SearchRank(vector, search_query), similarity=similarity)
+            .filter(Q(search_rank__gt=0) | prefix | Q(similarity__gte=threshold))
+            .order_by("-search_rank", "-similarity", "-runs_count")
         )
     terms = query.split()
     condition = Q()
     for term in terms:
         condition &= Q(name__icontains=term) | Q(tagline__icontains=term) | Q(description__icontains=term)
-    return queryset.filter(condition)
+    return queryset.filter(condition | Q(pk__in=_fuzzy_app_ids(queryset=queryset, query=query)))
 
 
 def app_list_published(
-    *, search: str = "", category: str = "", ordering: str = "", tag: str = "",
+    *, search: str = "", category: str = "", ordering: str = "", tag: str = "", pricing: str = "",
+    price_min: Decimal | None = None, price_max: Decimal | None = None, task: str = "",
 ) -> QuerySet[App]:
-    queryset = _with_listing_columns(App.objects.published())
+    """What the store lists: published apps that can run (a ready version), filtered and ordered.
+
+    `pricing` is "free" or "paid"; the price range applies to the listed (base) price per call;
+    ordering by rating ("Top rated") keeps only apps with TOP_RATED_MIN_REVIEWS ratings or more.
+    """
+    queryset = _with_listing_columns(App.objects.published().runnable())
     if category:
         queryset = queryset.filter(category__slug=category)
     if tag:
         queryset = queryset.filter(tags__slug=tag)
+    if pricing == "free":
+        queryset = queryset.filter(pricing_model=PricingModel.FREE)
+    elif pricing == "paid":
+        queryset = queryset.exclude(pricing_model=PricingModel.FREE)
+    if price_min is not None:
+        queryset = queryset.filter(list_price__gte=price_min)
+    if price_max is not None:
+        queryset = queryset.filter(list_price__lte=price_max)
+    if task:
+        ready = AppVersion.objects.filter(app=OuterRef("pk"), status=VersionStatus.READY, task=task)
+        queryset = queryset.filter(Exists(ready))
+    if ordering == "-rating":
+        # Apps with too few ratings sort after those with enough, whatever their average.
+        enough = settings.MODELMARKET["TOP_RATED_MIN_REVIEWS"]
+        queryset = queryset.annotate(rated_enough=Case(When(reviews_count__gte=enough, then=Value(1)),
+                                                       default=Value(0)))
     if search:
         queryset = app_search(queryset=queryset, query=search)
         if ordering in ORDERINGS:
             queryset = queryset.order_by(*ORDERINGS[ordering])
         return queryset
     return queryset.order_by(*ORDERINGS.get(ordering, ORDERINGS["-runs"]))
+
+
+def apps_top_rated(*, limit: int = 6) -> list[App]:
+    """Home page "Top rated": only apps with at least TOP_RATED_MIN_REVIEWS ratings."""
+    enough = settings.MODELMARKET["TOP_RATED_MIN_REVIEWS"]
+    return list(app_list_published(ordering="-rating").filter(reviews_count__gte=enough)[:limit])
 
 
 def app_get_visible(*, user, slug: str) -> App:
@@ -158,8 +225,9 @@ def categories_with_counts() -> QuerySet[Category]:
     """Categories with how many published apps each holds, in one query for the home tiles and sidebars."""
     from django.db.models import Count
 
+    listed = App.objects.published().runnable().values("pk")  # the count matches what the listing shows
     return Category.objects.annotate(
-        published_count=Count("apps", filter=Q(apps__status=AppStatus.PUBLISHED))
+        published_count=Count("apps", filter=Q(apps__pk__in=listed))
     ).order_by("position", "name")
 
 

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from config.money import StrictDecimalField
 
-from .models import App, Category, PricingModel, Review
+from .models import App, Category, PricingModel, Review, Task
 from .selectors import app_current_price, app_latest_version
 
 MONEY = {"max_digits": 18, "decimal_places": 6, "min_value": 0, "coerce_to_string": True}
@@ -30,6 +30,14 @@ class AppListQuerySerializer(serializers.Serializer):
     category = serializers.SlugField(required=False, allow_blank=True)
     tag = serializers.SlugField(required=False, allow_blank=True)
     ordering = serializers.ChoiceField(choices=ORDERING_CHOICES, required=False, allow_blank=True)
+    pricing = serializers.ChoiceField(choices=["free", "paid"], required=False, allow_blank=True,
+                                      help_text="Only free or only paid apps.")
+    price_min = serializers.DecimalField(max_digits=12, decimal_places=6, min_value=0, required=False,
+                                         help_text="Lowest listed price per call.")
+    price_max = serializers.DecimalField(max_digits=12, decimal_places=6, min_value=0, required=False,
+                                         help_text="Highest listed price per call.")
+    task = serializers.ChoiceField(choices=Task.choices, required=False, allow_blank=True,
+                                   help_text="Apps whose ready version does this task.")
 
     def validate_category(self, value: str) -> str:
         if value and not Category.objects.filter(slug=value).exists():

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from accounts.services import audit_log_record, notification_send
@@ -253,14 +254,14 @@ def app_review(*, app: App, moderator: User, decision: str, reason: str = "") ->
         _after_publish(app)
     audit_log_record(actor=moderator, action=f"app.{decision}", target=app, reason=app.status_reason,
                      data={"from": previous_status, "to": target})
-    messages = {
-        "approve": _("Your app “%(name)s” was approved and is now published."),
-        "reject": _("Your app “%(name)s” was rejected: %(reason)s"),
-        "suspend": _("Your app “%(name)s” was suspended: %(reason)s"),
+    templates = {
+        "approve": gettext_noop("Your app “%(name)s” was approved and is now published."),
+        "reject": gettext_noop("Your app “%(name)s” was rejected: %(reason)s"),
+        "suspend": gettext_noop("Your app “%(name)s” was suspended: %(reason)s"),
     }
-    text = messages[decision] % {"name": app.name, "reason": app.status_reason}
     console_url = reverse("marketplace:console_app", kwargs={"slug": app.slug})
-    notification_send(user=app.owner, kind=f"app.{decision}", message=text, url=console_url,
+    notification_send(user=app.owner, kind=f"app.{decision}", template=templates[decision],
+                      params={"name": app.name, "reason": app.status_reason}, url=console_url,
                       email_subject=_("ModelMarket: %(name)s") % {"name": app.name})
     return app
 
@@ -370,7 +371,8 @@ def review_reply(*, review: Review, actor: User, text: str) -> Review:
     review.replied_at = timezone.now()
     review.save(update_fields=["developer_reply", "replied_at"])
     notification_send(user=review.user, kind="review.reply",
-                      message=_("The developer of %(name)s replied to your review.") % {"name": review.app.name},
+                      template=gettext_noop("The developer of %(name)s replied to your review."),
+                      params={"name": review.app.name},
                       url=review.app.get_absolute_url())
     return review
 

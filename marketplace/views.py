@@ -11,14 +11,15 @@ from django.views.decorators.http import require_POST
 
 from accounts.forms import add_service_errors
 
-from .forms import SORTS, AppForm, AppVersionForm, ReplyForm, ReviewForm
-from .models import App, AppStatus, Category, Review
+from .forms import SORTS, AppForm, AppVersionForm, ReplyForm, ReviewForm, StoreFilterForm
+from .models import App, AppStatus, Category, Review, VersionStatus
 from .selectors import (
     app_current_price,
     app_get_visible,
     app_list_published,
     app_reviews,
     apps_owned_by,
+    apps_top_rated,
     apps_with_prices,
     categories_with_counts,
     library_entries_for,
@@ -46,7 +47,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "featured": apps_with_prices(app_list_published().filter(featured=True)[:3]),
         "popular": apps_with_prices(app_list_published(ordering="-runs")[:6]),
         "newest": apps_with_prices(app_list_published(ordering="-created")[:6]),
-        "top_rated": apps_with_prices(app_list_published(ordering="-rating")[:6]),
+        "top_rated": apps_with_prices(apps_top_rated(limit=6)),
         "categories": categories_with_counts(),
     })
 
@@ -57,12 +58,16 @@ def _listing(request: HttpRequest, *, title: str, category: Category | None = No
     if ordering not in dict(SORTS):
         ordering = ""
     tag = request.GET.get("tag", "").strip()[:50]
-    apps = app_list_published(search=query, category=category.slug if category else "", ordering=ordering, tag=tag)
+    filter_form = StoreFilterForm(request.GET or None)
+    filters = filter_form.filters() if request.GET else {}
+    apps = app_list_published(search=query, category=category.slug if category else "", ordering=ordering, tag=tag,
+                              **filters)
     page = Paginator(apps, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = apps_with_prices(page.object_list)
     return render(request, "marketplace/list.html", {
         "page": page, "title": title, "query": query, "ordering": ordering, "category": category, "tag": tag,
-        "sorts": SORTS, "categories": categories_with_counts(),
+        "sorts": SORTS, "categories": categories_with_counts(), "filter_form": filter_form,
+        "filtered": bool(filters),
     })
 
 
@@ -199,7 +204,11 @@ def console(request: HttpRequest) -> HttpResponse:
         return response
     apps = list(apps_owned_by(user=request.user))
     counts = {status: sum(1 for app in apps if app.status == status) for status in AppStatus.values}
-    return render(request, "marketplace/console.html", {"apps": apps, "counts": counts})
+    ready = set(App.objects.filter(pk__in=[app.pk for app in apps]).runnable().values_list("pk", flat=True))
+    for app in apps:
+        app.has_ready_version = app.pk in ready
+    not_listed = [app for app in apps if app.status == AppStatus.PUBLISHED and not app.has_ready_version]
+    return render(request, "marketplace/console.html", {"apps": apps, "counts": counts, "not_listed": not_listed})
 
 
 @login_required
@@ -220,7 +229,11 @@ def console_app_new(request: HttpRequest) -> HttpResponse:
 
 
 def _console_app_context(app: App, **extra) -> dict:
-    return {"app": app, "versions": list(app.versions.all()), "submit_problem": app_submit_requirements(app),
+    versions = list(app.versions.all())
+    return {"app": app, "versions": versions, "submit_problem": app_submit_requirements(app),
+            "has_ready_version": any(version.status == VersionStatus.READY for version in versions),
+            "versions_pending": any(version.status in (VersionStatus.UPLOADED, VersionStatus.VALIDATING)
+                                    for version in versions),
             "can_submit": app.status in (AppStatus.DRAFT, AppStatus.REJECTED), **extra}
 
 

@@ -6,7 +6,7 @@ from django.contrib.auth.hashers import make_password
 
 from accounts.models import User
 from accounts.services import user_make_moderator
-from marketplace.models import App, AppStatus, AppVersion, Category, LibraryEntry, PricingModel
+from marketplace.models import App, AppStatus, AppVersion, Category, LibraryEntry, PricingModel, VersionStatus
 
 DEFAULT_PASSWORD = "correct-horse-battery-9"
 
@@ -50,6 +50,13 @@ class AppFactory(factory.django.DjangoModelFactory):
     pricing_model = PricingModel.FREE
     base_price = Decimal("0")
     max_price = Decimal("0")
+
+    @factory.post_generation
+    def ready(obj, create, extracted, **kwargs):
+        """`AppFactory(ready=True)`: with a validated version, so the store lists it (metadata only)."""
+        if create and extracted:
+            AppVersion.objects.create(app=obj, version="0.9.0", status=VersionStatus.READY,
+                                      task=kwargs.get("task", "text-classification"))
 
 
 class PaidAppFactory(AppFactory):

@@ -2,6 +2,7 @@
 from django import template
 from django.conf import settings
 
+from config.templatetags.mm import CURRENCY_SYMBOLS
 from marketplace.selectors import app_current_price
 
 from ..selectors import app_demand
@@ -13,4 +14,5 @@ register = template.Library()
 def live_price(app) -> dict:
     demand = app_demand(app=app)
     return {"price": app_current_price(app=app, recent_calls=demand), "demand": demand,
-            "currency": settings.MODELMARKET["CURRENCY"]}
+            "currency": settings.MODELMARKET["CURRENCY"],
+            "symbol": CURRENCY_SYMBOLS.get(settings.MODELMARKET["CURRENCY"].lower(), "")}

@@ -133,14 +133,38 @@ def trans_name(name) -> str:
 CURRENCY_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "cny": "¥", "jpy": "¥"}
 
 
-@register.filter
-def price(value) -> str:
-    """An amount in the platform currency: `$0.012`, or `0.012 CHF` for currencies without a symbol here."""
+def money_text(value, *, signed: bool = False) -> str:
+    """The one money format: `$25.00`, `$0.0021`, `−$0.50` (`+$25.00` when signed).
+
+    Sensible precision for the amount: at least cents, up to four decimals from one unit up and six below it,
+    so small per-call prices and balances after them stay exact. Currencies without a symbol here read `0.0021 CHF`.
+    """
     from django.conf import settings
 
-    code = settings.MODELMARKET["CURRENCY"].lower()
-    amount = money(value)
-    if not amount:
+    if value in (None, ""):
         return ""
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    digits = money(abs(amount), 4 if abs(amount) >= 1 else 6)
+    whole, _dot, frac = digits.partition(".")
+    digits = f"{int(whole):,}.{frac}" if frac else f"{int(whole):,}"
+    code = settings.MODELMARKET["CURRENCY"].lower()
     symbol = CURRENCY_SYMBOLS.get(code)
-    return f"{symbol}{amount}" if symbol else f"{amount} {code.upper()}"
+    text = f"{symbol}{digits}" if symbol else f"{digits} {code.upper()}"
+    if amount < 0:
+        return f"−{text}"
+    return f"+{text}" if signed and amount > 0 else text
+
+
+@register.filter
+def price(value) -> str:
+    """An amount in the platform currency, in the one money format (see `money_text`)."""
+    return money_text(value)
+
+
+@register.filter
+def signed_price(value) -> str:
+    """A ledger amount: `+$25.00`, `−$0.0021`."""
+    return money_text(value, signed=True)

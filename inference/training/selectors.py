@@ -123,3 +123,46 @@ def jobs_stale(*, now=None) -> QuerySet[TrainingJob]:
     running = TrainingJob.objects.filter(status=JobStatus.RUNNING)
     return (running.filter(heartbeat_at__lt=stale) | running.filter(heartbeat_at__isnull=True, started_at__lt=stale)
             | TrainingJob.objects.filter(status=JobStatus.QUEUED, created_at__lt=queued_too_long))
+
+
+@dataclass
+class QueueInfo:
+    """Where a queued job stands: its place in line, whether a training worker is up, and a rough start/finish."""
+
+    position: int  # 1 = next to start
+    running: int
+    workers: bool | None  # None: could not tell (e.g. a broker without broadcast)
+    eta_seconds: int  # until it finishes, from the estimates of the jobs ahead and its own
+
+
+def training_workers_available() -> bool | None:
+    """Is any worker consuming the `training` queue? Asked over the broker, cached for 20 s (the page polls)."""
+    from django.core.cache import cache
+
+    cached = cache.get("training-workers-available")
+    if cached is not None:
+        return None if cached == "unknown" else cached == "yes"
+    try:
+        from config.celery import app
+
+        queues = app.control.inspect(timeout=0.5).active_queues() or {}
+        answer = any(queue.get("name") == "training" for worker in queues.values() for queue in worker)
+        cache.set("training-workers-available", "yes" if answer else "no", 20)
+        return answer
+    except Exception:  # noqa: BLE001 - the broker may not support broadcast: say nothing rather than guess
+        cache.set("training-workers-available", "unknown", 20)
+        return None
+
+
+def job_queue_info(*, job: TrainingJob) -> QueueInfo | None:
+    """For a queued job: its position among queued jobs on the same hardware, and an ETA; None otherwise."""
+    if job.status != JobStatus.QUEUED:
+        return None
+    same = TrainingJob.objects.filter(hardware=job.hardware)
+    ahead = list(same.filter(status=JobStatus.QUEUED, created_at__lt=job.created_at)
+                 .values_list("estimated_seconds", flat=True))
+    running = list(same.filter(status=JobStatus.RUNNING).values_list("estimated_seconds", "compute_seconds"))
+    remaining_running = sum(max(0, int(estimate or 0) - int(done or 0)) for estimate, done in running)
+    eta = remaining_running + sum(int(seconds or 0) for seconds in ahead) + int(job.estimated_seconds or 0)
+    return QueueInfo(position=len(ahead) + 1, running=len(running), workers=training_workers_available(),
+                     eta_seconds=eta)

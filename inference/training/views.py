@@ -143,6 +143,7 @@ def _job_page(request, job: TrainingJob, publish_form: PublishForm, status: int 
         "job": job, "publish_form": publish_form,
         "api_url": reverse("training-api:job-detail", kwargs={"pk": job.pk}),
         "active": job.status in (JobStatus.QUEUED, JobStatus.RUNNING),
+        "queue": selectors.job_queue_info(job=job),
         "statuses": {value: str(label) for value, label in JobStatus.choices},
     }, status=status)
 

@@ -92,3 +92,17 @@
     update();
   });
 })();
+
+/* Code blocks wider than their box scroll sideways: make them focusable so keyboard users can scroll them too. */
+(function () {
+  function focusableScrollers() {
+    document.querySelectorAll("pre").forEach(function (pre) {
+      if (pre.scrollWidth > pre.clientWidth || pre.scrollHeight > pre.clientHeight) {
+        if (!pre.hasAttribute("tabindex")) pre.setAttribute("tabindex", "0");
+      }
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", focusableScrollers);
+  else focusableScrollers();
+  window.addEventListener("resize", focusableScrollers);
+})();

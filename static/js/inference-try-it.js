@@ -11,9 +11,37 @@
   const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
   let imageData = null;
 
+  const LIFECYCLE = ["queued", "starting", "processing"];
   function setStatus(state) {
     statusEl.dataset.state = state;
     statusEl.textContent = t[state] || state;
+    const busy = ["sending", "quoting", ...LIFECYCLE].includes(state);
+    statusEl.classList.toggle("busy", busy);
+    const steps = $("try-steps");
+    if (steps) {
+      steps.hidden = !LIFECYCLE.includes(state) && !["succeeded", "failed", "canceled"].includes(state);
+      const at = LIFECYCLE.indexOf(state);
+      steps.querySelectorAll("li").forEach((li, i) => {
+        li.classList.toggle("done", at > i || state === "succeeded");
+        li.classList.toggle("current", at === i);
+      });
+    }
+  }
+  // Paid apps: the price of the next run is shown before it is made ("This run costs $0.0021").
+  const quoteEl = $("try-quote");
+  async function showQuote() {
+    if (!quoteEl) return null;
+    try {
+      const quote = await api(root.dataset.quoteUrl, { headers: { Accept: "application/json" } });
+      quoteEl.textContent = Number(quote.price) === 0 ? t.runFree : t.runCosts.replace("%(price)s", formatMoney(quote.price));
+      quoteEl.hidden = false;
+      return quote;
+    } catch (e) { return null; }
+  }
+  function formatMoney(value) {
+    const amount = Number(value);
+    const places = Math.abs(amount) >= 1 ? 2 : Math.min(6, Math.max(2, (String(value).split(".")[1] || "").replace(/0+$/, "").length));
+    return (t.currencySymbol || "") + amount.toFixed(places) + (t.currencySymbol ? "" : " " + (t.currencyCode || ""));
   }
   function showError(message) {
     errorEl.hidden = !message;
@@ -73,7 +101,7 @@
     if (m.load_ms != null) parts.push(t.load + " " + Math.round(m.load_ms) + " ms");
     if (m.predict_ms != null) parts.push(t.predict + " " + Math.round(m.predict_ms) + " ms");
     if (m.batch_size != null) parts.push(t.batch + " " + m.batch_size);
-    parts.push(t.price + " " + (Number(p.price) === 0 ? t.free : p.price + " " + (p.currency || "").toUpperCase()));
+    parts.push(t.price + " " + (Number(p.price) === 0 ? t.free : formatMoney(p.price)));
     $("try-metrics").textContent = parts.join(" · ");
     $("try-json").textContent = JSON.stringify(p, null, 2);
   }
@@ -137,6 +165,7 @@
       setStatus("quoting");
       const quote = await api(root.dataset.quoteUrl, { headers: { Accept: "application/json" } });
       body.quote_id = quote.quote_id;
+      if (quoteEl) quoteEl.textContent = Number(quote.price) === 0 ? t.runFree : t.runCosts.replace("%(price)s", formatMoney(quote.price));
       setStatus("sending");
       if (root.dataset.version) body.version = root.dataset.version;
       let prediction = await api(root.dataset.url, {
@@ -149,6 +178,7 @@
       setStatus(prediction.status);
       render(prediction, built.candidates);
       renderMetrics(prediction);
+      showQuote();  // the next run's price (demand moves it)
     } catch (e) {
       setStatus("failed");
       showError(e.message || t.network);
@@ -157,6 +187,10 @@
     }
   });
 
+  showQuote();
+  // "Run again" from a prediction page brings its text back (?text=…).
+  const again = new URLSearchParams(window.location.search).get("text");
+  if (again && $("try-text")) $("try-text").value = again;
   document.querySelectorAll(".try-example").forEach((button) =>
     button.addEventListener("click", () => { $("try-text").value = button.dataset.text; }));
   const tokens = $("try-tokens");
@@ -166,9 +200,11 @@
   if (canvas) {
     const ctx = canvas.getContext("2d");
     const capture = () => { imageData = canvas.toDataURL("image/png").split(",")[1]; };
+    const background = "#1b1f33", ink = "#f5d76e";
+    function clear() { ctx.fillStyle = background; ctx.fillRect(0, 0, canvas.width, canvas.height); imageData = null; }
     function drawShape(shape) {
-      ctx.fillStyle = "#1b1f33"; ctx.fillRect(0, 0, canvas.width, canvas.height);
-      ctx.fillStyle = "#f5d76e";
+      clear();
+      ctx.fillStyle = ink;
       const c = canvas.width / 2, r = canvas.width * 0.3;
       ctx.beginPath();
       if (shape === "circle") ctx.arc(c, c, r, 0, Math.PI * 2);
@@ -177,14 +213,45 @@
       ctx.fill();
       capture();
     }
-    document.querySelectorAll(".try-shape").forEach((b) => b.addEventListener("click", () => drawShape(b.dataset.shape)));
+    // Free drawing with a mouse, a pen or a finger: pointer events cover all three (touch-action: none in CSS).
+    let drawing = false, last = null;
+    function point(event) {
+      const box = canvas.getBoundingClientRect();
+      return { x: (event.clientX - box.left) * canvas.width / box.width,
+               y: (event.clientY - box.top) * canvas.height / box.height };
+    }
+    canvas.addEventListener("pointerdown", (event) => {
+      event.preventDefault();
+      if (!drawing && canvas.dataset.fresh !== "0") { clear(); canvas.dataset.fresh = "0"; }
+      drawing = true; last = point(event);
+      if (canvas.setPointerCapture) canvas.setPointerCapture(event.pointerId);
+      ctx.fillStyle = ink; ctx.beginPath(); ctx.arc(last.x, last.y, canvas.width / 28, 0, Math.PI * 2); ctx.fill();
+    });
+    canvas.addEventListener("pointermove", (event) => {
+      if (!drawing) return;
+      event.preventDefault();
+      const next = point(event);
+      ctx.strokeStyle = ink; ctx.lineWidth = canvas.width / 14; ctx.lineCap = "round"; ctx.lineJoin = "round";
+      ctx.beginPath(); ctx.moveTo(last.x, last.y); ctx.lineTo(next.x, next.y); ctx.stroke();
+      last = next;
+    });
+    const stop = () => { if (drawing) { drawing = false; capture(); } };
+    canvas.addEventListener("pointerup", stop);
+    canvas.addEventListener("pointercancel", stop);
+    canvas.addEventListener("pointerleave", stop);
+    document.querySelectorAll(".try-shape").forEach((b) => b.addEventListener("click", () => {
+      drawShape(b.dataset.shape); canvas.dataset.fresh = "1";
+    }));
+    const clearButton = $("try-clear");
+    if (clearButton) clearButton.addEventListener("click", () => { clear(); canvas.dataset.fresh = "0"; });
     $("try-file").addEventListener("change", (e) => {
       const file = e.target.files[0];
       if (!file) return;
       const img = new Image();
-      img.onload = () => { ctx.drawImage(img, 0, 0, canvas.width, canvas.height); capture(); };
+      img.onload = () => { ctx.drawImage(img, 0, 0, canvas.width, canvas.height); capture(); canvas.dataset.fresh = "1"; };
       img.src = URL.createObjectURL(file);
     });
     drawShape("circle");
+    canvas.dataset.fresh = "1";
   }
 })();

@@ -74,7 +74,7 @@ def test_top_up_run_paid_app_and_see_the_books(live_server, browser, stripe_serv
 
     # 2. Run the paid app at its quoted price: the quote is what the app page shows, the balance drops by it.
     browser.get(f"{base}{app.get_absolute_url()}")
-    shown = Decimal(browser.find_element(By.ID, "live-price").text)
+    shown = amount_of(browser, "live-price")
     browser.shot("billing-4-app-price")
     result = browser.execute_async_script("""
         const [slug, done] = arguments;
@@ -97,7 +97,7 @@ def test_top_up_run_paid_app_and_see_the_books(live_server, browser, stripe_serv
 
     # ... and once more from the app page's own "Try it" panel, at the live price the page shows (now k higher).
     browser.get(f"{base}{app.get_absolute_url()}")
-    second_price = Decimal(browser.find_element(By.ID, "live-price").text)
+    second_price = amount_of(browser, "live-price")
     assert second_price == D("0.13")
     browser.find_element(By.ID, "try-run").click()
     WebDriverWait(browser, 60).until(lambda b: b.find_element(By.ID, "try-output").text.strip())

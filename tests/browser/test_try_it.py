@@ -7,45 +7,6 @@ from selenium.webdriver.support.ui import WebDriverWait
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def demo_store(transactional_db, settings):
-    """The demo users and apps, with the real finance and FAQ models attached (built once, cached in var/)."""
-    from io import StringIO
-
-    from accounts import demo as accounts_demo
-    from inference.demo import demo_model_attach
-    from marketplace import demo as marketplace_demo
-    from marketplace.models import Category
-
-    accounts_demo.seed_demo(stdout=StringIO())
-    # Transactional tests flush the data migrations' categories: put back the ones the demo apps use.
-    for spec in [*marketplace_demo.DEMO_APPS, marketplace_demo.DEMO_DRAFT]:
-        Category.objects.get_or_create(slug=spec["category"], defaults={"name": spec["category"].title()})
-    marketplace_demo.seed_demo(stdout=StringIO())
-    for slug in ("finance-sentiment", "faq-search", "npc-dialogue", "shape-classifier"):
-        version, _info = demo_model_attach(slug)
-        assert version.status == "ready", version.error
-    from accounts.demo import demo_user
-    from marketplace.models import App
-    from marketplace.services import app_acquire
-
-    person = demo_user("user")
-    for app in App.objects.filter(slug__in=["finance-sentiment", "faq-search", "npc-dialogue", "shape-classifier"]):
-        app_acquire(user=person, app=app)
-    return person
-
-
-@pytest.fixture
-def eager_celery():
-    """Predictions run inside the live server at commit time (the real-worker path is tests/inference/test_worker)."""
-    from config.celery import app
-
-    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager, app.conf.task_eager_propagates = True, False
-    yield app
-    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
-
-
 def _log_in(browser, base):
     browser.get(f"{base}/accounts/login/")
     browser.find_element(By.NAME, "login").send_keys("user@modelmarket.local")

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from marketplace.models import App, AppStatus, LibraryEntry
+from marketplace.models import App, AppStatus, AppVersion, LibraryEntry, VersionStatus
 from tests.accounts.test_api import assert_error
 from tests.conftest import key_client
 from tests.factories import (
@@ -64,10 +64,10 @@ def test_listing_shows_published_apps_with_the_full_representation():
 
 
 def test_listing_search_category_ordering_and_pagination():
-    AppFactory(name="Dungeon Talk", category=category("games"), runs_count=1)
-    AppFactory(name="Ledger Bot", category=category("finance"), runs_count=9)
+    AppFactory(name="Dungeon Talk", category=category("games"), runs_count=1, ready=True)
+    AppFactory(name="Ledger Bot", category=category("finance"), runs_count=9, ready=True)
     for _ in range(3):
-        AppFactory(category=category("other"))
+        AppFactory(category=category("other"), ready=True)
     client = APIClient()
     assert [a["name"] for a in client.get("/api/v1/apps/?search=dungeon").json()["results"]] == ["Dungeon Talk"]
     assert [a["name"] for a in client.get("/api/v1/apps/?category=finance").json()["results"]] == ["Ledger Bot"]
@@ -90,7 +90,9 @@ def _publish_bulk(start: int, count: int, owners) -> None:
             base_price=Decimal("0.001"), k=Decimal("0.0001"), max_price=Decimal("0.01"))
         for i in range(start, start + count)
     ])
-    for app in App.objects.filter(slug__in=[f"bulk-{i}" for i in range(start, start + count)])[:5]:
+    bulk = App.objects.filter(slug__in=[f"bulk-{i}" for i in range(start, start + count)])
+    AppVersion.objects.bulk_create([AppVersion(app=app, version="0.9.0", status=VersionStatus.READY) for app in bulk])
+    for app in bulk[:5]:
         AppVersionFactory(app=app)
         app.tags.create(slug=f"tag-{app.pk}", name=f"Tag {app.pk}")
 

@@ -284,11 +284,12 @@ def test_visibility_drafts_are_private_published_are_public(moderator, user):
 
 def test_list_published_filters_searches_and_orders():
     dev = DeveloperFactory()
-    a = AppFactory(owner=dev, name="Alpha Chat", tagline="talks", category=category("games"), runs_count=5)
+    a = AppFactory(owner=dev, name="Alpha Chat", tagline="talks", category=category("games"), runs_count=5,
+                   ready=True)
     b = PaidAppFactory(owner=dev, name="Beta Risk", tagline="money risk scorer", category=category("finance"),
-                       runs_count=50, base_price=Decimal("0.03"))
+                       runs_count=50, base_price=Decimal("0.03"), ready=True)
     c = AppFactory(owner=dev, name="Gamma Tutor", tagline="teaches", category=category("education"), runs_count=1,
-                   rating_sum=9, reviews_count=2)
+                   rating_sum=9, reviews_count=2, ready=True)
     AppFactory(status=AppStatus.DRAFT, name="Hidden Risk")
     assert list(app_list_published()) == [b, a, c]
     assert list(app_list_published(ordering="-rating"))[0] == c

@@ -54,6 +54,12 @@ def test_new_job_form_shows_an_estimate_and_starts_a_job(browser_client, bert_ve
     assert job.hyperparameters["epochs"] == 2
     detail = browser_client.get(response["Location"]).content.decode()
     assert 'id="loss-chart"' in detail and 'id="cancel-job"' in detail and "Queued" in detail
+    # No training worker runs in this test: the page says where the job stands and why it waits.
+    assert 'id="queue-info"' in detail and "Next in the queue." in detail and 'id="no-training-worker"' in detail
+    browser_client.post("/console/training/jobs/new/", {"base_version": bert_version.pk, "dataset": dataset.pk,
+                                                        "epochs": 2})
+    second = TrainingJob.objects.latest("created_at")
+    assert "1 job is ahead of yours." in browser_client.get(f"/console/training/jobs/{second.pk}/").content.decode()
     canceled = browser_client.post(f"/console/training/jobs/{job.pk}/cancel/", follow=True).content.decode()
     assert "Canceled" in canceled
 

@@ -3,7 +3,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.services import notification_send
-from marketplace.models import AppStatus
+from marketplace.models import AppStatus, VersionStatus
 from tests.factories import AppFactory, AppVersionFactory, DeveloperFactory, LibraryEntryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 def published(developer):
     app = AppFactory(owner=developer, name="Sentiment Pro", tagline="Reads the mood of finance news",
                      description="# Hello\n\n<script>alert(1)</script>\n\n**bold** [link](javascript:alert(1))")
-    AppVersionFactory(app=app, version="1.0.0")
+    AppVersionFactory(app=app, version="1.0.0", status=VersionStatus.READY)
     return app
 
 
@@ -99,7 +99,7 @@ def test_others_drafts_are_404_but_the_owner_sees_them(client_for, developer):
 
 def test_listing_excludes_drafts_and_searches(client_for, published, developer):
     AppFactory(owner=developer, name="Hidden Draft", status=AppStatus.DRAFT)
-    AppFactory(owner=developer, name="Shape Classifier", tagline="Squares or circles")
+    AppFactory(owner=developer, name="Shape Classifier", tagline="Squares or circles", ready=True)
     client = client_for()
     html = client.get(reverse("marketplace:browse")).content.decode()
     assert "Sentiment Pro" in html and "Shape Classifier" in html and "Hidden Draft" not in html
@@ -109,7 +109,7 @@ def test_listing_excludes_drafts_and_searches(client_for, published, developer):
 
 def test_sorting_and_pagination(client_for, developer):
     for index in range(30):
-        AppFactory(owner=developer, name=f"Paged {index:02d}", runs_count=index)
+        AppFactory(owner=developer, name=f"Paged {index:02d}", runs_count=index, ready=True)
     client = client_for()
     first = client.get(reverse("marketplace:browse"), {"ordering": "-runs"}).content.decode()
     assert first.index("Paged 29") < first.index("Paged 28")
