@@ -11,7 +11,7 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 TEST_CACHE_URL ?= redis://127.0.0.1:6379/1
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-sqlite test-rabbitmq lint bench
+.PHONY: install run test test-sqlite test-rabbitmq test-multihost lint bench
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required"; exit 1; }
@@ -52,6 +52,11 @@ test-rabbitmq: install
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=amqp://guest:guest@127.0.0.1:5672/$(RABBITMQ_VHOST) \
 	  CACHE_URL=$(TEST_CACHE_URL) HF_HUB_OFFLINE=1 $(PY) -m pytest -m "not browser" tests/test_worker_integration.py \
 	  tests/inference/test_worker.py tests/inference/test_priority.py tests/inference/test_observability.py
+
+# Five "hosts" in network namespaces (root only): scale-out, worker loss, link loss; see tests/multihost/.
+test-multihost: install
+	bash .ci/services.sh
+	MULTIHOST=1 HF_HUB_OFFLINE=1 $(PY) -m pytest tests/multihost -x
 
 lint: install
 	$(PY) -m ruff check .
