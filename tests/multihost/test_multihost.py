@@ -35,6 +35,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,10 +44,14 @@ NET = "10.213.15"
 HOSTS = {"db": 2, "web": 3, "cpua": 4, "cpub": 5, "trainer": 6}
 WINDOW = float(os.environ.get("MULTIHOST_WINDOW_SECONDS", "40"))
 CLIENTS = 32
+pytestmark = pytest.mark.multihost
 
 
 def sh(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(list(args), check=check, capture_output=True, text=True, **kwargs)
+    result = subprocess.run(list(args), check=False, capture_output=True, text=True, **kwargs)
+    if check and result.returncode:
+        raise AssertionError(f"{' '.join(args)[:300]} -> {result.returncode}: {result.stderr[-2000:]}")
+    return result
 
 
 def addr(host: str) -> str:
@@ -236,7 +241,7 @@ def test_five_hosts_survive_worker_loss_and_scale_out():
            "-U", "postgres", "--no-sync")
         with open(pgdata / "pg_hba.conf", "a") as hba:
             hba.write(f"host all all {NET}.0/24 trust\n")
-        sh(*in_host(net, "db", [str(_pg_bin() / "pg_ctl"), "-D", str(pgdata), "-l", str(pgdata / "log"), "-w",
+        sh(*in_host(net, "db", [str(_pg_bin() / "pg_ctl"), "start", "-D", str(pgdata), "-l", str(pgdata / "log"), "-w",
                                 "-o", f"-c listen_addresses={addr('db')} -p 5432 -k {pgdata} -c fsync=off "
                                       "-c max_connections=300"], user="postgres"))
         start("redis", "db", ["redis-server", "--bind", addr("db"), "--port", "6379", "--save", "",
@@ -250,7 +255,8 @@ def test_five_hosts_survive_worker_loss_and_scale_out():
         setup = json.loads(world.stdout.split("RESULT ", 1)[1])
         # --- web host and the trainer ------------------------------------------------------------------------
         start("web", "web", [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"{addr('web')}:8000", "-w", "2",
-                             "-k", "gthread", "--threads", "32", "--graceful-timeout", "20"])
+                             "-k", "gthread", "--threads", "32", "--graceful-timeout", "20",
+                             "--control-socket", str(work / "gunicorn.ctl")])
         start("trainer", "trainer", [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q",
                                      "training,webhooks,default", "-c", "1", "--without-gossip", "--without-mingle",
                                      "-n", "trainer@%h"])
