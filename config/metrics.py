@@ -20,8 +20,10 @@ import logging
 import os
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+
+disable_created_metrics()  # `*_created` timestamps double the series and no dashboard uses them
 
 logger = logging.getLogger(__name__)
 

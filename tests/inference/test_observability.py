@@ -83,7 +83,7 @@ def test_probes(client, db):
     assert ready.json()["database"]["ok"] and ready.json()["broker"]["ok"]
 
 
-def test_metrics_count_a_paid_prediction_its_batch_and_its_ledger_postings(eager_celery, tiny_models):
+def test_metrics_count_a_paid_prediction_its_batch_and_its_ledger_postings(eager_celery, tiny_models, artifacts_dir):
     app = PaidAppFactory(status="published")
     ready_version(app, tiny_models["classifier"], task="text-classification")
     person = UserFactory()
@@ -104,6 +104,9 @@ def test_metrics_count_a_paid_prediction_its_batch_and_its_ledger_postings(eager
     after = {s.labels["kind"]: s.value for m in REGISTRY.collect() if m.name == "modelmarket_ledger_postings"
              for s in m.samples if s.name.endswith("_total")}
     assert sum(after.values()) > postings, after
+    from config.metrics import render
+
+    (artifacts_dir / "metrics-sample.txt").write_bytes(render())  # the README's sample
 
 
 @pytest.mark.integration

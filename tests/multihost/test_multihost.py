@@ -216,7 +216,7 @@ def test_five_hosts_survive_worker_loss_and_scale_out():
            "MODELMARKET_VAR_DIR": str(work / "var"), "PYTHONUNBUFFERED": "1", "LOG_FORMAT": "json",
            "LOG_LEVEL": "WARNING", "REQUEST_LOG_LEVEL": "WARNING", "DB_CONN_MAX_AGE": "60",
            # A killed worker's unacked messages come back after this long (redelivery is idempotent).
-           "CELERY_VISIBILITY_TIMEOUT": "20"}
+           "CELERY_VISIBILITY_TIMEOUT": "20", "METRICS_TOKEN": f"multihost-{os.getpid()}-token"}
     for key in ("MODELMARKET_DB_NAME_OVERRIDE", "DJANGO_SETTINGS_MODULE"):
         env.pop(key, None)
 
@@ -266,7 +266,7 @@ def test_five_hosts_survive_worker_loss_and_scale_out():
 
         # --- phase 1: one worker host -----------------------------------------------------------------------
         worker("cpua", 0)
-        _wait(lambda: _heartbeats(env, ["cpu-a"]), 180, "cpu-a's worker")
+        _wait(lambda: _heartbeats(env, ["cpu-a"]), 600, "cpu-a's worker")
         load.start()
         _wait(lambda: len(load.completed) >= CLIENTS, 300, "the first predictions (model warm-up)")
         t0 = time.monotonic()
@@ -276,7 +276,7 @@ def test_five_hosts_survive_worker_loss_and_scale_out():
         # --- phase 2: cpu-b joins under load, then both hosts -----------------------------------------------
         started = time.monotonic()
         worker("cpub", 1)
-        _wait(lambda: _heartbeats(env, ["cpu-b"]), 180, "cpu-b's worker")
+        _wait(lambda: _heartbeats(env, ["cpu-b"]), 600, "cpu-b's worker")
         ready_at = time.monotonic()
         _wait(lambda: _claimed_by(env, "cpu-b"), 60, "cpu-b to take work")
         figures["late_host_first_claim_after_ready_s"] = round(time.monotonic() - ready_at, 2)
@@ -292,7 +292,7 @@ def test_five_hosts_survive_worker_loss_and_scale_out():
         figures["cpu_a_processes_killed"] = len(killed)
         time.sleep(5)
         worker("cpua", 0)
-        _wait(lambda: _heartbeats(env, ["cpu-a"]), 180, "cpu-a back after SIGKILL")
+        _wait(lambda: _heartbeats(env, ["cpu-a"]), 600, "cpu-a back after SIGKILL")
         time.sleep(5)
         net.link("cpua", "down")  # mid-load: cpu-a holds predictions it cannot finish or ack
         time.sleep(15)
@@ -309,6 +309,10 @@ def test_five_hosts_survive_worker_loss_and_scale_out():
             "client_error_count": len(load.errors),
         })
         check = sh(sys.executable, "manage.py", "check_ledger", cwd=ROOT, env=env, check=False)
+        metrics = requests.get(f"{base}/metrics", timeout=30,
+                               headers={"Authorization": f"Bearer {env['METRICS_TOKEN']}"})
+        (ARTIFACTS / "multihost-metrics.txt").write_text(metrics.text)
+        figures["metrics_status"] = metrics.status_code
         figures["check_ledger"] = check.stdout.strip().splitlines()[-1] if check.stdout else check.stderr[-300:]
     finally:
         (ARTIFACTS / "multihost.json").write_text(json.dumps(figures, indent=2, default=str))
