@@ -80,8 +80,9 @@ def _app_label(app_id: int) -> str:
 
 
 @_safe
-def record_prediction_created(*, app_id: int, queue: str) -> None:
-    PREDICTIONS_CREATED.labels(app=_app_label(app_id), queue=queue).inc()
+def record_prediction_created(*, app: str, queue: str) -> None:
+    """At admission (web): `app` is the slug, already in hand, so this costs no query."""
+    PREDICTIONS_CREATED.labels(app=app, queue=queue).inc()
 
 
 @_safe

@@ -326,7 +326,7 @@ def prediction_create(
         if idempotency_key:
             return Prediction.objects.get(user=user, idempotency_key=idempotency_key), False
         raise
-    record_prediction_created(app_id=app.pk, queue=queue)
+    record_prediction_created(app=app.slug, queue=queue)
     return prediction, True
 
 
