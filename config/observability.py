@@ -143,8 +143,8 @@ task_logger = logging.getLogger("modelmarket.tasks")
 
 def _task_started(sender=None, task_id=None, task=None, args=None, **kwargs) -> None:
     request_id = getattr(task.request, CELERY_HEADER, None) or (task.request.headers or {}).get(CELERY_HEADER) or ""
-    if not request_id:
-        request_id = new_request_id()
+    if not request_id:  # an eager task runs inside the request that queued it; else a fresh id per task
+        request_id = request_id_var.get() or new_request_id()
     _task_tokens[task_id] = (request_id_var.set(request_id), time.perf_counter())
 
 
