@@ -281,7 +281,9 @@ def test_five_hosts_survive_worker_loss_and_scale_out():
         _wait(lambda: _claimed_by(env, "cpu-b"), 60, "cpu-b to take work")
         figures["late_host_first_claim_after_ready_s"] = round(time.monotonic() - ready_at, 2)
         figures["late_host_first_claim_after_start_s"] = round(time.monotonic() - started, 2)
-        time.sleep(10)  # its model loads
+        # Its model loads (minutes on a busy 2-core box): measure once it has finished predictions of its own.
+        _wait(lambda: _succeeded_on(env, "cpu-b") >= 10, 600, "cpu-b's model to be warm")
+        figures["late_host_warm_after_start_s"] = round(time.monotonic() - started, 2)
         t1 = time.monotonic()
         time.sleep(WINDOW)
         figures["two_hosts_per_s"] = round(load.rate(t1, time.monotonic()), 2)
@@ -350,6 +352,12 @@ def _query(env: dict, sql: str) -> str:
 def _heartbeats(env: dict, hosts: list[str]) -> bool:
     rows = _query(env, "select hostname from inference_workerheartbeat where last_seen > now() - interval '60 s'")
     return all(any(row.endswith(f"@{host}") for row in rows.splitlines()) for host in hosts)
+
+
+def _succeeded_on(env: dict, host: str) -> int:
+    assert host.replace("-", "").isalnum()
+    sql = f"select count(*) from inference_prediction where status = 'succeeded' and worker like '%@{host} %'"  # noqa: S608
+    return int(_query(env, sql) or 0)
 
 
 def _claimed_by(env: dict, host: str) -> bool:
