@@ -93,6 +93,14 @@ if env.str("MODELMARKET_DB_NAME_OVERRIDE", default=""):
     DATABASES["default"]["NAME"] = env.str("MODELMARKET_DB_NAME_OVERRIDE")
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # A host whose link to the database dies must notice within seconds, not after the kernel's ~15 minute
+    # retransmission limit: a worker's heartbeat (and its claims) would hang on the dead socket meanwhile.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=10),
+        "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
+        "tcp_user_timeout": env.int("DB_TCP_USER_TIMEOUT_MS", default=30000),
+    })
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the web process read while the worker writes; a busy timeout avoids spurious locks.
     DATABASES["default"]["OPTIONS"] = {

@@ -220,11 +220,11 @@ def test_five_hosts_survive_worker_loss_and_scale_out():
     for key in ("MODELMARKET_DB_NAME_OVERRIDE", "DJANGO_SETTINGS_MODULE"):
         env.pop(key, None)
 
-    def start(name: str, host: str, command: list[str], **kwargs) -> subprocess.Popen:
+    def start(name: str, host: str, command: list[str], extra_env: dict | None = None, **kwargs) -> subprocess.Popen:
         logs[name] = ARTIFACTS / f"multihost-{name}.log"
         with open(logs[name], "ab") as log:
-            procs[name] = subprocess.Popen(in_host(net, host, command, **kwargs), cwd=ROOT, env=env, stdout=log,
-                                           stderr=subprocess.STDOUT)
+            procs[name] = subprocess.Popen(in_host(net, host, command, **kwargs), cwd=ROOT,
+                                           env={**env, **(extra_env or {})}, stdout=log, stderr=subprocess.STDOUT)
         return procs[name]
 
     def worker(host: str, cpu: int) -> subprocess.Popen:
@@ -256,7 +256,8 @@ def test_five_hosts_survive_worker_loss_and_scale_out():
         # --- web host and the trainer ------------------------------------------------------------------------
         start("web", "web", [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"{addr('web')}:8000", "-w", "2",
                              "-k", "gthread", "--threads", "32", "--graceful-timeout", "20",
-                             "--control-socket", str(work / "gunicorn.ctl")])
+                             "--control-socket", str(work / "gunicorn.ctl"), "-c", "config/gunicorn_conf.py"],
+              extra_env={"PROMETHEUS_MULTIPROC_DIR": str(work / "prometheus")})  # /metrics sums both processes
         start("trainer", "trainer", [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q",
                                      "training,webhooks,default", "-c", "1", "--without-gossip", "--without-mingle",
                                      "-n", "trainer@%h"])
