@@ -305,8 +305,18 @@ def test_five_hosts_survive_worker_loss_and_scale_out():
 
         # --- drain and account for every prediction ---------------------------------------------------------
         accepted = dict(load.accepted)
-        report = _wait(lambda: (lambda r: r if set(r["statuses"]) <= {"succeeded", "failed", "canceled"} else None)(
-            _report(env)), 240, "every prediction to finish")
+        drain_started = time.monotonic()
+        last: dict = {}
+
+        def finished():
+            last.update(_report(env))
+            return dict(last) if set(last["statuses"]) <= {"succeeded", "failed", "canceled"} else None
+
+        try:
+            report = _wait(finished, 420, "every prediction to finish")
+        finally:
+            figures["drain_seconds"] = round(time.monotonic() - drain_started, 1)
+            figures["last_report"] = last
         figures.update({
             "accepted": len(accepted), "report": report, "client_errors": load.errors[:10],
             "client_error_count": len(load.errors),

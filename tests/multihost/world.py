@@ -73,6 +73,10 @@ def report() -> dict:
         "restarted": Prediction.objects.filter(attempts__gt=1).count(),
         "ledger_ok": check.ok, "ledger_problems": check.problems[:5],
         "by_host": hosts,
+        "unfinished": [
+            {"id": str(p.id), "status": p.status, "worker": p.worker, "attempts": p.attempts,
+             "created_at": p.created_at.isoformat(), "started_at": p.started_at and p.started_at.isoformat()}
+            for p in Prediction.objects.exclude(status__in=["succeeded", "failed", "canceled"])[:20]],
     }
 
 
