@@ -11,7 +11,7 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 TEST_CACHE_URL ?= redis://127.0.0.1:6379/1
 PYTEST_ARGS ?=
 
-.PHONY: install run serve test test-sqlite lint bench docs
+.PHONY: install run serve test test-sqlite test-rabbitmq test-multihost lint bench docs
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required"; exit 1; }
@@ -58,6 +58,21 @@ test-sqlite: install
 	env -u DATABASE_URL -u CELERY_BROKER_URL -u CACHE_URL MODELMARKET_VAR_DIR=$(CURDIR)/var/ci-sqlite \
 	  MODELMARKET_TEST_SQLITE_SMOKE=1 HF_HUB_OFFLINE=1 \
 	  $(PY) -m pytest -m "not browser" tests/test_smoke.py tests/test_worker_integration.py
+
+# RabbitMQ as the broker (priority queues): the worker integration tests again on AMQP, in their own vhost.
+RABBITMQ_VHOST ?= modelmarket-ci
+test-rabbitmq: install
+	bash .ci/services.sh rabbitmq
+	rabbitmqctl -q add_vhost $(RABBITMQ_VHOST) 2>/dev/null || true
+	rabbitmqctl -q set_permissions -p $(RABBITMQ_VHOST) guest ".*" ".*" ".*"
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=amqp://guest:guest@127.0.0.1:5672/$(RABBITMQ_VHOST) \
+	  CACHE_URL=$(TEST_CACHE_URL) HF_HUB_OFFLINE=1 $(PY) -m pytest -m "not browser" tests/test_worker_integration.py \
+	  tests/inference/test_worker.py tests/inference/test_priority.py tests/inference/test_observability.py
+
+# Five "hosts" in network namespaces (root only): scale-out, worker loss, link loss; see tests/multihost/.
+test-multihost: install
+	bash .ci/services.sh
+	MULTIHOST=1 HF_HUB_OFFLINE=1 $(PY) -m pytest tests/multihost -x
 
 lint: install
 	$(PY) -m ruff check .

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 
+from config.metrics import record_ledger_posting
+
 from .models import CREDIT_NORMAL, ZERO, Account, AccountKind, Entry, Transaction, Wallet
 
 SIX = Decimal("0.000001")
@@ -97,6 +99,7 @@ def book(*, kind: str, key: str, lines: list[tuple[Account, Decimal]], memo: str
             wallet_postings_apply(lines)
     except IntegrityError:
         return None
+    transaction.on_commit(lambda: record_ledger_posting(kind=kind))
     return txn
 
 

@@ -16,3 +16,22 @@ QUEUES = ("default", "inference-cpu", "inference-gpu", "training", "webhooks", "
 app = Celery("modelmarket")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def message_priority(level: int) -> int:
+    """A priority on the 0-9 "higher runs first" scale, as the broker wants it.
+
+    AMQP (RabbitMQ, x-max-priority queues) delivers higher numbers first; Celery's Redis transport keeps one
+    list per priority step and reads priority 0 first, so the scale is flipped there.
+    """
+    level = max(0, min(9, int(level)))
+    return 9 - level if str(app.conf.broker_url or "").startswith(("redis://", "rediss://")) else level
+
+
+def _connect_observability() -> None:
+    from .observability import connect_celery_signals
+
+    connect_celery_signals()
+
+
+_connect_observability()

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -98,6 +99,14 @@ if env.str("MODELMARKET_DB_NAME_OVERRIDE", default=""):
     DATABASES["default"]["NAME"] = env.str("MODELMARKET_DB_NAME_OVERRIDE")
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # A host whose link to the database dies must notice within seconds, not after the kernel's ~15 minute
+    # retransmission limit: a worker's heartbeat (and its claims) would hang on the dead socket meanwhile.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=10),
+        "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
+        "tcp_user_timeout": env.int("DB_TCP_USER_TIMEOUT_MS", default=30000),
+    })
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the web process read while the worker writes; a busy timeout avoids spurious locks.
     DATABASES["default"]["OPTIONS"] = {
@@ -302,13 +311,45 @@ CELERY_BEAT_SCHEDULE["billing-payouts"] = {
 # --- end Billing -----------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 
+# --- Observability (config/observability.py, config/metrics.py) -----------------------------------------
+# Logs: one JSON object per line (python-json-logger) with the request id, or plain text for a terminal.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "config.observability.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "config.observability.json_formatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"],
+                             "formatter": "json" if LOG_FORMAT == "json" else "text"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # One line per request comes from RequestIdMiddleware; Django's own would repeat it.
+        "django.server": {"level": "WARNING"},
+        "modelmarket.requests": {"level": env.str("REQUEST_LOG_LEVEL", default="INFO")},
+    },
 }
+# /metrics answers only a bearer token or clients on these networks (loopback by default; add the
+# Prometheus pod network in Kubernetes). An empty token means "networks only".
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+# Paid calls jump the queue: message priority 0-9, higher first (config.celery.message_priority maps it for
+# Redis, where 0 is first). RabbitMQ queues are declared with x-max-priority (classic queues only).
+CELERY_TASK_QUEUE_MAX_PRIORITY = None if env.bool("CELERY_QUORUM_QUEUES", default=False) else 10
+PREDICTION_PRIORITY = {"paid": env.int("PREDICTION_PRIORITY_PAID", default=8),
+                       "free": env.int("PREDICTION_PRIORITY_FREE", default=3)}
+# RabbitMQ only: declare the queues as quorum queues (replicated; production). Quorum queues in
+# RabbitMQ >= 4.0 support priorities natively (two levels: normal and high).
+CELERY_QUORUM_QUEUES = env.bool("CELERY_QUORUM_QUEUES", default=False)
+if CELERY_QUORUM_QUEUES:
+    CELERY_TASK_DEFAULT_QUEUE_TYPE = "quorum"
+    CELERY_WORKER_DETECT_QUORUM_QUEUES = True
+# SIGTERM: workers stop taking messages and finish what they run (Celery's warm shutdown); tasks that
+# still run after this many seconds are given back to the broker (soft shutdown) before the hard kill.
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", default=0.0)
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

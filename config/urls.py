@@ -5,7 +5,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from . import docs, health, site_views
+from . import docs, health, lifecycle, observability, site_views
 
 api_v1 = [
     path("", include("accounts.api_urls")),
@@ -22,6 +22,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", health.healthz, name="healthz"),
     path("favicon.ico", site_views.favicon, name="favicon"),
+    path("livez", lifecycle.livez, name="livez"),
+    path("readyz", lifecycle.readyz, name="readyz"),
+    path("metrics", observability.metrics_view, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", xframe_options_sameorigin(SpectacularRedocView.as_view(url_name="schema")), name="api-redoc"),

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from config.metrics import record_batch, record_model_cache
+
 
 def worker_device() -> str:
     """The device this worker runs models on: set by `inference_worker` per GPU, else detected."""
@@ -120,6 +122,7 @@ class Batcher:
                 self._run([request], len(request.items))
             return
         elapsed = (time.perf_counter() - started) * 1000
+        record_batch(size=count, predict_seconds=elapsed / 1000)
         position = 0
         for request in batch:
             size = len(request.items)
@@ -182,13 +185,16 @@ class ModelCache:
         with self._lock:
             if key in self._models:
                 self._models.move_to_end(key)
+                record_model_cache(event="hit")
                 return self._models[key], 0.0
             key_lock = self._loading.setdefault(key, threading.Lock())
         with key_lock:
             with self._lock:
                 if key in self._models:
                     self._models.move_to_end(key)
+                    record_model_cache(event="hit")
                     return self._models[key], 0.0
+            record_model_cache(event="miss")
             started = time.perf_counter()
             predictor = loader()
             load_ms = (time.perf_counter() - started) * 1000
@@ -209,6 +215,7 @@ class ModelCache:
             if oldest.runner is not None:
                 oldest.runner.stop()
             total -= oldest.bytes
+            record_model_cache(event="eviction")
 
     def keys(self) -> list[tuple]:
         with self._lock:

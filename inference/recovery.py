@@ -41,7 +41,8 @@ def predictions_requeue_lost(*, now=None, limit: int = 200) -> int:
         queue = "inference-gpu" if prediction.hardware == "gpu" else "inference-cpu"
         version = prediction.version
         limits = (version.soft_time_limit, version.time_limit)
-        _enqueue_prediction(str(prediction.pk), queue, limits, False)
+        route = {"version_id": version.pk, "stream": bool(prediction.stream)}
+        _enqueue_prediction(str(prediction.pk), queue, limits, False, route, bool(prediction.price))
         sent += 1
     if sent:
         logger.warning("re-sent %d prediction(s) queued for more than %d s (lost broker messages)", sent, after)

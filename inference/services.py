@@ -28,6 +28,13 @@ from django.utils.translation import gettext as _
 from accounts.models import ApiKey, User
 from billing import services as billing
 from config.api import ApiError, ServiceUnavailable
+from config.metrics import (
+    record_heartbeat,
+    record_prediction_created,
+    record_prediction_final,
+    record_prediction_timings,
+    record_webhook_delivery,
+)
 from marketplace.models import App, AppStatus, AppVersion, Framework, Hardware, Task, VersionStatus
 from marketplace.services import app_record_run, app_version_create, user_has_app
 
@@ -258,6 +265,7 @@ def _version_invalid(version_id: int, reason: str) -> AppVersion:
 def worker_heartbeat(*, hostname: str, queues: list[str], devices: list[str]) -> None:
     WorkerHeartbeat.objects.update_or_create(
         hostname=hostname, defaults={"queues": queues, "devices": devices, "last_seen": timezone.now()})
+    record_heartbeat(worker=hostname)
 
 
 def worker_gone(*, hostname: str) -> None:
@@ -350,22 +358,29 @@ def prediction_create(
             limits = (app_version.soft_time_limit, app_version.time_limit)
             notify_start = bool(webhook) and "start" in events
             route = {"version_id": app_version.pk, "stream": bool(stream)}
-            transaction.on_commit(lambda: _enqueue_prediction(prediction_id, queue, limits, notify_start, route))
+            paid = bool(admission.price)
+            transaction.on_commit(lambda: _enqueue_prediction(prediction_id, queue, limits, notify_start, route, paid))
     except IntegrityError:
         if idempotency_key:
             return Prediction.objects.get(user=user, idempotency_key=idempotency_key), False
         raise
+    record_prediction_created(app=app.slug, queue=queue)
     return prediction, True
 
 
 def _enqueue_prediction(prediction_id: str, queue: str, limits: tuple[int, int], notify_start: bool,
-                        route: dict | None = None) -> None:
+                        route: dict | None = None, paid: bool = False) -> None:
     """`route` (version id, stream) lets the worker hand the id straight to the model's batch runner."""
+    from config.celery import message_priority
+
     from .tasks import run_prediction
 
     soft, hard = limits
+    # Paid calls run before free ones waiting on the same queue (settings.PREDICTION_PRIORITY).
+    level = settings.PREDICTION_PRIORITY["paid" if paid else "free"]
     run_prediction.apply_async(args=[prediction_id], kwargs=route or {}, queue=queue, task_id=prediction_id,
-                               soft_time_limit=soft, time_limit=max(hard, soft + 1))
+                               soft_time_limit=soft, time_limit=max(hard, soft + 1),
+                               priority=message_priority(level))
     if notify_start:
         webhook_event_queue(prediction_id=prediction_id, event="start")
 
@@ -411,6 +426,7 @@ def prediction_cancel(*, prediction: Prediction, actor: User) -> Prediction:
         billing.prediction_release(prediction=prediction)
     prediction_id = str(prediction.pk)
     transaction.on_commit(lambda: _after_terminal(prediction_id, revoke=True))
+    record_prediction_final(app_id=prediction.app_id, status=prediction.status, hardware=prediction.hardware)
     return prediction
 
 
@@ -770,6 +786,9 @@ def _prediction_succeed(prediction: Prediction, *, output: dict, metrics: dict, 
         transaction.on_commit(lambda: notify_done(prediction_id))
         if prediction.webhook:
             transaction.on_commit(lambda: webhook_event_queue(prediction_id=prediction_id, event="completed"))
+    record_prediction_final(app_id=prediction.app_id, status=PredictionStatus.SUCCEEDED, hardware=prediction.hardware)
+    record_prediction_timings(hardware=prediction.hardware, queue_ms=metrics.get("queue_ms"),
+                              load_ms=metrics.get("load_ms"))
     return prediction
 
 
@@ -788,6 +807,7 @@ def _prediction_fail(prediction_id: str, error: str) -> Prediction:
         transaction.on_commit(lambda: notify_done(prediction_id))
         if prediction.webhook:
             transaction.on_commit(lambda: webhook_event_queue(prediction_id=prediction_id, event="completed"))
+    record_prediction_final(app_id=prediction.app_id, status=PredictionStatus.FAILED, hardware=prediction.hardware)
     return prediction
 
 
@@ -859,6 +879,7 @@ def webhook_attempt(*, delivery_id: int) -> bool:
         WebhookDelivery.objects.filter(pk=delivery_id).update(
             attempts=delivery.attempts + 1, last_error=str(exc)[:500], last_attempt_at=timezone.now(),
             status=DeliveryStatus.FAILED)
+        record_webhook_delivery(outcome="refused")
         return True
     headers = {
         "content-type": "application/json",
@@ -879,6 +900,11 @@ def webhook_attempt(*, delivery_id: int) -> bool:
     ok = status_code is not None and 200 <= status_code < 300
     attempts = delivery.attempts + 1
     done = ok or attempts > len(webhook_retry_delays())
+    outcome = "delivered" if ok else ("failed" if done else "retrying")
+    record_webhook_delivery(outcome=outcome)
+    logger.info("webhook %s %s", delivery.message_id, outcome, extra={
+        "prediction_id": str(delivery.prediction_id), "event": delivery.event, "attempt": attempts,
+        "response_status": status_code})
     WebhookDelivery.objects.filter(pk=delivery_id).update(
         attempts=attempts, response_status=status_code, response_body=response_body, last_error=error,
         last_attempt_at=timezone.now(), delivered_at=timezone.now() if ok else None,

@@ -1,0 +1,257 @@
+"""Prometheus metrics: the objects, a few `record_*` functions the services call, and scrape-time collectors.
+
+Counters and histograms are recorded where things happen (a web process or a worker). Every process keeps
+its own; two ways to read them:
+
+- web: `/metrics` (config/observability.py), guarded by a token or an allowed network. With several
+  gunicorn processes set `PROMETHEUS_MULTIPROC_DIR` (prometheus-client's multiprocess mode) so one scrape
+  sums them all;
+- workers: `WORKER_METRICS_PORT` makes each Celery worker serve its own registry on that port
+  (`record_*` calls in the worker land there). A threads-pool worker (`manage.py inference_worker`) needs
+  nothing else; a prefork worker also needs `PROMETHEUS_MULTIPROC_DIR` so its child processes are summed.
+
+Queue depth per queue and worker heartbeats are read at scrape time (broker and database), so they are right
+whichever process answers. `record_*` functions never raise: metrics must not break a prediction.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+disable_created_metrics()  # `*_created` timestamps double the series and no dashboard uses them
+
+logger = logging.getLogger(__name__)
+
+_SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+PREDICTIONS = Counter(
+    "modelmarket_predictions", "Predictions that reached a final status, by app, status and hardware.",
+    ["app", "status", "hardware"])
+PREDICTIONS_CREATED = Counter(
+    "modelmarket_predictions_admitted", "Predictions admitted and queued, by app and queue.", ["app", "queue"])
+BATCH_SIZE = Histogram(
+    "modelmarket_batch_size", "Items per forward pass of the dynamic batcher.",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
+QUEUE_SECONDS = Histogram(
+    "modelmarket_prediction_queue_seconds", "From admission to a worker claiming the prediction.", ["hardware"],
+    buckets=_SECONDS)
+LOAD_SECONDS = Histogram(
+    "modelmarket_model_load_seconds", "Time to load a model into a worker's cache (cold starts only).",
+    ["hardware"], buckets=_SECONDS)
+PREDICT_SECONDS = Histogram(
+    "modelmarket_predict_seconds", "Forward-pass time of one batch.", ["hardware"], buckets=_SECONDS)
+MODEL_CACHE = Counter(
+    "modelmarket_model_cache", "Model cache lookups and evictions in workers.", ["event"])  # hit|miss|eviction
+LEDGER_POSTINGS = Counter(
+    "modelmarket_ledger_postings", "Balanced ledger transactions booked, by kind.", ["kind"])
+WEBHOOK_DELIVERIES = Counter(
+    "modelmarket_webhook_deliveries", "Webhook delivery attempts by outcome.", ["outcome"])
+HEARTBEATS = Counter(
+    "modelmarket_worker_heartbeats", "Heartbeats written by this worker process.", ["worker"])
+HTTP_REQUESTS = Counter(
+    "modelmarket_http_requests", "HTTP requests answered, by method, route and status class.",
+    ["method", "route", "status"])
+HTTP_SECONDS = Histogram(
+    "modelmarket_http_request_seconds", "HTTP request duration, by route.", ["route"], buckets=_SECONDS)
+
+
+def _safe(record):
+    def wrapper(*args, **kwargs):
+        try:
+            record(*args, **kwargs)
+        except Exception:  # noqa: BLE001 - metrics are best effort
+            logger.debug("metric %s not recorded", record.__name__, exc_info=True)
+    wrapper.__name__ = record.__name__
+    wrapper.__doc__ = record.__doc__
+    return wrapper
+
+
+@functools.lru_cache(maxsize=4096)
+def _app_label(app_id: int) -> str:
+    """Apps are labelled by slug (readable dashboards); looked up once per app per process."""
+    from marketplace.models import App
+
+    return App.objects.filter(pk=app_id).values_list("slug", flat=True).first() or str(app_id)
+
+
+@_safe
+def record_prediction_created(*, app: str, queue: str) -> None:
+    """At admission (web): `app` is the slug, already in hand, so this costs no query."""
+    PREDICTIONS_CREATED.labels(app=app, queue=queue).inc()
+
+
+@_safe
+def record_prediction_final(*, app_id: int, status: str, hardware: str) -> None:
+    PREDICTIONS.labels(app=_app_label(app_id), status=status, hardware=hardware or "cpu").inc()
+
+
+@_safe
+def record_prediction_timings(*, hardware: str, queue_ms: float | None, load_ms: float | None) -> None:
+    """Per prediction: time waiting in the queue, and model load time when this prediction paid for it."""
+    hardware = hardware or "cpu"
+    if queue_ms is not None:
+        QUEUE_SECONDS.labels(hardware=hardware).observe(max(queue_ms, 0) / 1000)
+    if load_ms:
+        LOAD_SECONDS.labels(hardware=hardware).observe(load_ms / 1000)
+
+
+@_safe
+def record_batch(*, size: int, predict_seconds: float, hardware: str = "") -> None:
+    """Per forward pass: how many items it carried and how long it took."""
+    BATCH_SIZE.observe(size)
+    PREDICT_SECONDS.labels(hardware=hardware or _worker_hardware()).observe(predict_seconds)
+
+
+@_safe
+def record_model_cache(*, event: str, count: int = 1) -> None:
+    MODEL_CACHE.labels(event=event).inc(count)
+
+
+@_safe
+def record_ledger_posting(*, kind: str) -> None:
+    LEDGER_POSTINGS.labels(kind=kind).inc()
+
+
+@_safe
+def record_webhook_delivery(*, outcome: str) -> None:
+    """outcome: delivered | retrying | failed | refused."""
+    WEBHOOK_DELIVERIES.labels(outcome=outcome).inc()
+
+
+@_safe
+def record_heartbeat(*, worker: str) -> None:
+    HEARTBEATS.labels(worker=worker).inc()
+
+
+@_safe
+def record_http_request(*, method: str, route: str, status: int, seconds: float) -> None:
+    HTTP_REQUESTS.labels(method=method, route=route, status=f"{status // 100}xx").inc()
+    HTTP_SECONDS.labels(route=route).observe(seconds)
+
+
+def _worker_hardware() -> str:
+    device = os.environ.get("MODELMARKET_INFERENCE_DEVICE", "cpu")
+    return "gpu" if device.startswith("cuda") else "cpu"
+
+
+# --- Read at scrape time: broker queue depth and worker heartbeats ------------------------------------------
+
+def queue_depths() -> dict[str, int]:
+    """Messages waiting per queue on the broker (Redis: list length; AMQP: a passive declare's message count).
+
+    With Redis, Celery's priority steps live in extra lists (`queue\\x06\\x163` …): they are summed in.
+    """
+    from config.celery import QUEUES, app
+
+    depths: dict[str, int] = {}
+    with app.connection_for_read() as conn:
+        transport = conn.transport.driver_type
+        if transport == "redis":
+            client = conn.default_channel.client
+            for name in QUEUES:
+                keys = [name] + [f"{name}\x06\x16{step}" for step in range(1, 10)]
+                pipe = client.pipeline()
+                for key in keys:
+                    pipe.llen(key)
+                depths[name] = int(sum(pipe.execute()))
+        elif transport == "amqp":
+            channel = conn.default_channel
+            for name in QUEUES:
+                try:
+                    _queue, count, _consumers = channel.queue_declare(queue=name, passive=True)
+                except Exception:  # noqa: BLE001 - not declared yet: nothing waiting
+                    channel = conn.channel()
+                    count = 0
+                depths[name] = int(count)
+        else:
+            from kombu import Queue
+
+            for name in QUEUES:
+                try:
+                    depths[name] = int(Queue(name, channel=conn.default_channel).queue_declare(passive=True)
+                                       .message_count)
+                except Exception:  # noqa: BLE001
+                    depths[name] = 0
+    return depths
+
+
+class ScrapeTimeCollector:
+    """Gauges that are facts about the whole deployment, read when Prometheus scrapes."""
+
+    def collect(self):
+        depth = GaugeMetricFamily("modelmarket_queue_depth", "Messages waiting on the broker, per queue.",
+                                  labels=["queue"])
+        try:
+            for name, count in queue_depths().items():
+                depth.add_metric([name], count)
+        except Exception:  # noqa: BLE001 - the broker being away shows as missing samples, not a 500
+            logger.warning("queue depth not available", exc_info=True)
+        yield depth
+        seen = GaugeMetricFamily("modelmarket_worker_heartbeat_age_seconds",
+                                 "Seconds since each inference worker's last heartbeat.", labels=["worker", "queues"])
+        alive = GaugeMetricFamily("modelmarket_workers_alive", "Inference workers with a fresh heartbeat, per queue.",
+                                  labels=["queue"])
+        try:
+            from inference.models import WorkerHeartbeat
+
+            now = time.time()
+            per_queue: dict[str, int] = {}
+            for beat in WorkerHeartbeat.objects.all():
+                age = max(0.0, now - beat.last_seen.timestamp())
+                seen.add_metric([beat.hostname, ",".join(beat.queues or [])], age)
+                if age < 60:
+                    for name in beat.queues or []:
+                        per_queue[name] = per_queue.get(name, 0) + 1
+            for name, count in sorted(per_queue.items()):
+                alive.add_metric([name], count)
+        except Exception:  # noqa: BLE001
+            logger.warning("worker heartbeats not available", exc_info=True)
+        yield seen
+        yield alive
+
+
+def render() -> bytes:
+    """The exposition text for `/metrics`: this process (or every process in multiprocess mode) + scrape-time facts."""
+    from prometheus_client import REGISTRY
+
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(registry)
+        body = generate_latest(registry)
+    else:
+        body = generate_latest(REGISTRY)
+    extra = CollectorRegistry()
+    extra.register(ScrapeTimeCollector())
+    return body + generate_latest(extra)
+
+
+_worker_server_started = False
+
+
+def start_worker_metrics_server() -> int | None:
+    """Serve this worker process's registry on `WORKER_METRICS_PORT` (0 = any free port); None when unset."""
+    global _worker_server_started
+    port = os.environ.get("WORKER_METRICS_PORT", "")
+    if port == "" or _worker_server_started:
+        return None
+    from prometheus_client import REGISTRY, start_http_server
+
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # a prefork pool: sum what every child process recorded
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    server, _thread = start_http_server(int(port), addr=os.environ.get("WORKER_METRICS_ADDR", "127.0.0.1"),
+                                        registry=registry)
+    _worker_server_started = True
+    bound = server.server_address[1]
+    logger.info("worker metrics on port %s", bound, extra={"metrics_port": bound})
+    return bound
