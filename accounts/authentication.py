@@ -15,6 +15,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not header:
             return None
         parts = header.split()
+        if not parts:  # only whitespace, NBSP or NEL: a broken header, not an anonymous request
+            raise exceptions.AuthenticationFailed(_("Malformed Authorization header."))
         if parts[0].lower() != self.keyword.lower():
             return None
         if len(parts) != 2:

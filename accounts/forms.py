@@ -3,6 +3,8 @@ from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from config.money import StrictDecimalFormField
+
 from .models import ApiKeyScope
 
 
@@ -52,7 +54,7 @@ class ApiKeyForm(forms.Form):
         initial=[ApiKeyScope.READ, ApiKeyScope.PREDICT],
         help_text=_("read: browse and read your data · predict: run apps and spend · publish: manage your apps"),
     )
-    spend_cap = forms.DecimalField(
+    spend_cap = StrictDecimalFormField(
         label=_("Monthly spend cap"), required=False, min_value=0, max_digits=18, decimal_places=6,
         help_text=_("Optional. Calls that would take this key past the amount in a calendar month are refused."),
     )

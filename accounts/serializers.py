@@ -2,6 +2,8 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from config.money import StrictDecimalField
+
 from .models import ApiKey, ApiKeyScope
 
 
@@ -29,7 +31,7 @@ class ApiKeyCreateInputSerializer(serializers.Serializer):
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=ApiKeyScope.choices), allow_empty=False, max_length=len(ApiKeyScope),
     )
-    spend_cap = serializers.DecimalField(
+    spend_cap = StrictDecimalField(
         max_digits=18, decimal_places=6, min_value=0, required=False, allow_null=True,
         help_text=_("The most this key may spend per calendar month; calls past it answer 402."),
     )

@@ -3,17 +3,19 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from config.money import StrictDecimalFormField
+
 from .models import CreditGrant
 
 
 class TopUpForm(forms.Form):
-    amount = forms.DecimalField(label=_("Amount"), max_digits=12, decimal_places=2,
+    amount = StrictDecimalFormField(label=_("Amount"), max_digits=12, decimal_places=2,
                                 min_value=settings.BILLING["TOPUP_MINIMUM"],
                                 widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}))
 
 
 class BudgetForm(forms.Form):
-    monthly_budget = forms.DecimalField(label=_("Monthly budget"), required=False, max_digits=18, decimal_places=6,
+    monthly_budget = StrictDecimalFormField(label=_("Monthly budget"), required=False, max_digits=18, decimal_places=6,
                                         min_value=0, help_text=_("Leave empty for no budget."))
 
 

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.api import ApiError, PaymentRequired, ServiceUnavailable
+from config.money import parse_decimal_strict
 from marketplace.models import App, AppStatus, LibraryEntry, LibrarySource, PricingModel
 from marketplace.selectors import app_current_price
 
@@ -78,8 +79,8 @@ def _fee_split(price: Decimal) -> tuple[Decimal, Decimal]:
 def parse_amount(value, *, field: str = "amount") -> Decimal:
     """A positive decimal with at most six places, or a field error."""
     try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, TypeError, ValueError):
+        amount = parse_decimal_strict(value)
+    except ValueError:
         raise ValidationError({field: [_("Enter an amount such as 10.00.")]}) from None
     if not amount.is_finite() or amount <= 0:
         raise ValidationError({field: [_("The amount must be greater than zero.")]})
@@ -132,7 +133,7 @@ def _admission_price(*, user, app: App, quote_id, max_price, now, prediction=Non
         return ZERO, True
     if max_price not in (None, ""):
         try:
-            max_price = money(Decimal(str(max_price)))
+            max_price = money(parse_decimal_strict(max_price))
         except (InvalidOperation, ValueError):
             raise ApiError(_("max_price must be a decimal string."), code="invalid",
                            fields={"max_price": [_("Enter a decimal such as 0.05.")]}) from None

@@ -90,6 +90,22 @@ def _flatten(detail: Any) -> Any:
     return [str(detail)]
 
 
+def _unsupported_media_type(exc: exceptions.UnsupportedMediaType, context: dict) -> ApiError:
+    """Name the header and the types this endpoint accepts: a missing `Content-Type` is a common first mistake."""
+    request = context.get("request")
+    view = context.get("view")
+    got = (request.content_type if request is not None else "") or ""
+    accepted = [parser.media_type for parser in getattr(view, "parser_classes", [])] or ["application/json"]
+    if got:
+        message = _("This endpoint does not accept Content-Type “%(got)s”; send the header "
+                    "`Content-Type: %(accepted)s`.") % {"got": got, "accepted": accepted[0]}
+    else:
+        message = _("The request has a body but no Content-Type header; send the header "
+                    "`Content-Type: %(accepted)s`.") % {"accepted": accepted[0]}
+    return ApiError(message, code="unsupported_media_type", status_code=415,
+                    fields={"Content-Type": [_("Use one of: %(types)s.") % {"types": ", ".join(accepted)}]})
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """Answer every error as `{"error": {"code", "message", "fields"}}`."""
     if isinstance(exc, StateConflict):
@@ -104,6 +120,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(exc, PermissionDenied):
         # Keep the service's explanation ("Get the app before reviewing it.") when it gave one.
         exc = exceptions.PermissionDenied(str(exc) or None)
+
+    elif isinstance(exc, exceptions.UnsupportedMediaType):
+        exc = _unsupported_media_type(exc, context)
 
     response = drf_exception_handler(exc, context)
     if response is None:

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -19,6 +19,8 @@ from rest_framework.views import APIView
 from accounts.models import ApiKey
 from accounts.permissions import ScopePermission
 from config.api import ApiError, Conflict, error_responses
+from config.money import StrictDecimalField
+from config.parsers import StrictJSONParser
 from marketplace.models import App, AppVersion, Framework, Hardware, Task
 
 from . import selectors, services
@@ -69,7 +71,7 @@ class VersionListCreateApi(APIView):
 
     permission_classes = [ScopePermission]
     required_scope = "publish"
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, StrictJSONParser]
 
     @extend_schema(responses={200: VersionOutputSerializer(many=True), **error_responses(404)})
     def get(self, request, slug: str):
@@ -122,7 +124,7 @@ class PredictionRequestSerializer(serializers.Serializer):
     input = serializers.JSONField(help_text="`{text}` or `{texts}` (plus `max_new_tokens`), or `{image}` (base64).")
     version = serializers.CharField(required=False, allow_blank=True, default="")
     quote_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
-    max_price = serializers.DecimalField(required=False, max_digits=18, decimal_places=6, min_value=Decimal("0"),
+    max_price = StrictDecimalField(required=False, max_digits=18, decimal_places=6, min_value=Decimal("0"),
                                          allow_null=True, default=None)
     webhook = serializers.URLField(required=False, allow_blank=True, default="", max_length=500)
     webhook_events_filter = serializers.ListField(child=serializers.ChoiceField(choices=services.WEBHOOK_EVENTS),

@@ -145,7 +145,7 @@ def decode_image(value: str):
         if image.format not in ("PNG", "JPEG"):
             raise ValueError
         image.load()
-    except (binascii.Error, UnidentifiedImageError, ValueError, OSError) as exc:
+    except (binascii.Error, UnidentifiedImageError, ValueError, OSError, Image.DecompressionBombError) as exc:
         message = _("`image` must be a base64-encoded PNG or JPEG.")
         raise ApiError(message, code="invalid", fields={"input.image": [message]}) from exc
     return image

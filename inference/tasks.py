@@ -89,3 +89,5 @@ def _worker_shutdown(sender=None, **kwargs) -> None:
         worker_gone(hostname=getattr(sender, "hostname", "") or "")
     except Exception:
         logger.warning("could not remove heartbeat", exc_info=True)
+
+from . import recovery  # noqa: E402,F401 - registers the lost-message recovery loop with inference workers

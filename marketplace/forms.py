@@ -5,6 +5,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
+from config.money import StrictDecimalFormField
+
 from .models import App, AppVersion, Framework, Hardware, PricingModel, Task
 from .selectors import categories_all
 
@@ -38,7 +40,7 @@ def validate_icon(upload) -> None:
 
 
 def _money_field(label, **kwargs) -> forms.DecimalField:
-    return forms.DecimalField(label=label, max_digits=18, decimal_places=6, min_value=Decimal("0"), **kwargs)
+    return StrictDecimalFormField(label=label, max_digits=18, decimal_places=6, min_value=Decimal("0"), **kwargs)
 
 
 class AppForm(forms.Form):

@@ -4,6 +4,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.money import StrictDecimalField
+
 from .models import App, Category, PricingModel, Review
 from .selectors import app_current_price, app_latest_version
 
@@ -15,12 +17,12 @@ ORDERING_CHOICES = ["-runs", "-rating", "-created", "price"]
 
 class PricingInputSerializer(serializers.Serializer):
     model = serializers.ChoiceField(choices=PricingModel.choices, required=False)
-    base_price = serializers.DecimalField(required=False, **MONEY)
-    k = serializers.DecimalField(required=False, help_text=_("Price increase per recent call."), **MONEY)
+    base_price = StrictDecimalField(required=False, **MONEY)
+    k = StrictDecimalField(required=False, help_text=_("Price increase per recent call."), **MONEY)
     window_seconds = serializers.IntegerField(required=False, min_value=1, max_value=30 * 24 * 3600)
-    max_price = serializers.DecimalField(required=False, **MONEY)
+    max_price = StrictDecimalField(required=False, **MONEY)
     free_calls_per_month = serializers.IntegerField(required=False, min_value=0, max_value=10_000_000)
-    purchase_price = serializers.DecimalField(required=False, allow_null=True, **MONEY)
+    purchase_price = StrictDecimalField(required=False, allow_null=True, **MONEY)
 
 
 class AppListQuerySerializer(serializers.Serializer):

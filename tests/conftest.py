@@ -17,6 +17,50 @@ ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR", ROOT / "test-artifacts"))
 
 _real_connect = socket.socket.connect
 
+# `make test-sqlite` sets this: the SQLite + filesystem-broker default runs its smoke files only.
+SQLITE_SMOKE = os.environ.get("MODELMARKET_TEST_SQLITE_SMOKE") == "1"
+SQLITE_SMOKE_FILES = {"tests/test_smoke.py", "tests/test_worker_integration.py"}
+
+
+def pytest_sessionstart(session):
+    """The suite proves things about PostgreSQL row locks and Redis throttles: refuse to run on anything else.
+
+    A run on the SQLite/locmem defaults would pass tests whose races and cross-process counters never happen.
+    """
+    if SQLITE_SMOKE:
+        return
+    from django.conf import settings
+
+    problems = []
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        problems.append(f"DATABASE_URL is {settings.DATABASES['default']['ENGINE']}, not PostgreSQL")
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        problems.append(f"CELERY_BROKER_URL is {settings.CELERY_BROKER_URL!r}, not Redis")
+    if "redis" not in settings.CACHES["default"]["BACKEND"].lower():
+        problems.append(f"CACHE_URL backend is {settings.CACHES['default']['BACKEND']}, not Redis")
+    if problems:
+        raise pytest.UsageError(
+            "The test suite runs on PostgreSQL + Redis (see the Makefile's `test`): " + "; ".join(problems)
+            + ". Set MODELMARKET_TEST_SQLITE_SMOKE=1 for the SQLite smoke files only."
+        )
+
+
+def pytest_collection_modifyitems(config, items):
+    if not SQLITE_SMOKE:
+        return
+    outside = sorted({item.nodeid.split("::")[0] for item in items} - SQLITE_SMOKE_FILES)
+    if outside:
+        raise pytest.UsageError(f"MODELMARKET_TEST_SQLITE_SMOKE=1 runs only {sorted(SQLITE_SMOKE_FILES)}: {outside}")
+
+
+@pytest.fixture
+def real_races(transactional_db):
+    """Concurrency tests need real row locks and real parallel transactions: fail loudly anywhere else."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.fail(f"This race test needs PostgreSQL (running on {connection.vendor}); it proves nothing here.")
+
 
 def _guarded_connect(self, address):
     """Tests may talk to this machine only: anything else is a bug (no network here or in CI)."""

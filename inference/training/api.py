@@ -5,12 +5,14 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.permissions import IsDeveloper, ScopePermission
 from config.api import ApiError, error_responses
+from config.money import StrictDecimalField
+from config.parsers import StrictJSONParser
 from marketplace.models import App
 
 from . import selectors, services
@@ -28,12 +30,12 @@ class DatasetOut(serializers.ModelSerializer):
 class DatasetIn(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True, help_text="CSV or JSONL with `text` and `label`.")
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    validation_fraction = serializers.DecimalField(max_digits=4, decimal_places=3, required=False, default="0.2")
+    validation_fraction = StrictDecimalField(max_digits=4, decimal_places=3, required=False, default="0.2")
     seed = serializers.IntegerField(required=False, default=42)
 
 
 class DatasetSplitIn(serializers.Serializer):
-    validation_fraction = serializers.DecimalField(max_digits=4, decimal_places=3)
+    validation_fraction = StrictDecimalField(max_digits=4, decimal_places=3)
     seed = serializers.IntegerField()
 
 
@@ -161,7 +163,7 @@ class DatasetListApi(TrainingAPIView):
 
 
 class DatasetDetailApi(TrainingAPIView):
-    parser_classes = [JSONParser, FormParser]
+    parser_classes = [StrictJSONParser, FormParser]
     serializer_class = DatasetOut
 
     def get_object(self):

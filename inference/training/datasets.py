@@ -10,6 +10,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from config.parsers import unstorable_text
+
 REQUIRED_COLUMNS = ("text", "label")
 
 
@@ -106,7 +108,7 @@ def _records_jsonl(text: str):
             continue
         try:
             record = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError, ValueError):  # ValueError: a >4,300-digit number
             raise DatasetError("bad_format", _("Line %(line)d is not valid JSON. Each line must be one JSON "
                                                "object such as {\"text\": \"…\", \"label\": \"…\"}.")
                                % {"line": number}) from None
@@ -147,9 +149,13 @@ def parse_dataset(raw: bytes, filename: str) -> DatasetReport:
 
     seen: dict[str, str] = {}
     counts: Counter = Counter()
-    for _line, raw_text, raw_label in records:
+    for line, raw_text, raw_label in records:
         report.total_rows += 1
         sample, label = _clean(raw_text), _clean(raw_label)
+        problem = unstorable_text({"text": sample, "label": label})
+        if problem:
+            raise DatasetError("bad_characters", _("Line %(line)d, %(column)s: %(problem)s")
+                               % {"line": line, "column": problem[0], "problem": problem[1]})
         if not sample or not label:
             report.empty_rows += 1
             continue

@@ -1,6 +1,7 @@
 """Writes for training: datasets, jobs and their lifecycle, the worker's run, the reaper, publishing."""
 import hashlib
 import logging
+import math
 import shutil
 import tempfile
 import time
@@ -146,9 +147,9 @@ def hyperparameters_clean(*, framework: str, raw: dict | None) -> dict:
             if isinstance(value, bool):
                 raise ValueError
             number = kind(value) if kind is float else int(str(value))
-            if kind is float and number != number:  # NaN
+            if kind is float and not math.isfinite(number):  # NaN, inf
                 raise ValueError
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: float() of a 400-digit int
             errors[f"hyperparameters.{name}"] = [_("Enter a number.")]
             continue
         if not low <= number <= high:

@@ -87,6 +87,7 @@ def test_topup_minimum_and_cents(fake_stripe, buyer):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("real_races")
 def test_same_webhook_event_ten_times_in_parallel_credits_once(fake_stripe, eager_celery):
     user = UserFactory()
     topup = services.topup_start(user=user, amount="25.00")

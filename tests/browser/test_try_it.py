@@ -104,4 +104,6 @@ def test_try_it_streams_npc_lines_and_classifies_drawn_shapes(live_server, brows
     labels = [bar.find_element(By.CSS_SELECTOR, ".label").text for bar in panel.find_elements(By.CSS_SELECTOR,
                                                                                               ".try-bar")]
     assert sorted(labels) == ["circle", "square", "triangle"]
+    # The model's answer, not only its label names: the square preset is classified as a square.
+    assert panel.find_element(By.CSS_SELECTOR, ".try-headline strong").text.lower() == "square"
     browser.shot("try-it-shape-classifier")

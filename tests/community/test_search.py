@@ -44,13 +44,11 @@ def test_search_over_the_api_and_page(corpus, client):
     assert data["results"][0]["id"] == corpus["title"].pk
     page = client.get("/forum/search/", {"q": "quantization"}).content.decode()
     assert page.index("Quantization of keras models") < page.index("Deployment question here")
-    assert "<mark>" in page or "quantization" in page.lower()
+    # The query itself is echoed in the search box, so only a highlighted hit proves the excerpt was marked.
+    assert "<mark>Quantization</mark>" in page or "<mark>quantization</mark>" in page
     assert "Quantization spam" not in page
 
 
 def test_stemming_and_empty_queries(corpus, user):
-    from django.db import connection
-
     assert selectors.search(user=user, query="   ") == []
-    if connection.vendor == "postgresql":
-        assert corpus["title"].pk in [hit.thread.pk for hit in selectors.search(user=user, query="quantized model")]
+    assert corpus["title"].pk in [hit.thread.pk for hit in selectors.search(user=user, query="quantized model")]

@@ -59,6 +59,71 @@ def sign_payload(payload: str, secret: str, timestamp: int | None = None) -> str
     return f"t={timestamp},v1={signature}"
 
 
+# The parameters Stripe documents for the endpoints we call (a subset of each, enough for our calls and the
+# obvious alternatives). Like the real API, anything else is refused with `parameter_unknown`, so a typo in a
+# parameter name (`sucess_url`, `unit_amont`) fails a test instead of being silently ignored.
+ANY = "any"  # free-form keys (metadata and similar hashes)
+_PRODUCT_DATA = {"name": True, "description": True, "images": True, "metadata": ANY, "tax_code": True}
+_PRICE_DATA = {"currency": True, "unit_amount": True, "unit_amount_decimal": True, "product": True,
+               "product_data": _PRODUCT_DATA, "recurring": ANY, "tax_behavior": True}
+_LINE_ITEM = {"quantity": True, "price": True, "price_data": _PRICE_DATA, "adjustable_quantity": ANY,
+              "tax_rates": True, "dynamic_tax_rates": True}
+KNOWN_PARAMS: dict[tuple[str, str], dict] = {
+    ("POST", "checkout/sessions"): {
+        "mode": True, "client_reference_id": True, "customer": True, "customer_email": True,
+        "line_items": [_LINE_ITEM], "metadata": ANY, "success_url": True, "cancel_url": True, "return_url": True,
+        "payment_method_types": True, "expires_at": True, "locale": True, "payment_intent_data": ANY,
+        "allow_promotion_codes": True, "submit_type": True, "billing_address_collection": True, "ui_mode": True,
+        "automatic_tax": ANY, "currency": True, "customer_creation": True, "expand": True,
+    },
+    ("POST", "checkout/sessions/*/expire"): {"expand": True},
+    ("POST", "accounts"): {
+        "type": True, "email": True, "country": True, "metadata": ANY, "business_type": True,
+        "business_profile": ANY, "capabilities": ANY, "controller": ANY, "settings": ANY, "expand": True,
+    },
+    ("POST", "account_links"): {"account": True, "type": True, "return_url": True, "refresh_url": True,
+                                "collect": True, "collection_options": ANY, "expand": True},
+    ("POST", "transfers"): {"amount": True, "currency": True, "destination": True, "transfer_group": True,
+                            "metadata": ANY, "description": True, "source_transaction": True, "source_type": True,
+                            "expand": True},
+    ("POST", "refunds"): {"charge": True, "payment_intent": True, "amount": True, "metadata": ANY, "reason": True,
+                          "refund_application_fee": True, "reverse_transfer": True, "instructions_email": True,
+                          "expand": True},
+}
+
+
+def unknown_param(params: dict, spec, prefix: str = "") -> str | None:
+    """The first parameter (Stripe's bracket notation) that `spec` does not allow, or None."""
+    if spec is ANY or spec is True:
+        return None
+    if isinstance(spec, list):
+        items = params if isinstance(params, list) else []
+        for index, item in enumerate(items):
+            found = unknown_param(item, spec[0], f"{prefix}[{index}]")
+            if found:
+                return found
+        return None
+    if not isinstance(params, dict):
+        return None
+    for key, value in params.items():
+        name = f"{prefix}[{key}]" if prefix else key
+        if key not in spec:
+            return name
+        found = unknown_param(value, spec[key], name)
+        if found:
+            return found
+    return None
+
+
+def _route(method: str, path: str) -> tuple[str, str]:
+    parts = path.split("/")[2:]
+    if parts[:2] == ["checkout", "sessions"] and len(parts) == 4:
+        parts[2] = "*"
+    if method == "GET":
+        return method, "*"
+    return method, "/".join(parts)
+
+
 class FakeStripe:
     """Start with `FakeStripe(webhook_secret=...).start()`; `base_url` goes into STRIPE_API_BASE."""
 
@@ -248,6 +313,11 @@ class FakeStripe:
         return 200, obj
 
     def _api(self, method: str, path: str, params: dict) -> tuple[int, dict]:
+        spec = KNOWN_PARAMS.get(_route(method, path), {"expand": True})
+        unknown = unknown_param(params, spec)
+        if unknown:
+            return 400, {"error": {"type": "invalid_request_error", "code": "parameter_unknown", "param": unknown,
+                                   "message": f"Received unknown parameter: {unknown}"}}
         parts = path.split("/")[2:]
         now = int(time.time())
         if parts[:2] == ["checkout", "sessions"]:

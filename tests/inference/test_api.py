@@ -139,7 +139,7 @@ def test_without_wait_the_answer_is_202_and_queued(classifier_app, runner):
     ({}, "input"),
     ({"input": {"text": "a"}, "webhook": "not a url"}, "webhook"),
     ({"input": {"text": "a"}, "max_price": "-1"}, "max_price"),
-    ({"input": {"text": "nul \u0000 inside"}}, "input"),
+    ({"input": {"text": "nul \u0000 inside"}}, "input.text"),
 ])
 def test_bad_inputs_are_400_with_the_field(classifier_app, runner, payload, field):
     body = _error(_predict(_client(runner), classifier_app, payload), 400, "invalid")

@@ -10,6 +10,7 @@ from tests.factories import AppFactory, LibraryEntryFactory
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("real_races")
 def test_concurrent_reviews_keep_the_rating_exact():
     app = AppFactory()
     ratings = [5, 4, 3, 2, 1, 5, 4, 5]

@@ -38,6 +38,26 @@ def start_job(client, version, dataset, **hyperparameters) -> dict:
     return response.json()
 
 
+def assert_settled_from_compute_seconds(job_id: int, body: dict) -> Decimal:
+    """The real job's settlement: compute seconds × the hardware rate, capped at the hold; the rest returned."""
+    from django.conf import settings
+
+    from billing.ledger import money
+    from billing.models import Transaction
+
+    charge = Charge.objects.get(subject=f"training:{job_id}")
+    rate = settings.BILLING["TRAINING_PRICE_PER_SECOND"][body.get("hardware", "cpu")]
+    expected = min(charge.price, money(Decimal(body["compute_seconds"]) * rate))
+    assert expected > 0
+    settle = Transaction.objects.get(kind="settle", memo=f"training:{job_id}")
+    amounts = {entry.account.kind: entry.amount for entry in settle.entries.select_related("account")}
+    assert amounts["holds"] == charge.price                 # the whole hold leaves the holds account
+    assert -amounts["platform_fees"] == expected              # the platform earns exactly the metered price
+    assert -amounts.get("wallet", Decimal(0)) == charge.price - expected  # the rest goes back to the wallet
+    assert charge.compute_seconds == Decimal(body["compute_seconds"]) and charge.cost > 0
+    return expected
+
+
 def assert_trained(client, job_id: int, *, framework: str) -> dict:
     job = wait_for(job_id, lambda j: j.is_final)
     body = client.get(f"{JOBS}{job_id}/").json()
@@ -57,6 +77,7 @@ def assert_trained(client, job_id: int, *, framework: str) -> dict:
     charge = Charge.objects.get(subject=f"training:{job_id}")
     assert charge.status == ChargeStatus.SETTLED
     assert charge.price == Decimal(body["estimate"]["price"])
+    assert_settled_from_compute_seconds(job_id, body)
     # The artifact is real: it loads in the inference runtime and classifies into the dataset's labels.
     from inference.artifacts import check_keras_file, check_transformers_folder, zip_extract
     from inference.runtimes import load
@@ -88,6 +109,13 @@ def test_tiny_transformers_and_keras_models_train_to_success(
     assert "BertForSequenceClassification" in bert["logs"]
     keras_body = assert_trained(client, keras_job["id"], framework="keras")
     assert "Keeping the base model's classification head" in keras_body["logs"]
+    # The wallet paid exactly the two metered prices and holds nothing any more; the books balance.
+    from billing import selectors
+
+    paid = sum(assert_settled_from_compute_seconds(body["id"], body) for body in (bert, keras_body))
+    assert selectors.user_held(user=trainer) == 0
+    assert selectors.user_balance(user=trainer) == Decimal("50.00") - paid
+    assert selectors.ledger_check().ok
 
     # Publish the fine-tuned encoder: a new version that goes through the upload validation on a worker.
     response = client.post(f"{JOBS}{bert_job['id']}/publish/", {"version": "1.1.0"}, format="json")
