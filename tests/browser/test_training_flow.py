@@ -38,7 +38,7 @@ def progress(browser) -> int:
 
 def test_upload_train_watch_and_publish(browser, live_server, client, trainer, bert_version,
                                         celery_worker_factory, tmp_path):
-    celery_worker_factory(queues="training,inference-cpu")
+    celery_worker_factory(queues="training,inference-cpu,validation")
     login(browser, live_server, client, trainer)
     wait = WebDriverWait(browser, 60, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException))
 

@@ -100,7 +100,7 @@ def assert_trained(client, job_id: int, *, framework: str) -> dict:
 
 def test_tiny_transformers_and_keras_models_train_to_success(
         trainer, bert_version, keras_version, dataset, celery_worker_factory):
-    celery_worker_factory(queues="training,inference-cpu")
+    celery_worker_factory(queues="training,inference-cpu,validation")
     client = key_client(trainer)
     bert_job = start_job(client, bert_version, dataset, epochs=2, batch_size=8, learning_rate=0.001, max_length=32)
     keras_job = start_job(client, keras_version, dataset, epochs=2, batch_size=8)
