@@ -52,6 +52,7 @@ def test_web_process_serves_inference_without_importing_ml_frameworks(tmp_path):
         "PATH": "/usr/bin:/bin",
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "true",  # development settings, set explicitly (DEBUG is off by default)
+        "ALLOWED_HOSTS": "testserver",  # Django's test client outside the test runner: the test sets it itself
         "DATABASE_URL": f"sqlite:///{tmp_path / 'web.sqlite3'}",
         "CELERY_BROKER_URL": "memory://",
         "CELERY_TASK_ALWAYS_EAGER": "false",
