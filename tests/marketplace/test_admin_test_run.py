@@ -126,3 +126,13 @@ def test_the_api_gives_moderators_no_bypass(tiny_classifier):
     response = api.post(f"/api/v1/apps/{app.slug}/predictions/", {"input": {"text": "a"}}, format="json")
     assert response.status_code in (403, 404), response.content
     assert not Prediction.objects.filter(user=moderator).exists()
+
+
+@pytest.mark.django_db
+def test_the_test_run_page_speaks_chinese(client):
+    app = PaidAppFactory(status=AppStatus.IN_REVIEW)
+    client.force_login(ModeratorFactory())
+    body = client.get(_test_run_url(app), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "试运行" in body and "此应用没有可运行的就绪版本。" in body
+    change = client.get(f"/admin/marketplace/app/{app.pk}/change/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'id="test-run-link"' in change and "试运行" in change
