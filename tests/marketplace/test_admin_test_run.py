@@ -136,3 +136,7 @@ def test_the_test_run_page_speaks_chinese(client):
     assert "试运行" in body and "此应用没有可运行的就绪版本。" in body
     change = client.get(f"/admin/marketplace/app/{app.pk}/change/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert 'id="test-run-link"' in change and "试运行" in change
+    # The review queue's page of the same app links to its own copy of the view.
+    queue_change = client.get(f"/admin/marketplace/appreviewqueue/{app.pk}/change/").content.decode()
+    assert f"/admin/marketplace/appreviewqueue/{app.pk}/test-run/" in queue_change
+    assert client.get(f"/admin/marketplace/appreviewqueue/{app.pk}/test-run/").status_code == 200
