@@ -170,8 +170,11 @@ def _free_tier_and_demand(*, user, app: App, now) -> tuple[bool, int]:
     return _free_call_available(user=user, app=app), counts["n"]
 
 
-def _admission_price(*, user, app: App, quote_id, max_price, now, prediction=None) -> tuple[Decimal, bool]:
+def _admission_price(*, user, app: App, quote_id, max_price, now, prediction=None,
+                     review_run: bool = False) -> tuple[Decimal, bool]:
     """(price, free_tier): the quote if still good, else the current price within max_price."""
+    if review_run:  # a moderator's test run from the admin: the platform's cost, nobody is charged
+        return ZERO, False
     if app.owner_id == user.pk:  # owners test their own app at cost, drafts and GPU included
         return _owner_hold(app=app, prediction=prediction), False
     if app.pricing_model == PricingModel.FREE:
@@ -292,10 +295,11 @@ def charge_admit(*, subject: str, user, app: App | None, price: Decimal, api_key
 
 @transaction.atomic(savepoint=False)
 def prediction_admit(*, prediction, quote_id: str | None = None, max_price: Decimal | None = None,
-                     fresh: bool = False) -> Admission:
+                     fresh: bool = False, review_run: bool = False) -> Admission:
     """Fix the prediction's price and hold it. Raises config.api.PaymentRequired (402) to refuse.
 
     `fresh=True` says the prediction row is being created in this transaction (no charge can exist yet).
+    `review_run=True` (a moderator's test run from the admin) admits it at price 0: no hold is taken.
     """
     subject = f"prediction:{prediction.pk}"
     if not fresh:
@@ -304,7 +308,7 @@ def prediction_admit(*, prediction, quote_id: str | None = None, max_price: Deci
             return Admission(price=existing.price, currency=_currency())
     user, app = prediction.user, prediction.app
     price, free_tier = _admission_price(user=user, app=app, quote_id=quote_id, max_price=max_price,
-                                        now=timezone.now(), prediction=prediction)
+                                        now=timezone.now(), prediction=prediction, review_run=review_run)
     charge = charge_admit(subject=subject, user=user, app=app, price=price, free_tier=free_tier,
                           api_key=prediction.api_key if getattr(prediction, "api_key_id", None) else None,
                           prediction_id=str(prediction.pk), hardware=getattr(prediction, "hardware", "") or "",

@@ -288,9 +288,10 @@ def queue_for(*, hardware: str) -> str:
 
 # --- Predictions -----------------------------------------------------------------------------------------
 
-def _pick_version(app: App, version: str | None, user: User | None = None) -> AppVersion:
+def _pick_version(app: App, version: str | None, user: User | None = None, *,
+                  include_held: bool = False) -> AppVersion:
     ready = app.versions.filter(status=VersionStatus.READY)
-    if user is None or user.pk != app.owner_id:
+    if not include_held and (user is None or user.pk != app.owner_id):
         ready = ready.filter(held_for_review=False)  # a new version waits for review; its owner may try it
     if version:
         found = ready.filter(version=version).first()
@@ -310,9 +311,12 @@ def prediction_create(
     *, user: User, app: App, input: dict, version: str | None = None, api_key: ApiKey | None = None,  # noqa: A002
     quote_id: str | None = None, max_price: Decimal | None = None, webhook: str = "",
     webhook_events_filter: list[str] | None = None, stream: bool = False, idempotency_key: str = "",
-    app_version: AppVersion | None = None,
+    app_version: AppVersion | None = None, review_run: bool = False,
 ) -> tuple[Prediction, bool]:
     """Admit, price and queue a prediction. Answers (prediction, created); the same key answers the same one.
+
+    `review_run=True` is a moderator's test run from the admin (never the API): any ready version of any app,
+    held for review or in review included, without the app in their library and at no charge.
 
     `app_version` is the ready version already picked by `selectors.prediction_target` (which also tells
     whether the caller has the app): the whole web side is then auth, that one read, and one transaction
@@ -323,13 +327,17 @@ def prediction_create(
         existing = Prediction.objects.filter(user=user, idempotency_key=idempotency_key).first()
         if existing:
             return existing, False
-    has_app = getattr(app, "caller_has_app", None)
-    if app.owner_id != user.pk and app.status == AppStatus.PUBLISHED and has_app is None:
-        has_app = user_has_app(user=user, app=app)
-    if not (app.owner_id == user.pk or (app.status == AppStatus.PUBLISHED and has_app)):
-        raise PermissionDenied(_("Add this app to your library before running it."))
+    if review_run:
+        if not user.is_moderator:
+            raise PermissionDenied(_("Only moderators can test-run apps for review."))
+    else:
+        has_app = getattr(app, "caller_has_app", None)
+        if app.owner_id != user.pk and app.status == AppStatus.PUBLISHED and has_app is None:
+            has_app = user_has_app(user=user, app=app)
+        if not (app.owner_id == user.pk or (app.status == AppStatus.PUBLISHED and has_app)):
+            raise PermissionDenied(_("Add this app to your library before running it."))
     if app_version is None or app_version.app_id != app.pk or app_version.status != VersionStatus.READY:
-        app_version = _pick_version(app, version, user)
+        app_version = _pick_version(app, version, user, include_held=review_run)
     data = schemas.input_validate(task=app_version.task, data=input)
     if webhook and (problem := webhook_url_problem(webhook)):
         raise ValidationError({"webhook": [problem]})
@@ -350,7 +358,7 @@ def prediction_create(
             # Admitted in the same transaction, just before the row is written (its id exists already), so the
             # price goes in with the INSERT; a PaymentRequired rolls everything back and nothing is queued.
             admission = billing.prediction_admit(prediction=prediction, quote_id=quote_id, max_price=max_price,
-                                                 fresh=True)
+                                                 fresh=True, review_run=review_run)
             prediction.price = admission.price
             prediction.currency = admission.currency
             prediction.save(force_insert=True)
