@@ -340,6 +340,19 @@ def user_statement_groups(*, user) -> QuerySet:
             .order_by("-at", "-first"))
 
 
+def user_running_calls(*, user) -> list[StatementLine]:
+    """Calls still running, with the price on hold: holds are not ledger postings, so they come from charges.
+
+    A failed or canceled call moved no money, so it has no line at all.
+    """
+    held = (Charge.objects.filter(user=user, status=ChargeStatus.HELD, price__gt=0)
+            .select_related("app").order_by("-created_at"))
+    return [StatementLine(at=charge.created_at, kind="call", label=str(_("Call")), amount=ZERO,
+                          app_name=charge.app.name if charge.app else "",
+                          prediction_id=charge.subject.removeprefix("prediction:"), pending=money(charge.price))
+            for charge in held]
+
+
 def user_statement_lines(*, groups) -> list[StatementLine]:
     """Turn a page of `user_statement_groups` into readable lines (a constant number of queries)."""
     firsts = Transaction.objects.in_bulk([row["first"] for row in groups])

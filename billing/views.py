@@ -63,6 +63,8 @@ def wallet(request: HttpRequest) -> HttpResponse:
     # One line per call (hold, charge and release netted); moderators see every posting in the admin.
     page = Paginator(selectors.user_statement_groups(user=user), LEDGER_PAGE).get_page(request.GET.get("page"))
     page.lines = selectors.user_statement_lines(groups=list(page.object_list))
+    if page.number == 1:  # running calls (their price on hold) head the first page
+        page.lines = selectors.user_running_calls(user=user) + page.lines
     return render(request, "billing/wallet.html", {
         "balance": selectors.user_balance(user=user), "held": selectors.user_held(user=user),
         "budget": budget, "spent": spent,
