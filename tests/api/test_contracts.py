@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_page_size_is_capped_at_100_with_more_than_100_rows(api_client):
-    AppFactory.create_batch(130, status=AppStatus.PUBLISHED)
+    AppFactory.create_batch(130, status=AppStatus.PUBLISHED, ready=True)  # the store lists runnable apps only
     body = api_client.get("/api/v1/apps/", {"page_size": 500}).json()
     assert body["count"] == 130
     assert len(body["results"]) == 100

@@ -11,18 +11,25 @@ from tests.factories import AppVersionFactory, PaidAppFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
+def _lists(client, name: str) -> list:
+    """The queue's Redis list and its priority lists (kombu keeps one list per priority level)."""
+    return [name, *client.keys(name + "\x06\x16*")]
+
+
 def _queue_length(name: str) -> int:
     from config.celery import app
 
     with app.connection_for_write() as connection:
-        return connection.default_channel.client.llen(name)
+        client = connection.default_channel.client
+        return sum(client.llen(key) for key in _lists(client, name))
 
 
 def _purge(name: str) -> None:
     from config.celery import app
 
     with app.connection_for_write() as connection:
-        connection.default_channel.client.delete(name)
+        client = connection.default_channel.client
+        client.delete(*_lists(client, name))
 
 
 def test_only_predictions_queued_too_long_are_resent_once_per_window(settings):
