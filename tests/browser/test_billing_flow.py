@@ -43,6 +43,7 @@ def amount_of(browser, element_id: str) -> Decimal:
 def test_top_up_run_paid_app_and_see_the_books(live_server, browser, stripe_server, eager, tiny_models,  # noqa: F811
                                                settings):
     base = live_server.url
+    settings.SITE_URL = base  # Stripe's return URLs come from SITE_URL, never from the Host header
     app = PaidAppFactory(name="Finance Sentiment Pro", slug="finance-sentiment-pro", base_price=D("0.120000"),
                          k=D("0.010000"), max_price=D("0.500000"), tagline="Is this headline good or bad news?")
     ready_version(app, tiny_models["classifier"], task="text-classification")
