@@ -35,6 +35,7 @@ from config.metrics import (
     record_prediction_timings,
     record_webhook_delivery,
 )
+from config.observability import current_request_id, request_id_var
 from marketplace.models import App, AppStatus, AppVersion, Framework, Hardware, Task, VersionStatus
 from marketplace.services import app_record_run, app_version_create, user_has_app
 
@@ -545,7 +546,8 @@ def prediction_execute(*, prediction_id: str, worker: str = "", version_id: int 
         max_batch_size=version.max_batch_size, max_wait_ms=version.max_wait_ms)
     runner.expect()
     try:
-        runner.submit([{"id": str(prediction_id), "load_ms": load_ms}]).result(timeout=version.soft_time_limit)
+        runner.submit([{"id": str(prediction_id), "load_ms": load_ms, "request_id": current_request_id()}]).result(
+            timeout=version.soft_time_limit)
     except TimeoutError:
         return _prediction_fail(prediction_id, _("The model did not answer within %(s)d seconds.")
                                 % {"s": version.soft_time_limit})
@@ -594,6 +596,7 @@ def prediction_batch_run(*, version: AppVersion, predictor, items: list[dict], w
         close_old_connections()  # the runner thread lives long: drop a connection that expired or broke
     ids = [item["id"] for item in items]
     load_ms = {item["id"]: float(item.get("load_ms") or 0) for item in items}
+    request_ids = {item["id"]: item.get("request_id") or "" for item in items}
     claimed = _claim_batch(ids, device=device, worker=worker)
     errors: dict[str, str] = {}
     inputs: list[tuple[Prediction, list[dict]]] = []
@@ -625,12 +628,12 @@ def prediction_batch_run(*, version: AppVersion, predictor, items: list[dict], w
                         "error": f"{type(exc).__name__}: {exc}"[:1000]}
         predict_ms = (time.perf_counter() - started) * 1000
     _finish_batch(claimed, results=results, errors=errors, batch_size=batch_size, predict_ms=predict_ms,
-                  load_ms=load_ms)
+                  load_ms=load_ms, request_ids=request_ids)
     return [{"id": i} for i in ids]
 
 
 def _finish_batch(claimed: list[Prediction], *, results: dict, errors: dict, batch_size: int, predict_ms: float,
-                  load_ms: dict) -> None:
+                  load_ms: dict, request_ids: dict | None = None) -> None:
     """ONE transaction: the still-live rows locked, outputs and metrics in one bulk UPDATE, one batch settlement."""
     if not claimed:
         return
@@ -675,8 +678,10 @@ def _finish_batch(claimed: list[Prediction], *, results: dict, errors: dict, bat
             done_ids = [str(p.pk) for p in done]
             hooked = [str(p.pk) for p in done if p.webhook]
             transaction.on_commit(lambda: notify_done_many(done_ids))
-            for pid in hooked:
-                transaction.on_commit(lambda pid=pid: webhook_event_queue(prediction_id=pid, event="completed"))
+            transaction.on_commit(lambda: _record_batch_finals(done))
+            for pid in hooked:  # each webhook task carries its own web request's id (the runner thread has none)
+                transaction.on_commit(lambda pid=pid: _with_request_id(
+                    (request_ids or {}).get(pid, ""), webhook_event_queue, prediction_id=pid, event="completed"))
     except DatabaseError:  # e.g. an output the database cannot store: finish them one by one
         logger.warning("batch completion failed; finishing one by one", exc_info=True)
         for prediction in claimed:
@@ -689,6 +694,25 @@ def _finish_batch(claimed: list[Prediction], *, results: dict, errors: dict, bat
             except DatabaseError as exc:
                 _prediction_fail(str(prediction.pk), _("The output could not be stored: %(error)s") % {
                     "error": str(exc).splitlines()[0][:300]})
+
+
+def _with_request_id(request_id: str, function, **kwargs) -> None:
+    """Call `function` with the request id of the web request that started this prediction in effect."""
+    token = request_id_var.set(request_id) if request_id else None
+    try:
+        function(**kwargs)
+    finally:
+        if token is not None:
+            request_id_var.reset(token)
+
+
+def _record_batch_finals(done: list[Prediction]) -> None:
+    """Metrics for a committed batch: each prediction's final status, and queue/load times of the succeeded."""
+    for prediction in done:
+        record_prediction_final(app_id=prediction.app_id, status=prediction.status, hardware=prediction.hardware)
+        if prediction.status == PredictionStatus.SUCCEEDED:
+            record_prediction_timings(hardware=prediction.hardware, queue_ms=prediction.metrics.get("queue_ms"),
+                                      load_ms=prediction.metrics.get("load_ms"))
 
 
 def _prediction_execute_single(*, prediction_id: str, worker: str = "") -> Prediction | None:

@@ -72,6 +72,8 @@ def test_500_paid_predictions_survive_workers_killed_every_few_seconds(celery_wo
     LibraryEntryFactory(user=buyer, app=app)
     fund(buyer, str(PRICE * PREDICTIONS * 2))
     client = key_client(buyer, scopes=("read", "predict"))
+    client.api_key.rate_limit = "100000/min"  # 500 creates plus polling: this key is not what is under test
+    client.api_key.save(update_fields=["rate_limit"])
 
     workers = [celery_worker_factory(queues="inference-cpu", concurrency=1) for _ in range(3)]
     stop = threading.Event()
@@ -152,7 +154,9 @@ def test_500_paid_predictions_survive_workers_killed_every_few_seconds(celery_wo
     assert figures["releases"] == 0, figures
     assert Charge.objects.filter(subject__in=[f"prediction:{pid}" for pid in created], status="settled").count() \
         == PREDICTIONS
-    balance = client.get("/api/v1/billing/balance/").json()
+    answer = client.get("/api/v1/billing/balance/")
+    assert answer.status_code == 200, answer.content
+    balance = answer.json()
     assert D(balance["balance"]) == PRICE * PREDICTIONS and D(balance["held"]) == 0, balance
     assert selectors.ledger_check().ok
     call_command("check_ledger")  # the operator's command agrees (it raises when the books do not balance)
