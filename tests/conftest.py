@@ -34,8 +34,8 @@ def pytest_sessionstart(session):
     problems = []
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         problems.append(f"DATABASE_URL is {settings.DATABASES['default']['ENGINE']}, not PostgreSQL")
-    if not settings.CELERY_BROKER_URL.startswith("redis://"):
-        problems.append(f"CELERY_BROKER_URL is {settings.CELERY_BROKER_URL!r}, not Redis")
+    if not settings.CELERY_BROKER_URL.startswith(("redis://", "amqp://")):  # RabbitMQ: `make test-rabbitmq`
+        problems.append(f"CELERY_BROKER_URL is {settings.CELERY_BROKER_URL!r}, not Redis or RabbitMQ")
     if "redis" not in settings.CACHES["default"]["BACKEND"].lower():
         problems.append(f"CACHE_URL backend is {settings.CACHES['default']['BACKEND']}, not Redis")
     if problems:
