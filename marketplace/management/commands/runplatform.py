@@ -1,6 +1,6 @@
 """Start the whole platform on this machine: the web server, Celery workers and the scheduler. Ctrl-C stops all.
 
-`make run` (the embedded default) keeps SQLite, but serves with gunicorn (not runserver) and, when no
+`make run` (the embedded default) keeps SQLite, but serves with gunicorn (not Django's development server) and, when no
 broker is configured, starts a private Redis (Debian's `redis-server`) on a Unix socket under `var/redis/`,
 so workers and `Prefer: wait` are pushed to instead of polling files; the filesystem broker is only the
 last fallback when no `redis-server` exists. `make serve` (`--production`) runs the same processes on the
