@@ -1,4 +1,5 @@
 """Small helpers shared by several test packages."""
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -17,3 +18,14 @@ def celery_eager(*, propagates: bool = True) -> Iterator:
         yield app
     finally:
         app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+def wait_until(condition, timeout: float = 180.0, every: float = 0.02):
+    """Poll `condition` until it returns something truthy (returned), or fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(every)
+    raise AssertionError("timed out")

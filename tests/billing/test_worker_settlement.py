@@ -12,22 +12,13 @@ from billing import selectors
 from billing.models import Charge, Transaction
 from inference.models import Prediction
 from tests.factories import LibraryEntryFactory, PaidAppFactory, UserFactory
+from tests.helpers import wait_until as _wait
 from tests.inference.conftest import ready_version, tiny_models  # noqa: F401 - fixture
 
 from .conftest import fund
 
 pytestmark = pytest.mark.integration
 D = Decimal
-
-
-def _wait(condition, timeout: float = 180.0, every: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(every)
-    raise AssertionError("timed out")
 
 
 def test_killed_worker_still_settles_exactly_once(celery_worker_factory, tiny_models):  # noqa: F811

@@ -14,21 +14,12 @@ from billing.models import Charge, Transaction
 from inference.models import Prediction, PredictionStatus
 from tests.billing.conftest import fund
 from tests.factories import LibraryEntryFactory, PaidAppFactory, UserFactory
+from tests.helpers import wait_until as _wait
 
 from .conftest import ready_version
 
 pytestmark = pytest.mark.integration
 D = Decimal
-
-
-def _wait(condition, timeout: float = 180.0, every: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(every)
-    raise AssertionError("timed out")
 
 
 def test_sigkill_with_a_batch_of_8_completes_and_charges_each_exactly_once(celery_worker_factory, tiny_models,
