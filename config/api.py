@@ -11,6 +11,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from config.errors import DomainError
+
 
 class StateConflict(DjangoValidationError):
     """A ValidationError that the API answers with 409: the object's state forbids the action.
@@ -108,7 +110,11 @@ def _unsupported_media_type(exc: exceptions.UnsupportedMediaType, context: dict)
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """Answer every error as `{"error": {"code", "message", "fields"}}`."""
-    if isinstance(exc, StateConflict):
+    if isinstance(exc, DomainError):
+        # The one mapping of the domain error model to HTTP (config/errors.py).
+        exc = ApiError(exc.message, code=exc.code, status_code=exc.status, fields=exc.fields, extra=exc.extra,
+                       headers=exc.headers)
+    elif isinstance(exc, StateConflict):
         fields = _flatten(exc.message_dict) if hasattr(exc, "error_dict") else {}
         exc = Conflict(exc.messages[0], code=exc.conflict_code, fields=fields)
     elif isinstance(exc, DjangoValidationError):

@@ -1,0 +1,58 @@
+"""The one mapping of domain errors (config/errors.py) to HTML: form errors or flash messages."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+
+from config.errors import DomainError
+
+
+def error_messages(error: DomainError | ValidationError) -> list[str]:
+    """Every message an error carries, field messages included, as plain strings."""
+    if isinstance(error, DomainError):
+        found = [str(error.message)]
+        for value in error.fields.values():
+            found.extend(str(item) for item in (value if isinstance(value, list | tuple) else [value]))
+        return list(dict.fromkeys(found))
+    return [str(message) for message in error.messages]
+
+
+def form_add_error(form: forms.BaseForm, error: DomainError | ValidationError) -> None:
+    """Put a service's error on the form: on the fields it names when the form has them, else on the form."""
+    if isinstance(error, ValidationError):
+        form.add_error(None, error)
+        return
+    placed = False
+    for name, value in error.fields.items():
+        if name in form.fields:
+            for item in value if isinstance(value, list | tuple) else [value]:
+                form.add_error(name, str(item))
+            placed = True
+    if not placed or not error.fields:
+        form.add_error(None, str(error.message))
+
+
+def message_error(request: HttpRequest, error: DomainError | ValidationError) -> None:
+    """Show a service's error as a flash message on the next page."""
+    for text in error_messages(error):
+        messages.error(request, text)
+
+
+@contextmanager
+def errors_as_messages(request: HttpRequest) -> Iterator[dict[str, Any]]:
+    """`with errors_as_messages(request) as outcome:` run a service; on a domain error, flash it and go on.
+
+    `outcome["failed"]` tells the view whether the block was cut short.
+    """
+    outcome: dict[str, Any] = {"failed": False}
+    try:
+        yield outcome
+    except (DomainError, ValidationError) as error:
+        outcome["failed"] = True
+        message_error(request, error)
