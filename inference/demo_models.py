@@ -56,14 +56,15 @@ def build_tokenizer(texts: list[str], out_dir: Path, *, vocab_size: int = 2000, 
 
 
 def build_tiny_bert(out_dir: Path, *, labels: list[str] | None = None, texts: list[str] | None = None,
-                    hidden: int = 32, layers: int = 1) -> Path:
+                    hidden: int = 32, layers: int = 1, max_positions: int = 128) -> Path:
     """A randomly initialised BERT (classifier when `labels`), with its own tokenizer: a test model."""
     from transformers import BertConfig, BertForSequenceClassification, BertModel
 
     texts = texts or ["the market rose", "the market fell", "shares were flat", "profits climbed sharply"]
     tokenizer = build_tokenizer(texts * 5, out_dir, vocab_size=300)
     config = BertConfig(vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=2,
-                        intermediate_size=hidden * 2, max_position_embeddings=128, pad_token_id=tokenizer.pad_token_id)
+                        intermediate_size=hidden * 2, max_position_embeddings=max_positions,
+                        pad_token_id=tokenizer.pad_token_id)
     if labels:
         config.id2label = dict(enumerate(labels))
         config.label2id = {label: i for i, label in enumerate(labels)}

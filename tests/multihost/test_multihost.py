@@ -14,7 +14,10 @@ reaches the others only by these addresses. Model artifacts live in one shared f
 object storage a real deployment shares between hosts.
 
 Phases:
-1. one worker host (cpu-a), 32 paying clients for a fixed window: throughput r1;
+1. one worker host (cpu-a), 32 paying clients for a fixed window: throughput r1. Each call runs a 6-layer BERT
+   (hidden 384) over 512 tokens, one call per forward pass: ~100-200 ms of one CPU, far more than the web host and
+   the database spend on it, so the figure measures worker hosts (as on real worker machines). Every process of
+   the five hosts runs at nice -10, so other work on a shared machine does not decide the figures;
 2. cpu-b joins while the load runs: it must claim a prediction within 10 s of being ready; then both hosts
    for the same window: throughput r2; r2 >= 1.7 x r1;
 3. faults under load: SIGKILL every process of cpu-a, start it again, take its link down mid-load, bring it
@@ -112,9 +115,19 @@ def in_host(net: Network, host: str, command: list[str], *, cpu: int | None = No
         inner = ["taskset", "-c", str(cpu), *inner]
     if user:
         inner = ["runuser", "-u", user, "--", *inner]
+    # Raised priority: on a shared development machine other work must not take the hosts' CPUs from them, or
+    # the throughput figures measure the neighbours instead of the platform. (Set as root, kept across runuser.)
+    inner = ["nice", "-n", "-10", *inner]
     name = {"cpua": "cpu-a", "cpub": "cpu-b"}.get(host, host)
     return ["ip", "netns", "exec", net.ns(host), "unshare", "--uts", "sh", "-c",
             f'hostname {name} && exec "$@"', "sh", *inner]
+
+
+def _long_text(index: int, n: int) -> str:
+    """~400 tokens: each call costs a worker tens of milliseconds of CPU, far more than the web host and the
+    database spend on it, so the throughput measures worker hosts (as on real GPU/CPU worker machines)."""
+    sentence = f"the quarterly results beat every forecast and the shares rose sharply after the call {index} {n}"
+    return " ".join([sentence] * 24)
 
 
 class Load:
@@ -138,7 +151,7 @@ class Load:
             n += 1
             try:
                 response = session.post(f"{self.base}/api/v1/apps/{self.app}/predictions/", timeout=60,
-                                        json={"input": {"text": f"the shares rose sharply {index} {n}"},
+                                        json={"input": {"text": _long_text(index, n)},
                                               "max_price": "1.000000"},
                                         headers={"Prefer": "wait=20"})
             except requests.RequestException as exc:
