@@ -72,7 +72,8 @@ test-rabbitmq: install
 # Five "hosts" in network namespaces (root only): scale-out, worker loss, link loss; see tests/multihost/.
 test-multihost: install
 	bash .ci/services.sh
-	MULTIHOST=1 HF_HUB_OFFLINE=1 $(PY) -m pytest tests/multihost -x
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) CACHE_URL=$(TEST_CACHE_URL) \
+	  MULTIHOST=1 HF_HUB_OFFLINE=1 $(PY) -m pytest tests/multihost -x
 
 lint: install
 	$(PY) -m ruff check .
