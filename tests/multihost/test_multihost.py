@@ -241,7 +241,9 @@ def test_five_hosts_survive_worker_loss_and_scale_out():
         return procs[name]
 
     def worker(host: str, cpu: int) -> subprocess.Popen:
-        return start(host, host, [sys.executable, "manage.py", "inference_worker", "--concurrency", "32",
+        # A host reserves at most `--concurrency` messages (prefetch multiplier 1). This version runs one call per
+        # forward pass, so 4 is plenty; 32 would let cpu-a hold every client's call while cpu-b sits idle.
+        return start(host, host, [sys.executable, "manage.py", "inference_worker", "--concurrency", "4",
                                   "--extra-queues", ""], cpu=cpu)
 
     try:
