@@ -46,9 +46,10 @@ class PlatformUsageReportAdmin(admin.ModelAdmin):
             raise PermissionDenied
         form, report = self._report(request)
         context = {
-            **self.admin_site.each_context(request), "title": _("Platform usage"), "form": form, "report": report,
-            "presets": presets(), "csv_query": request.GET.urlencode(), "opts": self.model._meta,
-            **dashboard.charts(report), **(extra_context or {}),
+            **self.admin_site.each_context(request), "title": _("Platform usage"), "form": form.shown(),
+            "report": report,
+            "presets": presets(), "opts": self.model._meta,
+            **dashboard.context(report), **(extra_context or {}),
         }
         return TemplateResponse(request, "analytics/admin/platform_usage.html", context,
                                 status=400 if form.errors else 200)

@@ -4,13 +4,14 @@ Colours come from CSS classes (static/analytics/usage.css: `.s-<name>`), not inl
 serves the console and the admin. Every point carries a <title> for a hover tooltip.
 """
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
 
-WIDTH, HEIGHT, PAD_LEFT, PAD_RIGHT, PAD_BOTTOM, PAD_TOP = 640, 200, 56, 8, 22, 10
+WIDTH, HEIGHT, PAD_LEFT, PAD_RIGHT, PAD_BOTTOM, PAD_TOP = 600, 220, 64, 10, 26, 12
 PLOT_W, PLOT_H = WIDTH - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_BOTTOM - PAD_TOP
 
 
@@ -47,7 +48,8 @@ def _y(value: Decimal, bottom: Decimal, top: Decimal) -> float:
     return PAD_TOP + PLOT_H * float((top - value) / (top - bottom))
 
 
-def _frame(days: list[dt.date], bottom: Decimal, top: Decimal, label: str, x_of) -> list[str]:
+def _frame(days: list[dt.date], bottom: Decimal, top: Decimal, label: str,
+           x_of: Callable[[int], float]) -> list[str]:
     """Title, three horizontal grid lines with values, the zero line, and about six date labels."""
     parts = [f"<title>{escape(label)}</title>"]
     for frac in (Decimal("0"), Decimal("0.5"), Decimal("1")):
@@ -61,7 +63,7 @@ def _frame(days: list[dt.date], bottom: Decimal, top: Decimal, label: str, x_of)
     every = max(1, len(days) // 6)
     for i, day in enumerate(days):
         if i % every == 0:
-            parts.append(f'<text class="tick" x="{x_of(i):.1f}" y="{HEIGHT - 6}" text-anchor="middle">'
+            parts.append(f'<text class="tick" x="{x_of(i):.1f}" y="{HEIGHT - 7}" text-anchor="middle">'
                          f'{day:%m-%d}</text>')
     return parts
 

@@ -1,6 +1,7 @@
 """What both dashboards (an app's, in the console; the platform's, in the admin) show: charts, cards and CSV."""
 import csv
 import datetime as dt
+from urllib.parse import urlencode
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
@@ -12,11 +13,12 @@ CSV_COLUMNS = ["date", "calls", "errors", "unique_callers", "p50_ms", "p95_ms", 
                "revenue", "cost", "margin"]
 
 
-def charts(report: UsageReport) -> dict:
-    """The dashboard's four SVG charts for `report`."""
+def context(report: UsageReport) -> dict:
+    """The dashboard's four SVG charts for `report`, and the query string of its CSV export (the same days)."""
     days = report.dates
     rows = report.days
     return {
+        "csv_query": urlencode({"from": report.start.isoformat(), "to": report.end.isoformat()}),
         "calls_chart": bar_chart(days, [
             Series(_("Calls"), "calls", [d.calls for d in rows]),
             Series(_("Errors"), "errors", [d.errors for d in rows]),

@@ -31,6 +31,13 @@ class DateRangeForm(forms.Form):
         data["start"], data["end"] = start, end
         return data
 
+    def shown(self) -> "DateRangeForm":
+        """The form to show: a valid one filled in with the dates actually used (the defaults included)."""
+        if not self.is_valid():
+            return self
+        start, end = self.cleaned_data["start"], self.cleaned_data["end"]
+        return DateRangeForm({"from": start.isoformat(), "to": end.isoformat()})
+
     def date_range(self) -> tuple[dt.date, dt.date]:
         """The chosen range, or the default (last 30 days) when the form is invalid."""
         if self.is_valid():

@@ -23,8 +23,8 @@ def app_usage_page(request: HttpRequest, slug: str) -> HttpResponse:
     form = DateRangeForm(request.GET)
     start, end = form.date_range()
     report = app_usage(app=app, start=start, end=end)
-    context = {"app": app, "form": form, "report": report, "presets": presets(),
-               "csv_query": request.GET.urlencode(), **dashboard.charts(report)}
+    context = {"app": app, "form": form.shown(), "report": report, "presets": presets(),
+               **dashboard.context(report)}
     return render(request, "analytics/app_usage.html", context, status=400 if form.errors else 200)
 
 
