@@ -200,3 +200,36 @@ def test_the_management_command_backfills_a_range(owner, paid_app, buyers):
     call(buyers[0], paid_app, when=moment(DAY1, 9))
     call_command("usage_rollup", "--from", DAY1.isoformat(), "--to", DAY2.isoformat())
     assert _usage(paid_app, DAY1).calls == 1
+
+
+def test_overlapping_rollups_running_at_once_do_not_collide(real_races, owner, paid_app, free_app, buyers):
+    """Beat and a backfill may recompute the same days at the same time: they take turns, and the rows are the
+    same as after one run."""
+    import threading
+
+    from django.db import connection
+
+    call(buyers[0], paid_app, when=moment(DAY1, 9))
+    call(buyers[1], free_app, when=moment(DAY2, 9))
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def run(start, end) -> None:
+        try:
+            barrier.wait()
+            services.usage_rollup(start=start, end=end)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=args) for args in
+               [(DAY1, DAY2), (DAY2, DAY2), (DAY1, DAY3), (DAY1, DAY2)]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert DailyUsage.objects.filter(day=DAY1, app=paid_app).count() == 1
+    assert DailyUsage.objects.filter(app__isnull=True).count() == 2
+    assert _usage(free_app, DAY2).calls == 1 and _usage(paid_app, DAY1).revenue > 0
