@@ -6,6 +6,8 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from billing.admin import ReadOnlyAdmin
+
 from . import dashboard
 from .forms import DateRangeForm, presets
 from .models import PlatformUsageReport
@@ -13,17 +15,8 @@ from .selectors import platform_usage
 
 
 @admin.register(PlatformUsageReport)
-class PlatformUsageReportAdmin(admin.ModelAdmin):
+class PlatformUsageReportAdmin(ReadOnlyAdmin):
     """Every app together, per day: calls, errors, callers, latency, revenue, cost and margin (+ CSV)."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         user = request.user

@@ -9,13 +9,13 @@ import pytest
 from django.db import transaction
 from django.db.models import Sum
 from django.db.models.functions import TruncDate
-from django.test import Client
 from django.utils import timezone
 
 from billing import services as billing
 from billing.models import AccountKind, Charge, Entry
 from inference.models import Prediction, PredictionStatus
 from tests.factories import AppFactory, AppVersionFactory, DeveloperFactory, PaidAppFactory, UserFactory
+from tests.web.conftest import client_for  # noqa: F401 - the pages' logged-in test client, shared
 
 D = Decimal
 
@@ -109,14 +109,3 @@ def buyers(db):
     for person in people:
         fund(person)
     return people
-
-
-@pytest.fixture
-def client_for():
-    def make(user=None) -> Client:
-        client = Client()
-        if user is not None:
-            client.force_login(user)
-        return client
-
-    return make
