@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "inference",
     "inference.training",
     "community",
+    "analytics",
 ]
 
 MIDDLEWARE = [
@@ -350,6 +351,17 @@ if CELERY_QUORUM_QUEUES:
 # SIGTERM: workers stop taking messages and finish what they run (Celery's warm shutdown); tasks that
 # still run after this many seconds are given back to the broker (soft shutdown) before the hard kill.
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", default=0.0)
+
+# --- Analytics (owned by the analytics app) -------------------------------------------------------
+# The usage rollups behind the developer and platform dashboards are recomputed for the last
+# ANALYTICS_ROLLUP_DAYS days (today included) every ANALYTICS_ROLLUP_INTERVAL_SECONDS.
+ANALYTICS_ROLLUP_DAYS = env.int("ANALYTICS_ROLLUP_DAYS", default=3)
+ANALYTICS_ROLLUP_INTERVAL_SECONDS = env.int("ANALYTICS_ROLLUP_INTERVAL_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE["analytics-usage-rollup"] = {
+    "task": "analytics.tasks.usage_rollup_recent",
+    "schedule": float(ANALYTICS_ROLLUP_INTERVAL_SECONDS),
+}
+# --- end Analytics ---------------------------------------------------------------------------------
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("inference.training.api_urls")),
     path("", include("billing.api_urls")),
     path("", include("community.api_urls")),
+    path("", include("analytics.api_urls")),
 ]
 
 urlpatterns = [
@@ -33,6 +34,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("openai/v1/", include("inference.openai_urls")),
     path("", include("accounts.urls")),
+    path("", include("analytics.urls")),
     path("", include("billing.urls")),
     path("", include("inference.urls")),
     path("", include("community.urls")),

@@ -70,6 +70,11 @@ MATRIX = [
     Cell("app suspended", "console", "GET", "/console/apps/{suspended}/", (302, 404, 200, 404, 404), page=True),
     Cell("app published", "moderate", "POST", "/api/v1/apps/{published}/review/", (401, 403, 403, 200, 200),
          {"decision": "suspend", "reason": "matrix"}),
+    # Usage analytics: the app's owners only, whatever its state (moderators use the platform-wide page).
+    Cell("app published", "usage", "GET", "/api/v1/apps/{published}/usage/", A),
+    Cell("app draft", "usage", "GET", "/api/v1/apps/{draft}/usage/", A),
+    Cell("app published", "usage page", "GET", "/console/apps/{published}/usage/", P, page=True),
+    Cell("app published", "usage csv", "GET", "/console/apps/{published}/usage.csv", P, page=True),
     # Versions and their artifacts: the owner's draft versions are private like the app.
     Cell("version", "read (draft app)", "GET", "/api/v1/apps/{draft}/versions/1.0.0/", R),
     Cell("version", "read (published app)", "GET", "/api/v1/apps/{published}/versions/1.0.0/",
