@@ -66,7 +66,8 @@ def form_add_error(form: forms.BaseForm, error: DomainError | ValidationError,
     if not fields:
         form.add_error(None, error_messages(error))
         return
-    placed, leftovers = False, []
+    placed = False
+    leftovers: list[str] = []
     for key, values in fields.items():
         name = field_map.get(key, key.rsplit(".", 1)[-1])
         if name in form.fields and name != NON_FIELD_ERRORS:
