@@ -42,6 +42,8 @@ class ApiError(exceptions.APIException):
         self.error_code = code or self.default_code
 
 
+# Temporary (issue 10): billing and inference services still raise these three; once they raise config.errors'
+# PaymentRequired, Conflict and Unavailable, delete them. Accounts, marketplace and community no longer use them.
 class PaymentRequired(ApiError):
     status_code = status.HTTP_402_PAYMENT_REQUIRED
     default_code = "payment_required"
