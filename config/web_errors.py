@@ -58,24 +58,26 @@ def form_add_error(form: forms.BaseForm, error: DomainError | ValidationError,
                    field_map: dict[str, str] | None = None) -> None:
     """Put a service's error on the form: on the fields it names when the form has them, the rest above the form.
 
-    Services name fields as the API does (`pricing.max_price`); forms name them flat (`max_price`), so the last
-    dotted part is tried, or `field_map` says where a name goes (`{"pricing": "pricing_model"}`).
+    Services name fields as the API does (`pricing.max_price`); forms name them flat (`max_price`), so the name
+    itself, then its last dotted part is tried, or `field_map` says where a name goes (`{"pricing":
+    "pricing_model"}`). A message that says more than its field messages (a size and its limit) is shown above.
     """
     field_map = field_map or {}
     fields = _fields_of(error)
     if not fields:
         form.add_error(None, error_messages(error))
         return
-    placed = False
+    shown: list[str] = []
     leftovers: list[str] = []
     for key, values in fields.items():
-        name = field_map.get(key, key.rsplit(".", 1)[-1])
+        name = field_map.get(key) or (key if key in form.fields else key.rsplit(".", 1)[-1])
+        texts = [str(value) for value in values]
         if name in form.fields and name != NON_FIELD_ERRORS:
-            form.add_error(name, [str(value) for value in values])
-            placed = True
+            form.add_error(name, texts)
+            shown.extend(texts)
         else:
-            leftovers.extend(str(value) for value in values)
-    if not placed and isinstance(error, DomainError):
+            leftovers.extend(texts)
+    if isinstance(error, DomainError) and str(error.message) not in shown:
         leftovers.insert(0, str(error.message))
     if leftovers:
         form.add_error(None, list(dict.fromkeys(leftovers)))

@@ -38,6 +38,15 @@ def test_dotted_api_names_and_the_field_map_find_the_form_field():
     assert form.errors == {"max_price": ["Below the base price."], "pricing_model": ["Unknown model."]}
 
 
+def test_a_message_that_says_more_than_its_field_messages_is_shown_above_the_form():
+    form = AppishForm(data={})
+    form.is_valid()
+    form_add_error(form, InvalidInput("The file is 600 bytes; the limit is 500.",
+                                      fields={"input.title": ["Too large."]}))
+    assert form.errors["title"] == ["Too large."]
+    assert form.non_field_errors() == ["The file is 600 bytes; the limit is 500."]
+
+
 def test_errors_without_a_matching_field_go_above_the_form():
     form = AppishForm(data={})
     form.is_valid()
