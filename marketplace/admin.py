@@ -78,8 +78,8 @@ class AppVersionInline(admin.TabularInline):
 
 
 def _error_text(problem: Exception) -> str:
-    if isinstance(problem, WebError):
-        return "; ".join(error_messages(problem))
+    if isinstance(problem, ValidationError):
+        return "; ".join(problem.messages)
     detail = getattr(problem, "detail", None)
     if isinstance(detail, dict):
         return str(detail.get("detail") or detail.get("message") or problem)
@@ -182,7 +182,7 @@ class AppAdmin(admin.ModelAdmin):
                         user=request.user, app=app, input=form.cleaned_data["input"], app_version=version,
                         review_run=True)
                     prediction = prediction_wait(prediction=prediction, seconds=30)
-                except (*WebError, PermissionDenied, ApiError) as problem:
+                except (ValidationError, PermissionDenied, ApiError) as problem:
                     error = _error_text(problem)
         else:
             versions = TestRunForm(app=app).fields["version"].queryset
