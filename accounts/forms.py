@@ -1,35 +1,31 @@
 """Account forms. They validate input shape; the services decide and raise field errors we show inline."""
 from django import forms
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from config.money import StrictDecimalFormField
+from config.web_errors import WebError, form_add_error
 
 from .models import ApiKeyScope
 
 
 def add_service_errors(form: forms.Form, error: Exception, field_map: dict[str, str] | None = None) -> None:
-    """Show a service's ValidationError/PermissionDenied/APIException next to the matching fields, or above the form.
+    """Deprecated: use `config.web_errors.form_add_error`. Kept while billing and training views still call it.
 
-    Services name fields as the API does (`pricing.max_price`); forms name them flat (`max_price`).
+    Besides domain and validation errors it takes Django's PermissionDenied and DRF exceptions, which services
+    no longer raise once every app is on `config.errors`.
     """
     from rest_framework.exceptions import APIException
 
-    field_map = field_map or {}
     if isinstance(error, PermissionDenied):
         form.add_error(None, str(error) or _("You are not allowed to do that."))
         return
-    if isinstance(error, APIException):  # e.g. config.api.ApiError / Conflict raised by a service
+    if isinstance(error, APIException):
         form.add_error(None, str(error.detail))
         return
-    if not isinstance(error, ValidationError):
+    if not isinstance(error, WebError):
         raise error
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for key, messages in error.message_dict.items():
-        name = field_map.get(key, key.rsplit(".", 1)[-1])
-        form.add_error(name if name in form.fields else None, messages)
+    form_add_error(form, error, field_map)
 
 
 class ProfileForm(forms.Form):

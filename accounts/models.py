@@ -28,6 +28,8 @@ class User(AbstractUser):
     REQUIRED_FIELDS = ["username"]
 
     objects = AccountManager()
+    # The moderator flag once looked up (or annotated by the API key lookup); None means "ask the database".
+    _is_moderator: bool | None
 
     class Meta:
         verbose_name = _("user")

@@ -1,16 +1,22 @@
-"""Writes for accounts: becoming a developer, API keys, notifications, the audit log."""
+"""Writes for accounts: becoming a developer, API keys, notifications, the audit log.
+
+Services raise `config.errors` classes: `InvalidInput` (400, with `fields`) and `PermissionDenied` (403).
+"""
 import hashlib
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from config.errors import InvalidInput, PermissionDenied
 
 from .models import MODERATORS_GROUP, ApiKey, ApiKeyScope, AuditLog, Notification, User
 
@@ -23,6 +29,11 @@ def hash_api_key(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
+def _decimal_places(amount: Decimal) -> int:
+    exponent = amount.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
 @dataclass(frozen=True)
 class CreatedApiKey:
     api_key: ApiKey
@@ -32,7 +43,7 @@ class CreatedApiKey:
 @transaction.atomic
 def user_become_developer(*, user: User, accept_terms: bool) -> User:
     if not accept_terms:
-        raise ValidationError({"accept_terms": [_("You must accept the developer terms.")]})
+        raise InvalidInput(fields={"accept_terms": [_("You must accept the developer terms.")]})
     if not user.is_developer:
         user.is_developer = True
         user.developer_terms_accepted_at = timezone.now()
@@ -45,7 +56,10 @@ def user_update_profile(*, user: User, username: str, bio: str, website: str) ->
     user.username = username
     user.bio = bio
     user.website = website
-    user.full_clean(exclude=["password"])
+    try:
+        user.full_clean(exclude=["password"])
+    except ValidationError as error:
+        raise InvalidInput.from_validation_error(error) from None
     user.save(update_fields=["username", "bio", "website"])
     return user
 
@@ -61,26 +75,26 @@ def api_key_create(
     """
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": [_("Give the key a name.")]})
+        raise InvalidInput(fields={"name": [_("Give the key a name.")]})
     if not scopes:
-        raise ValidationError({"scopes": [_("Choose at least one scope.")]})
+        raise InvalidInput(fields={"scopes": [_("Choose at least one scope.")]})
     unknown = sorted(set(scopes) - set(ApiKeyScope.values))
     if unknown:
-        raise ValidationError({"scopes": [_("Unknown scope: %(scope)s.") % {"scope": ", ".join(unknown)}]})
+        raise InvalidInput(fields={"scopes": [_("Unknown scope: %(scope)s.") % {"scope": ", ".join(unknown)}]})
     if ApiKeyScope.MODERATE in scopes and not user.is_moderator:
-        raise ValidationError({"scopes": [_("Only moderators can create keys with the moderate scope.")]})
-    if spend_cap is not None and (spend_cap < 0 or spend_cap.as_tuple().exponent < -6):
-        raise ValidationError({"spend_cap": [_("Enter a non-negative amount with at most 6 decimal places.")]})
+        raise InvalidInput(fields={"scopes": [_("Only moderators can create keys with the moderate scope.")]})
+    if spend_cap is not None and (spend_cap < 0 or _decimal_places(spend_cap) > 6):
+        raise InvalidInput(fields={"spend_cap": [_("Enter a non-negative amount with at most 6 decimal places.")]})
     if parent is not None:
         if not set(scopes) <= set(parent.scopes):
             raise PermissionDenied(_("An API key cannot create a key with scopes it does not have."))
         if parent.spend_cap is not None:
             spend_cap = parent.spend_cap if spend_cap is None else min(spend_cap, parent.spend_cap)
     User.objects.select_for_update().filter(pk=user.pk).first()  # one key count at a time per user
-    limit = settings.MODELMARKET.get("MAX_API_KEYS_PER_USER", 50)
+    limit = settings.MAX_API_KEYS_PER_USER
     if ApiKey.objects.filter(user=user).active().count() >= limit:
-        raise ValidationError({"name": [_("You have %(limit)d active keys, the most allowed; revoke one first.")
-                                        % {"limit": limit}]})
+        raise InvalidInput(fields={"name": [_("You have %(limit)d active keys, the most allowed; revoke one first.")
+                                            % {"limit": limit}]})
     for _attempt in range(5):
         prefix = secrets.token_hex(KEY_PREFIX_BYTES)
         raw_key = f"mm_{prefix}_{secrets.token_hex(KEY_SECRET_BYTES)}"
@@ -115,7 +129,7 @@ def api_key_touch(*, api_key: ApiKey) -> None:
 
 def notification_send(
     *, user: User, kind: str, message: str = "", url: str = "", dedupe_key: str | None = None,
-    email_subject: str | None = None, template: str = "", params: dict | None = None,
+    email_subject: str | None = None, template: str = "", params: dict[str, Any] | None = None,
 ) -> Notification | None:
     """Notify on the site (once per dedupe key) and optionally by email, after commit.
 
@@ -153,7 +167,7 @@ def notifications_mark_read(*, user: User) -> int:
 
 
 def audit_log_record(
-    *, actor: User | None, action: str, target, reason: str = "", data: dict | None = None
+    *, actor: User | None, action: str, target: models.Model, reason: str = "", data: dict[str, Any] | None = None
 ) -> AuditLog:
     return AuditLog.objects.create(
         actor=actor, action=action, target_type=target._meta.label_lower, target_id=str(target.pk),

@@ -1,15 +1,17 @@
 """Account pages beyond allauth's. Views parse input, call one service or selector, and render."""
+from collections.abc import Callable, Iterable
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from marketplace.selectors import apps_published_by, apps_with_prices
+from config.web_errors import WebError, form_add_error
 
-from .forms import ApiKeyForm, BecomeDeveloperForm, ProfileForm, add_service_errors
+from .forms import ApiKeyForm, BecomeDeveloperForm, ProfileForm
 from .models import ApiKey, User
 from .selectors import api_key_get_for, api_keys_for, notifications_for, user_get_public
 from .services import (
@@ -29,9 +31,9 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 user_update_profile(user=user, **form.cleaned_data)
-            except ValidationError as error:
+            except WebError as error:
                 user.refresh_from_db()
-                add_service_errors(form, error)
+                form_add_error(form, error)
             else:
                 messages.success(request, _("Profile saved."))
                 return redirect("accounts:settings")
@@ -47,8 +49,8 @@ def become_developer(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             user_become_developer(user=request.user, accept_terms=form.cleaned_data["accept_terms"])
-        except ValidationError as error:
-            add_service_errors(form, error)
+        except WebError as error:
+            form_add_error(form, error)
         else:
             messages.success(request, _("Welcome, developer! Create your first app."))
             return redirect("marketplace:console")
@@ -56,13 +58,13 @@ def become_developer(request: HttpRequest) -> HttpResponse:
                   status=400 if form.errors else 200)
 
 
-def _with_rates(keys) -> list:
+def _with_rates(keys: Iterable[ApiKey]) -> list[ApiKey]:
     """Each key with its rate limit and the requests counted in the current window (from the throttle)."""
     from .throttling import api_key_rate_and_usage
 
     keys = list(keys)
     for key in keys:
-        key.rate, key.rate_used = api_key_rate_and_usage(key)
+        key.rate, key.rate_used = api_key_rate_and_usage(key)  # type: ignore[attr-defined]
     return keys
 
 
@@ -83,8 +85,8 @@ def api_keys(request: HttpRequest) -> HttpResponse:
                 new = api_key_create(user=request.user, name=form.cleaned_data["name"],
                                      scopes=form.cleaned_data["scopes"],
                                      spend_cap=form.cleaned_data.get("spend_cap"))
-            except ValidationError as error:
-                add_service_errors(form, error)
+            except WebError as error:
+                form_add_error(form, error)
             else:
                 request.session[NEW_KEY_SESSION] = {"name": new.api_key.name, "raw_key": new.raw_key}
                 return redirect("accounts:api_keys")
@@ -124,10 +126,25 @@ def notifications_read(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:notifications")
 
 
+# What other apps show on a public profile: each provider returns template context for the person's page
+# (marketplace adds the developer's published apps). Registered in the providers' AppConfig.ready(), so accounts,
+# the bottom layer, imports none of them.
+ProfileContextProvider = Callable[[User], dict[str, Any]]
+_profile_context_providers: list[ProfileContextProvider] = []
+
+
+def profile_context_register(provider: ProfileContextProvider) -> ProfileContextProvider:
+    if provider not in _profile_context_providers:
+        _profile_context_providers.append(provider)
+    return provider
+
+
 def profile(request: HttpRequest, username: str) -> HttpResponse:
     try:
         person = user_get_public(username=username)
     except User.DoesNotExist:
         raise Http404 from None
-    apps = apps_with_prices(apps_published_by(user=person))
-    return render(request, "accounts/profile.html", {"person": person, "apps": apps})
+    context: dict[str, Any] = {"person": person}
+    for provider in _profile_context_providers:
+        context.update(provider(person))
+    return render(request, "accounts/profile.html", context)

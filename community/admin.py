@@ -4,10 +4,11 @@ Moderators (`user.is_moderator`) get full access here without per-model permissi
 goes through a service that writes the shared audit log.
 """
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+
+from config.web_errors import WebError, error_messages
 
 from . import services
 from .models import Flag, FlagStatus, ForumCategory, ForumProfile, Post, PostRevision, ReviewQueueItem, Thread
@@ -38,9 +39,8 @@ def _run(modeladmin, request, queryset, action, done: str) -> None:
     for post in queryset:
         try:
             action(post=post, moderator=request.user, reason=_("Review queue"))
-        except (PermissionDenied, ValidationError) as exc:
-            modeladmin.message_user(request, f"{post}: {' '.join(getattr(exc, 'messages', [str(exc)]))}",
-                                    messages.ERROR)
+        except WebError as error:
+            modeladmin.message_user(request, f"{post}: {' '.join(error_messages(error))}", messages.ERROR)
         else:
             count += 1
     if count:

@@ -8,7 +8,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 
-class ForumCategoryQuerySet(models.QuerySet):
+class ForumCategoryQuerySet(models.QuerySet["ForumCategory"]):
     def visible_to(self, user) -> "ForumCategoryQuerySet":
         """App categories follow their app's visibility; a suspended app's forum is closed to the public."""
         from marketplace.models import App
@@ -49,7 +49,7 @@ class ThreadKind(models.TextChoices):
     QUESTION = "question", _("Question")
 
 
-class ThreadQuerySet(models.QuerySet):
+class ThreadQuerySet(models.QuerySet["Thread"]):
     def visible_to(self, user) -> "ThreadQuerySet":
         """The one place that decides who sees which thread: hidden and deleted ones only to moderators."""
         qs = self.filter(category__in=ForumCategory.objects.visible_to(user))
@@ -98,7 +98,7 @@ class Thread(models.Model):
         return self.kind == ThreadKind.QUESTION and self.accepted_post_id is not None
 
 
-class PostQuerySet(models.QuerySet):
+class PostQuerySet(models.QuerySet["Post"]):
     def visible_to(self, user) -> "PostQuerySet":
         qs = self.filter(thread__in=Thread.objects.visible_to(user))
         if user is not None and user.is_authenticated and user.is_moderator:

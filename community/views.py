@@ -1,39 +1,34 @@
 """Forum pages: thin views over selectors (reads) and services (writes)."""
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseRedirect
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.forms import add_service_errors
-from config.api import ApiError
+from config.errors import InvalidInput
+from config.web_errors import WebError, errors_as_messages, form_add_error, message_error
 from marketplace.models import App
 
 from . import permissions as perms
 from . import selectors, services
-from .conf import rule
 from .forms import EditForm, FlagForm, ReplyForm, ThreadForm, WatchForm
-from .models import ThreadKind, WatchLevel
+from .models import ForumCategory, Post, Thread, ThreadKind, WatchLevel
 
 
-def _visit(request) -> None:
+def _visit(request: HttpRequest) -> None:
     if request.user.is_authenticated:
         services.forum_visit_record(user=request.user)
 
 
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(str(m) for m in exc.messages)
-    if isinstance(exc, services.RateLimited):
-        return str(exc.detail)
-    return str(exc) or _("You cannot do that.")
-
-
-def _back(request, fallback: str):
+def _back(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
     target = request.POST.get("next") or request.headers.get("referer") or fallback
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                            require_https=request.is_secure()):
@@ -41,11 +36,11 @@ def _back(request, fallback: str):
     return HttpResponseRedirect(target)
 
 
-def _page(request, queryset, per_page: int):
+def _page(request: HttpRequest, queryset: Any, per_page: int) -> Page:
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
 
 
-def index(request):
+def index(request: HttpRequest) -> HttpResponse:
     _visit(request)
     categories = list(selectors.categories_visible(user=request.user))
     return render(request, "community/index.html", {
@@ -55,7 +50,7 @@ def index(request):
     })
 
 
-def category(request, slug: str):
+def category(request: HttpRequest, slug: str) -> HttpResponse:
     _visit(request)
     category = selectors.category_get(user=request.user, slug=slug)
     threads = selectors.threads_for_category(user=request.user, category=category)
@@ -67,7 +62,7 @@ def category(request, slug: str):
     level = selectors.category_watch_level(user=request.user, category=category)
     return render(request, "community/category.html", {
         "category": category,
-        "page": _page(request, threads, rule("THREADS_PER_PAGE")),
+        "page": _page(request, threads, settings.COMMUNITY_THREADS_PER_PAGE),
         "can_start": perms.can_start_thread(request.user, category),
         "watch_form": WatchForm(initial={"level": level}),
         "watch_level": level,
@@ -75,14 +70,14 @@ def category(request, slug: str):
     })
 
 
-def thread(request, pk: int, slug: str = ""):
+def thread(request: HttpRequest, pk: int, slug: str = "") -> HttpResponse:
     _visit(request)
     thread = selectors.thread_get(user=request.user, pk=pk)
     if slug != thread.slug:
         query = f"?{request.GET.urlencode()}" if request.GET else ""
         return redirect(thread.get_absolute_url() + query)
     posts = selectors.posts_for_thread(user=request.user, thread=thread)
-    per_page = rule("POSTS_PER_PAGE")
+    per_page = settings.COMMUNITY_POSTS_PER_PAGE
     page_number = request.GET.get("page")
     if request.GET.get("post", "").isdigit():
         before = posts.filter(number__lt=int(request.GET["post"])).count()
@@ -124,7 +119,7 @@ def thread(request, pk: int, slug: str = ""):
 
 
 @login_required
-def thread_new(request):
+def thread_new(request: HttpRequest) -> HttpResponse:
     _visit(request)
     category, app = None, None
     if request.GET.get("app"):
@@ -150,10 +145,8 @@ def thread_new(request):
                     author=request.user, category=category, title=form.cleaned_data["title"],
                     body=form.cleaned_data["body"], kind=form.cleaned_data["kind"],
                 )
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            except (PermissionDenied, services.RateLimited) as exc:
-                form.add_error(None, _error_text(exc))
+            except WebError as error:
+                form_add_error(form, error)
             else:
                 messages.success(request, _("Your thread is live."))
                 return redirect(thread.get_absolute_url())
@@ -165,14 +158,14 @@ def thread_new(request):
 
 @login_required
 @require_POST
-def reply(request, pk: int):
+def reply(request: HttpRequest, pk: int) -> HttpResponse:
     thread = selectors.thread_get(user=request.user, pk=pk)
     form = ReplyForm(request.POST)
     if form.is_valid():
         try:
             post = services.post_create(author=request.user, thread=thread, body=form.cleaned_data["body"])
-        except (ValidationError, PermissionDenied, services.RateLimited) as exc:
-            messages.error(request, _error_text(exc))
+        except WebError as error:
+            message_error(request, error)
             request.session["community_draft"] = form.cleaned_data["body"]
         else:
             return redirect(post.get_absolute_url())
@@ -182,7 +175,7 @@ def reply(request, pk: int):
 
 
 @login_required
-def post_edit(request, pk: int):
+def post_edit(request: HttpRequest, pk: int) -> HttpResponse:
     post = selectors.post_get(user=request.user, pk=pk)
     if not perms.can_edit(request.user, post):
         raise PermissionDenied
@@ -192,17 +185,15 @@ def post_edit(request, pk: int):
         try:
             services.post_edit(post=post, editor=request.user, body=form.cleaned_data["body"],
                                title=form.cleaned_data["title"] if post.number == 1 else None)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        except (PermissionDenied, services.RateLimited) as exc:
-            form.add_error(None, _error_text(exc))
+        except WebError as error:
+            form_add_error(form, error)
         else:
             messages.success(request, _("Saved. The previous version is kept in the edit history."))
             return redirect(post.get_absolute_url())
     return render(request, "community/post_edit.html", {"post": post, "form": form, "thread": post.thread})
 
 
-def post_history(request, pk: int):
+def post_history(request: HttpRequest, pk: int) -> HttpResponse:
     post = selectors.post_get(user=request.user, pk=pk)
     if not perms.can_view_history(request.user, post):
         raise Http404
@@ -211,17 +202,13 @@ def post_history(request, pk: int):
                                                            "revisions": revisions})
 
 
-def _post_action(request, pk: int, action) -> HttpResponseRedirect:
+def _post_action(request: HttpRequest, pk: int, action: Callable[[Post], str | None]) -> HttpResponseRedirect:
     post = selectors.post_get(user=request.user, pk=pk)
-    try:
+    message = None
+    with errors_as_messages(request):
         message = action(post)
-    except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, _error_text(exc))
-    except ApiError as exc:
-        messages.error(request, str(exc.detail))
-    else:
-        if message:
-            messages.success(request, message)
+    if message:
+        messages.success(request, message)
     post.refresh_from_db(fields=["deleted_at"])
     post.thread.refresh_from_db(fields=["deleted_at"])
     if post.thread.deleted_at:
@@ -231,8 +218,8 @@ def _post_action(request, pk: int, action) -> HttpResponseRedirect:
 
 @login_required
 @require_POST
-def post_like(request, pk: int):
-    def act(post):
+def post_like(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(post: Post) -> None:
         if request.POST.get("undo"):
             services.post_unlike(post=post, user=request.user)
         else:
@@ -243,12 +230,12 @@ def post_like(request, pk: int):
 
 @login_required
 @require_POST
-def post_flag(request, pk: int):
+def post_flag(request: HttpRequest, pk: int) -> HttpResponse:
     form = FlagForm(request.POST)
 
-    def act(post):
+    def act(post: Post) -> str:
         if not form.is_valid():
-            raise ValidationError(_("Choose a reason."))
+            raise InvalidInput(_("Choose a reason."))
         services.post_flag(post=post, user=request.user, reason=form.cleaned_data["reason"])
         return _("Thanks. Moderators will take a look.")
 
@@ -257,8 +244,8 @@ def post_flag(request, pk: int):
 
 @login_required
 @require_POST
-def post_accept(request, pk: int):
-    def act(post):
+def post_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(post: Post) -> str:
         if request.POST.get("undo"):
             services.thread_unaccept(thread=post.thread, actor=request.user)
             return _("The answer is no longer marked as accepted.")
@@ -270,8 +257,8 @@ def post_accept(request, pk: int):
 
 @login_required
 @require_POST
-def post_hide(request, pk: int):
-    def act(post):
+def post_hide(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(post: Post) -> str:
         hide = not request.POST.get("undo")
         services.post_set_hidden(post=post, actor=request.user, hidden=hide, reason=request.POST.get("reason", ""))
         return _("Post hidden.") if hide else _("Post visible again.")
@@ -281,8 +268,8 @@ def post_hide(request, pk: int):
 
 @login_required
 @require_POST
-def post_delete(request, pk: int):
-    def act(post):
+def post_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(post: Post) -> str:
         services.post_delete(post=post, actor=request.user)
         return _("Post deleted.")
 
@@ -291,44 +278,46 @@ def post_delete(request, pk: int):
 
 @login_required
 @require_POST
-def thread_moderate(request, pk: int):
+def thread_moderate(request: HttpRequest, pk: int) -> HttpResponse:
     thread = selectors.thread_get(user=request.user, pk=pk)
     action = request.POST.get("action")
-    try:
+    with errors_as_messages(request):
         if action in ("pin", "unpin"):
             services.thread_set_pinned(thread=thread, actor=request.user, pinned=action == "pin")
         elif action in ("lock", "unlock"):
             services.thread_set_locked(thread=thread, actor=request.user, locked=action == "lock")
         else:
             messages.error(request, _("Unknown action."))
-    except PermissionDenied as exc:
-        messages.error(request, _error_text(exc))
     return redirect(thread.get_absolute_url())
+
+
+def _watch(request: HttpRequest, *, thread: Thread | None = None,
+           category: ForumCategory | None = None) -> HttpResponse:
+    """Save the notification level of a thread or a category, then go back to it."""
+    target = thread or category
+    assert target is not None
+    form = WatchForm(request.POST)
+    if form.is_valid():
+        with errors_as_messages(request) as outcome:
+            services.watch_set(user=request.user, thread=thread, category=category, level=form.cleaned_data["level"])
+        if not outcome["failed"]:
+            messages.success(request, _("Notification level saved."))
+    return redirect(target.get_absolute_url())
 
 
 @login_required
 @require_POST
-def thread_watch(request, pk: int):
-    thread = selectors.thread_get(user=request.user, pk=pk)
-    form = WatchForm(request.POST)
-    if form.is_valid():
-        services.watch_set(user=request.user, thread=thread, level=form.cleaned_data["level"])
-        messages.success(request, _("Notification level saved."))
-    return redirect(thread.get_absolute_url())
+def thread_watch(request: HttpRequest, pk: int) -> HttpResponse:
+    return _watch(request, thread=selectors.thread_get(user=request.user, pk=pk))
 
 
 @login_required
 @require_POST
-def category_watch(request, slug: str):
-    category = selectors.category_get(user=request.user, slug=slug)
-    form = WatchForm(request.POST)
-    if form.is_valid():
-        services.watch_set(user=request.user, category=category, level=form.cleaned_data["level"])
-        messages.success(request, _("Notification level saved."))
-    return redirect(category.get_absolute_url())
+def category_watch(request: HttpRequest, slug: str) -> HttpResponse:
+    return _watch(request, category=selectors.category_get(user=request.user, slug=slug))
 
 
-def search(request):
+def search(request: HttpRequest) -> HttpResponse:
     _visit(request)
     query = request.GET.get("q", "").strip()
     category = None

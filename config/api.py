@@ -14,18 +14,6 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from config.errors import DomainError
 
 
-class StateConflict(DjangoValidationError):
-    """A ValidationError that the API answers with 409: the object's state forbids the action.
-
-    Services raise it (e.g. a second review, submitting an app that is already in review); forms
-    show it like any other validation error, the API turns it into `{"error": {"code": ...}}` + 409.
-    """
-
-    def __init__(self, message: Any, *, code: str = "conflict"):
-        super().__init__(message)
-        self.conflict_code = code
-
-
 class Pagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
@@ -33,7 +21,11 @@ class Pagination(PageNumberPagination):
 
 
 class ApiError(exceptions.APIException):
-    """An error with a machine code, raised by services and views alike."""
+    """An error with a machine code that an API view raises itself (services raise config/errors.py classes).
+
+    `PaymentRequired`, `Conflict` and `ServiceUnavailable` below are kept only while billing and inference
+    services still raise them; new code raises `config.errors.PaymentRequired`, `Conflict` and `Unavailable`.
+    """
 
     status_code = status.HTTP_400_BAD_REQUEST
     default_code = "bad_request"
@@ -50,6 +42,8 @@ class ApiError(exceptions.APIException):
         self.error_code = code or self.default_code
 
 
+# Temporary (issue 10): billing and inference services still raise these three; once they raise config.errors'
+# PaymentRequired, Conflict and Unavailable, delete them. Accounts, marketplace and community no longer use them.
 class PaymentRequired(ApiError):
     status_code = status.HTTP_402_PAYMENT_REQUIRED
     default_code = "payment_required"
@@ -114,9 +108,6 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         # The one mapping of the domain error model to HTTP (config/errors.py).
         exc = ApiError(exc.message, code=exc.code, status_code=exc.status, fields=exc.fields, extra=exc.extra,
                        headers=exc.headers)
-    elif isinstance(exc, StateConflict):
-        fields = _flatten(exc.message_dict) if hasattr(exc, "error_dict") else {}
-        exc = Conflict(exc.messages[0], code=exc.conflict_code, fields=fields)
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

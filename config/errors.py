@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 
@@ -34,12 +35,49 @@ class DomainError(Exception):
         return str(self.message)
 
 
+def first_message(fields: dict[str, Any]) -> Any:
+    """The first message of the first field (what the API shows as `message` for a 400), or None."""
+    for value in fields.values():
+        if isinstance(value, dict):
+            found = first_message(value)
+            if found is not None:
+                return found
+        elif isinstance(value, list | tuple):
+            if value:
+                return value[0]
+        elif value is not None:
+            return value
+    return None
+
+
 class InvalidInput(DomainError):
-    """Bad input: `fields` says which field is wrong and why (400)."""
+    """Bad input: `fields` says which field is wrong and why (400).
+
+    Without a message the first field's message is the message, as the API has always answered a 400:
+    `raise InvalidInput(fields={"body": [_("Write at least 3 characters.")]})`.
+    """
 
     status = 400
     default_code = "invalid"
     default_message = _("Invalid input.")
+
+    def __init__(self, message: Any = None, **kwargs: Any):
+        if message is None and kwargs.get("fields"):
+            message = first_message(kwargs["fields"])
+        super().__init__(message, **kwargs)
+
+    @classmethod
+    def from_validation_error(cls, error: ValidationError) -> InvalidInput:
+        """A model's `full_clean()` failure as a domain error, with the fields the API has always shown."""
+        if hasattr(error, "error_dict"):
+            return cls(fields={key: [str(item) for item in value] for key, value in error.message_dict.items()})
+        messages = [str(item) for item in error.messages]
+        return cls(messages[0] if messages else None, fields={"non_field_errors": messages})
+
+    @classmethod
+    def non_field(cls, message: Any, **kwargs: Any) -> InvalidInput:
+        """Bad input that belongs to no one field (the API's `non_field_errors`)."""
+        return cls(message, fields={"non_field_errors": [message]}, **kwargs)
 
 
 class NotFound(DomainError):

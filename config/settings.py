@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "config.middleware.ApiErrorShapeMiddleware",
+    "config.web_errors.DomainErrorMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -261,7 +262,6 @@ MODELMARKET = {
     "ALLOW_GPU_FALLBACK_TO_CPU": env.bool("ALLOW_GPU_FALLBACK_TO_CPU", default=True),
     # Workers re-send predictions queued this long (a broker message lost to a SIGKILL); see inference/recovery.py.
     "PREDICTION_REQUEUE_AFTER_SECONDS": env.int("PREDICTION_REQUEUE_AFTER_SECONDS", default=30),
-    "MAX_API_KEYS_PER_USER": env.int("MAX_API_KEYS_PER_USER", default=50),
     # Untrusted models: a ceiling on the network a config.json may describe (checked before anything is
     # allocated), and the memory and wall clock the sandboxed first load + example may use.
     "MAX_MODEL_PARAMS": env.int("MAX_MODEL_PARAMS", default=1_000_000_000),
@@ -274,11 +274,32 @@ MODELMARKET = {
     # Concurrent `Prefer: wait` requests and SSE streams one user may hold open (429 past these).
     "MAX_WAITS_PER_USER": env.int("MAX_WAITS_PER_USER", default=512),
     "MAX_STREAMS_PER_USER": env.int("MAX_STREAMS_PER_USER", default=64),
-    # "Top rated" lists only apps with at least this many ratings (one 5-star review is not a top app).
-    "TOP_RATED_MIN_REVIEWS": env.int("TOP_RATED_MIN_REVIEWS", default=2),
-    # Trigram similarity (0..1) a search word needs to match a word of an app's name, tagline or tags.
-    "SEARCH_TRIGRAM_THRESHOLD": env.float("SEARCH_TRIGRAM_THRESHOLD", default=0.5),
 }
+# --- Accounts, marketplace and community (owned by those apps; read as settings.X at call time) -------------
+# The most active API keys one user may hold.
+MAX_API_KEYS_PER_USER: int = env.int("MAX_API_KEYS_PER_USER", default=50)
+# "Top rated" lists only apps with at least this many ratings (one 5-star review is not a top app).
+TOP_RATED_MIN_REVIEWS: int = env.int("TOP_RATED_MIN_REVIEWS", default=2)
+# Trigram similarity (0..1) a search word needs to match a word of an app's name, tagline or tags.
+SEARCH_TRIGRAM_THRESHOLD: float = env.float("SEARCH_TRIGRAM_THRESHOLD", default=0.5)
+# The forum's rules, Discourse-style. Per trust level (0 new, 1 basic, 2 member): limits per post, per hour
+# and per day.
+COMMUNITY_MAX_LINKS: dict[int, int] = {0: 2, 1: 10, 2: 50}
+COMMUNITY_MAX_MENTIONS: dict[int, int] = {0: 2, 1: 10, 2: 30}
+COMMUNITY_MAX_IMAGES: dict[int, int] = {0: 0, 1: 10, 2: 50}
+COMMUNITY_POSTS_PER_HOUR: dict[int, int] = {0: 10, 1: 30, 2: 120}
+COMMUNITY_FLAGS_PER_DAY: dict[int, int] = {0: 5, 1: 20, 2: 50}
+# Promotion to a trust level: every minimum must hold (never demoted automatically).
+COMMUNITY_PROMOTE: dict[int, dict[str, int]] = {
+    1: {"days_visited": 2, "posts_read": 20, "likes_received": 0},
+    2: {"days_visited": 10, "posts_read": 100, "likes_received": 5},
+}
+# A flag weighs 1 + the flagger's trust level; a post is hidden at this score (a moderator's flag alone).
+COMMUNITY_HIDE_THRESHOLD: int = env.int("COMMUNITY_HIDE_THRESHOLD", default=5)
+COMMUNITY_POSTS_PER_PAGE: int = env.int("COMMUNITY_POSTS_PER_PAGE", default=20)
+COMMUNITY_THREADS_PER_PAGE: int = env.int("COMMUNITY_THREADS_PER_PAGE", default=25)
+COMMUNITY_SUSPEND_DAYS: int = env.int("COMMUNITY_SUSPEND_DAYS", default=7)
+# --- end accounts, marketplace and community -----------------------------------------------------------
 # --- Billing (owned by the billing app) -------------------------------------------------------
 # Without STRIPE_SECRET_KEY the platform runs on wallet credits only (demo grants, moderator grants).
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

@@ -20,6 +20,7 @@ from django.utils.translation import ngettext
 
 from config.api import ApiError
 from config.markdown import render_markdown
+from config.web_errors import WebError, error_messages
 
 from .models import App, AppReviewQueue, AppStatus, AppVersion, Category, LibraryEntry, Review, Tag, VersionStatus
 from .services import app_review, review_delete
@@ -237,9 +238,8 @@ class AppAdmin(admin.ModelAdmin):
             try:
                 app_review(app=app, moderator=request.user, decision=decision, reason=reason)
                 done += 1
-            except (ValidationError, PermissionDenied) as error:
-                text = "; ".join(error.messages) if isinstance(error, ValidationError) else str(error)
-                self.message_user(request, f"{app.name}: {text}", messages.ERROR)
+            except WebError as error:
+                self.message_user(request, f"{app.name}: {'; '.join(error_messages(error))}", messages.ERROR)
         if done:
             texts = {
                 "approve": ngettext("%(count)d app approved and published; its developer was notified.",

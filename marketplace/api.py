@@ -18,7 +18,8 @@ from accounts.permissions import (
     IsOwnerForWrites,
     ScopePermission,
 )
-from config.api import Pagination, PaymentRequired, error_responses
+from config.api import Pagination, error_responses
+from config.errors import PaymentRequired
 
 from .models import App
 from .selectors import app_get_visible, app_list_published, app_prices, app_reviews, categories_all

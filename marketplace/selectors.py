@@ -1,7 +1,10 @@
 """Reads for the marketplace: listings, search and the current price."""
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import (
     Case,
@@ -20,7 +23,7 @@ from django.db.models.functions import Cast
 
 from accounts.models import User
 
-from .models import App, AppStatus, AppVersion, Category, PricingModel, Review, VersionStatus
+from .models import App, AppStatus, AppVersion, Category, LibraryEntry, PricingModel, Review, VersionStatus
 
 ORDERINGS = {
     "-runs": ["-runs_count", "-created_at"],
@@ -86,7 +89,7 @@ def app_search(*, queryset: QuerySet[App], query: str) -> QuerySet[App]:
         )
         search_query = SearchQuery(query, search_type="websearch", config="simple")
         prefix = Q(name__icontains=query) | Q(tagline__icontains=query)
-        threshold = settings.MODELMARKET["SEARCH_TRIGRAM_THRESHOLD"]
+        threshold = settings.SEARCH_TRIGRAM_THRESHOLD
         similarity = Greatest(TrigramWordSimilarity(query, "name"), TrigramWordSimilarity(query, "tagline"))
         return (
             queryset.annotate(search_rank=SearchRank(vector, search_query), similarity=similarity)
@@ -118,16 +121,17 @@ def app_list_published(
         queryset = queryset.filter(pricing_model=PricingModel.FREE)
     elif pricing == "paid":
         queryset = queryset.exclude(pricing_model=PricingModel.FREE)
+    # `list_price` is annotated by _with_listing_columns, which the type checker cannot see through.
     if price_min is not None:
-        queryset = queryset.filter(list_price__gte=price_min)
+        queryset = queryset.filter(list_price__gte=price_min)  # type: ignore[misc]
     if price_max is not None:
-        queryset = queryset.filter(list_price__lte=price_max)
+        queryset = queryset.filter(list_price__lte=price_max)  # type: ignore[misc]
     if task:
         ready = AppVersion.objects.filter(app=OuterRef("pk"), status=VersionStatus.READY, task=task)
         queryset = queryset.filter(Exists(ready))
     if ordering == "-rating":
         # Apps with too few ratings sort after those with enough, whatever their average.
-        enough = settings.MODELMARKET["TOP_RATED_MIN_REVIEWS"]
+        enough = settings.TOP_RATED_MIN_REVIEWS
         queryset = queryset.annotate(rated_enough=Case(When(reviews_count__gte=enough, then=Value(1)),
                                                        default=Value(0)))
     if search:
@@ -140,11 +144,11 @@ def app_list_published(
 
 def apps_top_rated(*, limit: int = 6) -> list[App]:
     """Home page "Top rated": only apps with at least TOP_RATED_MIN_REVIEWS ratings."""
-    enough = settings.MODELMARKET["TOP_RATED_MIN_REVIEWS"]
+    enough = settings.TOP_RATED_MIN_REVIEWS
     return list(app_list_published(ordering="-rating").filter(reviews_count__gte=enough)[:limit])
 
 
-def app_get_visible(*, user, slug: str) -> App:
+def app_get_visible(*, user: User | AnonymousUser, slug: str) -> App:
     """The app if `user` may see it; others' drafts raise DoesNotExist, answered as 404."""
     return _with_listing_columns(App.objects.visible_to(user)).get(slug=slug)
 
@@ -174,13 +178,13 @@ def app_prices(*, apps: list[App]) -> dict[int, Decimal]:
     return {app.pk: app_current_price(app=app, recent_calls=calls.get(app.pk, 0)) for app in apps}
 
 
-def apps_with_prices(apps) -> list[App]:
+def apps_with_prices(apps: Iterable[App]) -> list[App]:
     """The apps as a list, each with `current_price` set for its card, in a constant number of queries."""
-    apps = list(apps)
-    prices = app_prices(apps=apps)
-    for app in apps:
-        app.current_price = prices.get(app.pk)
-    return apps
+    listed = list(apps)
+    prices = app_prices(apps=listed)
+    for app in listed:
+        app.current_price = prices.get(app.pk)  # type: ignore[attr-defined]
+    return listed
 
 
 def app_latest_version(*, app: App) -> AppVersion | None:
@@ -193,7 +197,7 @@ def app_reviews(*, app: App) -> QuerySet[Review]:
     return Review.objects.filter(app=app).select_related("user").order_by("-created_at", "-pk")
 
 
-def review_of(*, user: User, app: App) -> Review | None:
+def review_of(*, user: User | AnonymousUser, app: App) -> Review | None:
     if not user.is_authenticated:
         return None
     return Review.objects.filter(app=app, user=user).first()
@@ -236,9 +240,7 @@ def apps_published_by(*, user: User) -> QuerySet[App]:
     return _with_listing_columns(App.objects.published().filter(owner=user)).order_by("-runs_count", "-created_at")
 
 
-def library_entries_for(*, user: User) -> QuerySet:
-    from .models import LibraryEntry
-
+def library_entries_for(*, user: User) -> QuerySet[LibraryEntry]:
     return (
         LibraryEntry.objects.filter(user=user)
         .select_related("app", "app__category", "app__owner")
@@ -247,10 +249,15 @@ def library_entries_for(*, user: User) -> QuerySet:
     )
 
 
-def apps_runnable_by(*, user: User) -> QuerySet[App]:
+def apps_runnable_by(*, user: User | AnonymousUser) -> QuerySet[App]:
     """Apps the user may run now: published apps in their library, and their own apps, with a ready version."""
     if not user.is_authenticated:
         return App.objects.none()
     in_library = Q(status=AppStatus.PUBLISHED, library_entries__user=user)
     return (App.objects.filter(in_library | Q(owner=user)).filter(versions__status=VersionStatus.READY)
             .select_related("owner").distinct().order_by("slug"))
+
+
+def profile_context(person: User) -> dict[str, Any]:
+    """What a public profile (accounts:profile) shows of the marketplace: the person's published apps, priced."""
+    return {"apps": apps_with_prices(apps_published_by(user=person))}

@@ -1,9 +1,15 @@
-"""Writes for the marketplace: the app lifecycle, versions, library and reviews."""
+"""Writes for the marketplace: the app lifecycle, versions, library and reviews.
+
+Services raise `config.errors` classes: `InvalidInput` (400, with `fields`), `PermissionDenied` (403) and
+`Conflict` (409: the app's or the review's state forbids the action).
+"""
 import re
 import secrets
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
@@ -14,7 +20,7 @@ from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from accounts.services import audit_log_record, notification_send
-from config.api import StateConflict
+from config.errors import Conflict, InvalidInput, PermissionDenied
 
 from .models import (
     App,
@@ -42,16 +48,29 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
-def _apply_pricing(app: App, pricing: dict | None) -> None:
+def _full_clean(instance: App | AppVersion, exclude: list[str] | None = None) -> None:
+    """The model's own validation, as the domain's InvalidInput."""
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as error:
+        raise InvalidInput.from_validation_error(error) from None
+
+
+def _state_conflict(field: str, message: str, *, code: str) -> Conflict:
+    """409: the object's state forbids the action; `fields` names what the caller would have to change."""
+    return Conflict(message, code=code, fields={field: [message]})
+
+
+def _apply_pricing(app: App, pricing: dict[str, Any] | None) -> None:
     if not pricing:
         return
     if not isinstance(pricing, dict):
-        raise ValidationError({"pricing": [_("Pricing must be an object of pricing fields.")]})
+        raise InvalidInput(fields={"pricing": [_("Pricing must be an object of pricing fields.")]})
     model = pricing.get("model", app.pricing_model)
     if model not in PricingModel.values:
-        raise ValidationError({"pricing": [_("Pricing model must be 'free' or 'per_call'.")]})
+        raise InvalidInput(fields={"pricing": [_("Pricing model must be 'free' or 'per_call'.")]})
     app.pricing_model = model
-    errors = {}
+    errors: dict[str, list[str]] = {}
     for field in PRICING_FIELDS:
         if field not in pricing:
             continue
@@ -59,6 +78,7 @@ def _apply_pricing(app: App, pricing: dict | None) -> None:
         if value is None and field == "purchase_price":
             app.purchase_price = None
             continue
+        number: int | Decimal
         try:
             if field in ("window_seconds", "free_calls_per_month"):
                 if isinstance(value, bool) or Decimal(str(value)) != int(value):
@@ -68,7 +88,8 @@ def _apply_pricing(app: App, pricing: dict | None) -> None:
                     raise ValueError
             else:
                 number = Decimal(str(value))
-                if not number.is_finite() or number < 0 or number.as_tuple().exponent < -6:
+                exponent = number.as_tuple().exponent
+                if not number.is_finite() or number < 0 or (isinstance(exponent, int) and exponent < -6):
                     raise ValueError
         except (ValueError, ArithmeticError, TypeError):
             errors[f"pricing.{field}"] = [_("Enter a non-negative number (money has at most 6 decimal places).")]
@@ -77,7 +98,7 @@ def _apply_pricing(app: App, pricing: dict | None) -> None:
     if app.pricing_model == PricingModel.PER_CALL and app.max_price < app.base_price:
         errors["pricing.max_price"] = [_("The maximum price cannot be below the base price.")]
     if errors:
-        raise ValidationError(errors)
+        raise InvalidInput(fields=errors)
 
 
 def _set_tags(app: App, tags: list[str] | None) -> None:
@@ -95,37 +116,37 @@ def _set_tags(app: App, tags: list[str] | None) -> None:
 @transaction.atomic
 def app_create(
     *, owner: User, name: str, tagline: str, category: Category, description: str = "",
-    pricing: dict | None = None, tags: list[str] | None = None, icon=None, slug: str | None = None,
+    pricing: dict[str, Any] | None = None, tags: list[str] | None = None, icon: Any = None, slug: str | None = None,
 ) -> App:
     """A new draft owned by `owner`, who gets it in their library. `slug` is derived from the name unless given."""
     if not owner.is_developer:
         raise PermissionDenied(_("Become a developer first: accept the developer terms."))
     if slug is not None and App.objects.filter(slug=slug).exists():
-        raise ValidationError({"slug": [_("An app with this address already exists.")]})
+        raise InvalidInput(fields={"slug": [_("An app with this address already exists.")]})
     app = App(owner=owner, name=name.strip(), tagline=tagline.strip(), description=description,
               category=category, slug=slug or _unique_slug(name))
     if icon:
         app.icon = icon
     _apply_pricing(app, pricing)
-    app.full_clean()
+    _full_clean(app)
     app.save()
     _set_tags(app, tags)
     LibraryEntry.objects.get_or_create(user=owner, app=app, defaults={"source": LibrarySource.OWNER})
     return app
 
 
-def _pricing_snapshot(app: App) -> dict:
+def _pricing_snapshot(app: App) -> dict[str, Any]:
     return {"model": app.pricing_model, **{field: getattr(app, field) for field in PRICING_FIELDS}}
 
 
-def _pricing_restore(app: App, snapshot: dict) -> None:
+def _pricing_restore(app: App, snapshot: dict[str, Any]) -> None:
     app.pricing_model = snapshot["model"]
     for field in PRICING_FIELDS:
         setattr(app, field, snapshot[field])
 
 
 @transaction.atomic
-def app_update(*, app: App, data: dict) -> App:
+def app_update(*, app: App, data: dict[str, Any]) -> App:
     """Edit listing fields; pricing and tags are optional keys of `data`.
 
     Once an app was approved, a pricing change is held for review (`pending_pricing`): buyers keep seeing
@@ -141,7 +162,7 @@ def app_update(*, app: App, data: dict) -> App:
         app.pending_pricing = {key: None if value is None else str(value)
                                for key, value in _pricing_snapshot(app).items()}
         _pricing_restore(app, approved)
-    app.full_clean()
+    _full_clean(app)
     app.save()
     _set_tags(app, data.get("tags"))
     return app
@@ -165,11 +186,11 @@ def app_submit(*, app: App, actor: User) -> App:
     if app.owner_id != actor.pk:
         raise PermissionDenied(_("Only the owner can submit this app."))
     if app.status not in (AppStatus.DRAFT, AppStatus.REJECTED):
-        raise StateConflict({"status": [_("Only drafts and rejected apps can be submitted for review.")]},
-                            code="invalid_state")
+        raise _state_conflict("status", _("Only drafts and rejected apps can be submitted for review."),
+                              code="invalid_state")
     problem = app_submit_requirements(app)
     if problem:
-        raise ValidationError({"versions": [problem]})
+        raise InvalidInput(fields={"versions": [problem]})
     app.status = AppStatus.IN_REVIEW
     app.status_reason = ""
     app.save(update_fields=["status", "status_reason", "updated_at"])
@@ -195,7 +216,7 @@ def _held_changes_decide(*, app: App, moderator: User, decision: str, reason: st
         if app.pending_pricing is not None:
             _apply_pricing(app, {key: value for key, value in app.pending_pricing.items()})
         app.pending_pricing = None
-        app.full_clean()
+        _full_clean(app)
         app.save()
         AppVersion.objects.filter(app=app, held_for_review=True).update(held_for_review=False)
         text = _("The changes to your app “%(name)s” were approved and are live.") % {"name": app.name}
@@ -213,11 +234,22 @@ def _held_changes_decide(*, app: App, moderator: User, decision: str, reason: st
     return app
 
 
-def _after_publish(app: App) -> None:
-    """Hook for things that come with a first publication (the app's forum category, for one)."""
-    from community.services import category_for_app_ensure
+# What comes with a publication, registered by the apps above marketplace in their AppConfig.ready()
+# (community gives each published app its forum category). Marketplace never imports them.
+AppPublishedCallback = Callable[[App], None]
+_app_published_callbacks: list[AppPublishedCallback] = []
 
-    category_for_app_ensure(app=app)
+
+def app_published_subscribe(callback: AppPublishedCallback) -> AppPublishedCallback:
+    """Call `callback(app)` inside the transaction that publishes an app (approval, or approval again)."""
+    if callback not in _app_published_callbacks:
+        _app_published_callbacks.append(callback)
+    return callback
+
+
+def _after_publish(app: App) -> None:
+    for callback in _app_published_callbacks:
+        callback(app)
 
 
 @transaction.atomic
@@ -225,7 +257,7 @@ def app_review(*, app: App, moderator: User, decision: str, reason: str = "") ->
     if not moderator.is_moderator:
         raise PermissionDenied(_("Only moderators can review apps."))
     if decision not in REVIEW_TRANSITIONS:
-        raise ValidationError({"decision": [_("Decision must be approve, reject or suspend.")]})
+        raise InvalidInput(fields={"decision": [_("Decision must be approve, reject or suspend.")]})
     allowed_from, target = REVIEW_TRANSITIONS[decision]
     app = App.objects.select_for_update().get(pk=app.pk)
     if app.owner_id == moderator.pk:
@@ -233,15 +265,14 @@ def app_review(*, app: App, moderator: User, decision: str, reason: str = "") ->
     reason = (reason or "").strip()
     if app.status == AppStatus.PUBLISHED and decision in ("approve", "reject") and app_has_held_changes(app):
         if decision == "reject" and not reason:
-            raise ValidationError({"reason": [_("Give the developer a reason.")]})
+            raise InvalidInput(fields={"reason": [_("Give the developer a reason.")]})
         return _held_changes_decide(app=app, moderator=moderator, decision=decision, reason=reason)
     if app.status not in allowed_from:
-        raise StateConflict({"decision": [
-            _("Cannot %(decision)s an app that is %(status)s.") % {"decision": decision, "status": app.status}
-        ]}, code="invalid_state")
+        raise _state_conflict("decision", _("Cannot %(decision)s an app that is %(status)s.")
+                              % {"decision": decision, "status": app.status}, code="invalid_state")
     reason = (reason or "").strip()
     if decision in ("reject", "suspend") and not reason:
-        raise ValidationError({"reason": [_("Give the developer a reason.")]})
+        raise InvalidInput(fields={"reason": [_("Give the developer a reason.")]})
     previous_status = app.status
     app.status = target
     app.status_reason = reason
@@ -268,19 +299,19 @@ def app_review(*, app: App, moderator: User, decision: str, reason: str = "") ->
 
 @transaction.atomic
 def app_version_create(
-    *, app: App, actor: User, version: str, changelog: str = "", **fields,
+    *, app: App, actor: User, version: str, changelog: str = "", **fields: Any,
 ) -> AppVersion:
     if app.owner_id != actor.pk:
         raise PermissionDenied(_("Only the owner can add versions."))
     if not SEMVER.match(version or ""):
-        raise ValidationError({"version": [_("Use a semantic version such as 1.0.0.")]})
+        raise InvalidInput(fields={"version": [_("Use a semantic version such as 1.0.0.")]})
     if AppVersion.objects.filter(app=app, version=version).exists():
-        raise StateConflict({"version": [_("Version %(version)s already exists.") % {"version": version}]},
-                            code="version_exists")
+        raise _state_conflict("version", _("Version %(version)s already exists.") % {"version": version},
+                              code="version_exists")
     # Once the app was approved, a new version runs for its owner only until a moderator approves it.
     fields.setdefault("held_for_review", app.published_at is not None)
     app_version = AppVersion(app=app, version=version, changelog=changelog, **fields)
-    app_version.full_clean(exclude=["artifact"])
+    _full_clean(app_version, exclude=["artifact"])
     app_version.save()
     return app_version
 
@@ -291,7 +322,7 @@ def user_has_app(*, user: User, app: App) -> bool:
     return app.owner_id == user.pk or LibraryEntry.objects.filter(user=user, app=app).exists()
 
 
-def app_acquire_blocker(*, user: User, app: App) -> dict | None:
+def app_acquire_blocker(*, user: User, app: App) -> dict[str, Any] | None:
     """Why `user` cannot simply add `app` (a purchase to make), or None. Billing fills this in."""
     from django.conf import settings
 
@@ -306,7 +337,7 @@ def app_acquire_blocker(*, user: User, app: App) -> dict | None:
 @transaction.atomic
 def app_acquire(*, user: User, app: App, source: str = LibrarySource.FREE) -> LibraryEntry:
     if app.status != AppStatus.PUBLISHED and app.owner_id != user.pk:
-        raise StateConflict({"app": [_("This app is not available.")]}, code="not_available")
+        raise _state_conflict("app", _("This app is not available."), code="not_available")
     existing = LibraryEntry.objects.filter(user=user, app=app).first()
     if existing:
         return existing
@@ -317,13 +348,13 @@ def app_acquire(*, user: User, app: App, source: str = LibrarySource.FREE) -> Li
         return LibraryEntry.objects.get(user=user, app=app)
 
 
-def _valid_rating(rating) -> int:
+def _valid_rating(rating: Any) -> int:
     try:
         value = int(rating)
     except (TypeError, ValueError):
         value = 0
     if isinstance(rating, bool) or not 1 <= value <= 5 or str(value) != str(rating).strip():
-        raise ValidationError({"rating": [_("Rating must be a whole number from 1 to 5.")]})
+        raise InvalidInput(fields={"rating": [_("Rating must be a whole number from 1 to 5.")]})
     return value
 
 
@@ -337,12 +368,12 @@ def review_create(*, user: User, app: App, rating: int, text: str = "") -> Revie
     rating = _valid_rating(rating)
     already = _("You have already reviewed this app; edit your review instead.")
     if Review.objects.filter(app=app, user=user).exists():
-        raise StateConflict({"rating": [already]}, code="already_reviewed")
+        raise _state_conflict("rating", already, code="already_reviewed")
     try:
         with transaction.atomic():
             review = Review.objects.create(app=app, user=user, rating=rating, text=(text or "").strip())
     except IntegrityError:
-        raise StateConflict({"rating": [already]}, code="already_reviewed") from None
+        raise _state_conflict("rating", already, code="already_reviewed") from None
     App.objects.filter(pk=app.pk).update(rating_sum=F("rating_sum") + rating, reviews_count=F("reviews_count") + 1)
     return review
 
@@ -366,7 +397,7 @@ def review_reply(*, review: Review, actor: User, text: str) -> Review:
         raise PermissionDenied(_("Only the app's developer can reply."))
     text = (text or "").strip()
     if not text:
-        raise ValidationError({"text": [_("Write a reply.")]})
+        raise InvalidInput(fields={"text": [_("Write a reply.")]})
     review.developer_reply = text
     review.replied_at = timezone.now()
     review.save(update_fields=["developer_reply", "replied_at"])
@@ -382,15 +413,15 @@ def review_delete(*, review: Review, actor: User, reason: str = "") -> None:
     """Moderators remove a review; the app's aggregate moves back exactly and the audit log says why."""
     if not actor.is_moderator:
         raise PermissionDenied(_("Only moderators can remove reviews."))
-    review = Review.objects.select_for_update().filter(pk=review.pk).first()
-    if review is None:
+    locked = Review.objects.select_for_update().filter(pk=review.pk).first()
+    if locked is None:
         return
-    App.objects.filter(pk=review.app_id).update(
-        rating_sum=F("rating_sum") - review.rating, reviews_count=F("reviews_count") - 1
+    App.objects.filter(pk=locked.app_id).update(
+        rating_sum=F("rating_sum") - locked.rating, reviews_count=F("reviews_count") - 1
     )
-    audit_log_record(actor=actor, action="review.delete", target=review, reason=reason,
-                     data={"app": review.app_id, "user": review.user_id, "rating": review.rating, "text": review.text})
-    review.delete()
+    audit_log_record(actor=actor, action="review.delete", target=locked, reason=reason,
+                     data={"app": locked.app_id, "user": locked.user_id, "rating": locked.rating, "text": locked.text})
+    locked.delete()
 
 
 def app_record_run(*, app_id: int) -> None:

@@ -1,7 +1,8 @@
 """Store and console pages. Views parse input, call one selector or service, and render."""
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,7 +10,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.forms import add_service_errors
+from config.errors import PermissionDenied
+from config.web_errors import WebError, form_add_error, message_error
 
 from .forms import SORTS, AppForm, AppVersionForm, ReplyForm, ReviewForm, StoreFilterForm
 from .models import App, AppStatus, Category, Review, VersionStatus
@@ -91,7 +93,7 @@ def _visible_app(request: HttpRequest, slug: str) -> App:
 
 
 def _detail(request: HttpRequest, app: App, *, review_form: ReviewForm | None = None,
-            reply_errors: dict | None = None, status: int = 200) -> HttpResponse:
+            reply_errors: dict[int, Any] | None = None, status: int = 200) -> HttpResponse:
     user = request.user
     has_app = user_has_app(user=user, app=app)
     my_review = review_of(user=user, app=app)
@@ -131,8 +133,8 @@ def app_get(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect(app.get_absolute_url())
     try:
         app_acquire(user=request.user, app=app)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+    except WebError as error:
+        message_error(request, error)
         return redirect(app.get_absolute_url())
     messages.success(request, _("%(name)s is in your library.") % {"name": app.name})
     return redirect(app.get_absolute_url() + "#try")
@@ -152,8 +154,8 @@ def app_review(request: HttpRequest, slug: str) -> HttpResponse:
             else:
                 review_create(user=request.user, app=app, rating=form.cleaned_data["rating"],
                               text=form.cleaned_data["text"])
-        except (ValidationError, PermissionDenied) as error:
-            add_service_errors(form, error)
+        except WebError as error:
+            form_add_error(form, error)
         else:
             messages.success(request, _("Thanks, your review is published."))
             return redirect(app.get_absolute_url() + "#reviews")
@@ -219,8 +221,8 @@ def console_app_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             app = app_create(owner=request.user, icon=form.cleaned_data.get("icon"), **form.service_kwargs())
-        except (ValidationError, PermissionDenied) as error:
-            add_service_errors(form, error, {"pricing": "pricing_model"})
+        except WebError as error:
+            form_add_error(form, error, {"pricing": "pricing_model"})
         else:
             messages.success(request, _("Draft created. Add a version, then submit it for review."))
             return redirect("marketplace:console_app", slug=app.slug)
@@ -228,7 +230,7 @@ def console_app_new(request: HttpRequest) -> HttpResponse:
                   status=400 if form.errors else 200)
 
 
-def _console_app_context(app: App, **extra) -> dict:
+def _console_app_context(app: App, **extra: Any) -> dict[str, Any]:
     versions = list(app.versions.all())
     return {"app": app, "versions": versions, "submit_problem": app_submit_requirements(app),
             "has_ready_version": any(version.status == VersionStatus.READY for version in versions),
@@ -250,8 +252,8 @@ def console_app(request: HttpRequest, slug: str) -> HttpResponse:
                 data["icon"] = form.cleaned_data["icon"]
             try:
                 app_update(app=app, data=data)
-            except (ValidationError, PermissionDenied) as error:
-                add_service_errors(form, error, {"pricing": "pricing_model"})
+            except WebError as error:
+                form_add_error(form, error, {"pricing": "pricing_model"})
             else:
                 messages.success(request, _("Changes saved."))
                 return redirect("marketplace:console_app", slug=app.slug)
@@ -270,8 +272,8 @@ def console_version_new(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             version = form.save(app=app, actor=request.user)
-        except (ValidationError, PermissionDenied) as error:
-            add_service_errors(form, error)
+        except WebError as error:
+            form_add_error(form, error)
         else:
             messages.success(request, _("Version %(version)s added.") % {"version": version.version})
             return redirect("marketplace:console_app", slug=app.slug)
@@ -285,8 +287,8 @@ def console_app_submit(request: HttpRequest, slug: str) -> HttpResponse:
     app = _owned_app(request, slug)
     try:
         app_submit(app=app, actor=request.user)
-    except (ValidationError, PermissionDenied) as error:
-        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+    except WebError as error:
+        message_error(request, error)
     else:
         messages.success(request, _("Submitted for review. We will notify you when a moderator decides."))
     return redirect(reverse("marketplace:console_app", kwargs={"slug": app.slug}))

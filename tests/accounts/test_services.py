@@ -4,7 +4,6 @@ import hashlib
 import pytest
 from django.contrib.auth.models import Group
 from django.core import mail
-from django.core.exceptions import ValidationError
 
 from accounts.models import MODERATORS_GROUP, ApiKey, AuditLog, Notification
 from accounts.selectors import api_key_get_by_raw
@@ -20,15 +19,16 @@ from accounts.services import (
     user_make_moderator,
     user_remove_moderator,
 )
+from config.errors import InvalidInput
 from tests.factories import AppFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def test_becoming_a_developer_needs_the_terms(user):
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(InvalidInput) as error:
         user_become_developer(user=user, accept_terms=False)
-    assert "accept_terms" in error.value.message_dict
+    assert "accept_terms" in error.value.fields
     user.refresh_from_db()
     assert user.is_developer is False
 
@@ -65,9 +65,9 @@ def test_api_key_database_holds_only_the_sha256_and_prefix(user):
     [("", ["read"], "name"), ("ok", [], "scopes"), ("ok", ["read", "admin"], "scopes")],
 )
 def test_api_key_create_rejects_bad_input(user, name, scopes, field):
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(InvalidInput) as error:
         api_key_create(user=user, name=name, scopes=scopes)
-    assert field in error.value.message_dict
+    assert field in error.value.fields
     assert not ApiKey.objects.exists()
 
 

@@ -1,12 +1,12 @@
 """Flags score by the flagger's trust level; past the threshold a post hides itself until reviewed."""
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
 from django.urls import reverse
 
 from accounts.models import AuditLog, Notification
 from community import services
-from community.conf import DEFAULTS
 from community.models import Flag, FlagStatus, ForumProfile, Post, TrustLevel
+from config.errors import Conflict, InvalidInput, PermissionDenied
 from tests.factories import UserFactory
 
 from .conftest import reply
@@ -27,7 +27,7 @@ def target(question, developer):
 
 def test_flag_weight_follows_trust_level(moderator):
     assert [services.flag_weight(_user_at(level, f"tl{level}")) for level in TrustLevel.values] == [1, 2, 3]
-    assert services.flag_weight(moderator) == DEFAULTS["HIDE_THRESHOLD"] == 5
+    assert services.flag_weight(moderator) == settings.COMMUNITY_HIDE_THRESHOLD == 5
 
 
 def test_new_users_alone_cannot_hide_a_post(target):
@@ -62,19 +62,15 @@ def test_flag_rules(target, developer, asker):
     with pytest.raises(PermissionDenied):
         services.post_flag(post=target, user=developer, reason="spam")
     services.post_flag(post=target, user=asker, reason="spam")
-    from config.api import Conflict
-
     with pytest.raises(Conflict):
         services.post_flag(post=target, user=asker, reason="abusive")
-    from django.core.exceptions import ValidationError
-
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidInput):
         services.post_flag(post=target, user=_user_at(0, "x"), reason="ugly")
 
 
 def test_new_users_have_a_daily_flag_budget(question, developer):
     flagger = _user_at(0, "eager")
-    posts = [reply(question, developer, f"Reply number {n}") for n in range(DEFAULTS["FLAGS_PER_DAY"][0] + 1)]
+    posts = [reply(question, developer, f"Reply number {n}") for n in range(settings.COMMUNITY_FLAGS_PER_DAY[0] + 1)]
     for post in posts[:-1]:
         services.post_flag(post=post, user=flagger, reason="off_topic")
     with pytest.raises(services.RateLimited):

@@ -1,11 +1,11 @@
 """Who can accept, pin, lock, hide, edit and delete: the matrix, checked through the services."""
 import pytest
-from django.core.exceptions import PermissionDenied
 
 from accounts.models import AuditLog
 from community import permissions as perms
 from community import services
 from community.models import Post, Thread
+from config.errors import PermissionDenied
 from tests.factories import AppFactory, DeveloperFactory, UserFactory
 
 from .conftest import reply

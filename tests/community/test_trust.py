@@ -2,12 +2,12 @@
 from datetime import timedelta
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.conf import settings
 from django.utils import timezone
 
 from community import services
-from community.conf import DEFAULTS
 from community.models import ForumProfile, Post, TrustLevel
+from config.errors import InvalidInput
 from tests.factories import UserFactory
 
 from .conftest import reply
@@ -18,7 +18,7 @@ LINKS = "Look: [a](https://a.example) [b](https://b.example) [c](https://c.examp
 
 
 def test_new_user_limited_in_links_with_a_clear_message(question, asker):
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(InvalidInput) as info:
         reply(question, asker, LINKS)
     assert "at most 2 links" in str(info.value)
 
@@ -26,9 +26,9 @@ def test_new_user_limited_in_links_with_a_clear_message(question, asker):
 def test_new_user_limited_in_mentions_and_images(question, asker):
     for name in ("ann", "bob", "cyd"):
         UserFactory(username=name)
-    with pytest.raises(ValidationError, match="mention at most 2"):
+    with pytest.raises(InvalidInput, match="mention at most 2"):
         reply(question, asker, "@ann @bob @cyd what do you think?")
-    with pytest.raises(ValidationError, match="at most 0 images"):
+    with pytest.raises(InvalidInput, match="at most 0 images"):
         reply(question, asker, "![screenshot](/media/forum/a.png)")
     assert reply(question, asker, "@ann @bob what do you think? `@cyd` is code").number == 2
 
@@ -40,7 +40,7 @@ def test_members_may_post_more(question, asker):
 
 def test_posts_per_hour_limit_answers_429_with_retry_after(auth_client, general):
     user = auth_client.user
-    limit = DEFAULTS["POSTS_PER_HOUR"][0]
+    limit = settings.COMMUNITY_POSTS_PER_HOUR[0]
     thread = services.thread_create(author=user, category=general, title="My first thread here",
                                     body="Hello all", kind="discussion")
     for n in range(limit - 1):

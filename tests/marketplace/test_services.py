@@ -3,10 +3,9 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
-from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import AuditLog, Notification
-from config.api import StateConflict
+from config.errors import Conflict, InvalidInput, PermissionDenied
 from marketplace.models import App, AppStatus, LibraryEntry, LibrarySource, PricingModel, Review
 from marketplace.selectors import (
     app_current_price,
@@ -64,29 +63,29 @@ def test_app_create_makes_a_draft_in_the_owners_library(developer):
 def test_app_create_needs_a_developer_and_valid_fields(user, developer):
     with pytest.raises(PermissionDenied):
         app_create(owner=user, name="X", tagline="Y", category=category())
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(InvalidInput) as error:
         app_create(owner=developer, name="X", tagline="", category=category())
-    assert "tagline" in error.value.message_dict
-    with pytest.raises(ValidationError) as error:
+    assert "tagline" in error.value.fields
+    with pytest.raises(InvalidInput) as error:
         app_create(owner=developer, name="X", tagline="Y", category=category(),
                    pricing={"model": "per_call", "base_price": "0.5", "max_price": "0.1"})
-    assert "pricing.max_price" in error.value.message_dict
-    with pytest.raises(ValidationError) as error:
+    assert "pricing.max_price" in error.value.fields
+    with pytest.raises(InvalidInput) as error:
         app_create(owner=developer, name="X", tagline="Y", category=category(), pricing={"k": "0.0000001"})
-    assert "pricing.k" in error.value.message_dict
-    with pytest.raises(ValidationError):
+    assert "pricing.k" in error.value.fields
+    with pytest.raises(InvalidInput):
         app_create(owner=developer, name="X", tagline="Y", category=category(), pricing={"model": "auction"})
     for bad_pricing in ("cheap", {"window_seconds": 2.5}, {"free_calls_per_month": True}, {"base_price": "NaN"}):
-        with pytest.raises(ValidationError):
+        with pytest.raises(InvalidInput):
             app_create(owner=developer, name="X", tagline="Y", category=category(), pricing=bad_pricing)
     assert not App.objects.exists()
 
 
 def test_app_create_with_a_taken_slug_is_refused(developer):
     AppFactory(slug="taken")
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(InvalidInput) as error:
         app_create(owner=developer, name="Taken", tagline="t", category=category(), slug="taken")
-    assert "slug" in error.value.message_dict
+    assert "slug" in error.value.fields
 
 
 def test_app_update_changes_listing_fields_pricing_and_tags():
@@ -97,7 +96,7 @@ def test_app_update_changes_listing_fields_pricing_and_tags():
     assert (app.name, app.category.slug, app.pricing_model, app.base_price) == (
         "Renamed", "finance", "per_call", Decimal("0.01"))
     assert list(app.tags.values_list("slug", flat=True)) == ["a"]
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidInput):
         app_update(app=app, data={"name": ""})
     app.refresh_from_db()
     assert app.name == "Renamed"
@@ -106,11 +105,11 @@ def test_app_update_changes_listing_fields_pricing_and_tags():
 def test_submit_needs_the_owner_a_version_and_a_draft():
     app = AppFactory(status=AppStatus.DRAFT)
     assert app_submit_requirements(app)
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(InvalidInput) as error:
         app_submit(app=app, actor=app.owner)
-    assert "versions" in error.value.message_dict
+    assert "versions" in error.value.fields
     AppVersionFactory(app=app, version="0.9.0", status="invalid")
-    with pytest.raises(ValidationError):  # a version that failed the checks is not enough
+    with pytest.raises(InvalidInput):  # a version that failed the checks is not enough
         app_submit(app=app, actor=app.owner)
     AppVersionFactory(app=app, version="1.0.0", status="ready")
     assert app_submit_requirements(app) is None
@@ -119,7 +118,7 @@ def test_submit_needs_the_owner_a_version_and_a_draft():
     app = app_submit(app=app, actor=app.owner)
     assert app.status == AppStatus.IN_REVIEW
     assert AuditLog.objects.filter(action="app.submit", target_id=str(app.pk), actor=app.owner).exists()
-    with pytest.raises(StateConflict):
+    with pytest.raises(Conflict):
         app_submit(app=app, actor=app.owner)
 
 
@@ -154,12 +153,12 @@ def test_review_refuses_non_moderators_missing_reasons_and_impossible_transition
     app = AppFactory(status=AppStatus.IN_REVIEW)
     with pytest.raises(PermissionDenied):
         app_review(app=app, moderator=user, decision="approve")
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(InvalidInput) as error:
         app_review(app=app, moderator=moderator, decision="reject", reason="  ")
-    assert "reason" in error.value.message_dict
-    with pytest.raises(ValidationError):
+    assert "reason" in error.value.fields
+    with pytest.raises(InvalidInput):
         app_review(app=app, moderator=moderator, decision="delete")
-    with pytest.raises(StateConflict):
+    with pytest.raises(Conflict):
         app_review(app=app, moderator=moderator, decision="suspend", reason="x")
     app.refresh_from_db()
     assert app.status == AppStatus.IN_REVIEW
@@ -170,11 +169,11 @@ def test_version_create_checks_owner_semver_and_duplicates():
     app = AppFactory(status=AppStatus.DRAFT)
     version = app_version_create(app=app, actor=app.owner, version="1.0.0", changelog="First", task="text-generation")
     assert (version.version, version.task, version.status) == ("1.0.0", "text-generation", "uploaded")
-    with pytest.raises(StateConflict):
+    with pytest.raises(Conflict):
         app_version_create(app=app, actor=app.owner, version="1.0.0")
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(InvalidInput) as error:
         app_version_create(app=app, actor=app.owner, version="v1")
-    assert "version" in error.value.message_dict
+    assert "version" in error.value.fields
     with pytest.raises(PermissionDenied):
         app_version_create(app=app, actor=UserFactory(), version="2.0.0")
 
@@ -195,7 +194,7 @@ def test_acquire_adds_once_and_only_available_apps(user):
     assert app_acquire(user=user, app=app) == entry
     assert LibraryEntry.objects.filter(user=user, app=app).count() == 1
     assert user_has_app(user=user, app=app)
-    with pytest.raises(StateConflict):
+    with pytest.raises(Conflict):
         app_acquire(user=user, app=AppFactory(status=AppStatus.DRAFT))
     draft = AppFactory(status=AppStatus.DRAFT)
     assert user_has_app(user=draft.owner, app=draft)  # owners always have their apps
@@ -209,13 +208,13 @@ def test_review_create_needs_the_app_once_and_keeps_the_aggregate_exact():
     with pytest.raises(PermissionDenied):
         review_create(user=app.owner, app=app, rating=5)
     for bad in (0, 6, "x", 3.5, None, True):
-        with pytest.raises(ValidationError):
+        with pytest.raises(InvalidInput):
             review_create(user=first, app=app, rating=bad)
     review_create(user=first, app=app, rating=5, text="  Great  ")
     review_create(user=second, app=app, rating=2)
-    with pytest.raises(StateConflict) as error:
+    with pytest.raises(Conflict) as error:
         review_create(user=first, app=app, rating=1)
-    assert error.value.conflict_code == "already_reviewed"
+    assert error.value.code == "already_reviewed"
     app.refresh_from_db()
     assert (app.rating_sum, app.reviews_count, app.rating) == (7, 2, Decimal("3.50"))
     assert Review.objects.get(user=first).text == "Great"
@@ -228,12 +227,12 @@ def test_review_update_reply_and_delete_move_the_aggregate_exactly(moderator):
     review_update(review=review, rating=5, text="Better now")
     app.refresh_from_db()
     assert (app.rating_sum, app.reviews_count) == (5, 1)
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidInput):
         review_update(review=review, rating=9, text="")
 
     with pytest.raises(PermissionDenied):
         review_reply(review=review, actor=reviewer, text="me")
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidInput):
         review_reply(review=review, actor=app.owner, text=" ")
     review = review_reply(review=review, actor=app.owner, text="Thanks!")
     assert review.developer_reply == "Thanks!" and review.replied_at

@@ -58,7 +58,7 @@ def test_search_tolerates_typos():
 
 
 def test_top_rated_needs_a_minimum_number_of_ratings(settings):
-    settings.MODELMARKET = {**settings.MODELMARKET, "TOP_RATED_MIN_REVIEWS": 3}
+    settings.TOP_RATED_MIN_REVIEWS = 3
     lucky = AppFactory(name="One Five Star", rating_sum=5, reviews_count=1, ready=True)
     solid = AppFactory(name="Well Rated", rating_sum=13, reviews_count=3, ready=True)
     assert apps_top_rated() == [solid]

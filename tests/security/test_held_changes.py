@@ -2,10 +2,10 @@
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from config.errors import PermissionDenied
 from marketplace.models import AppStatus, VersionStatus
 from marketplace.services import app_review, app_update, app_version_create
 from tests.factories import AppFactory, ModeratorFactory, PaidAppFactory, UserFactory

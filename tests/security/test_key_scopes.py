@@ -77,7 +77,7 @@ def test_a_capped_key_cannot_mint_an_uncapped_key(user):
 
 
 def test_keys_per_user_are_capped(user, settings):
-    settings.MODELMARKET = {**settings.MODELMARKET, "MAX_API_KEYS_PER_USER": 3}
+    settings.MAX_API_KEYS_PER_USER = 3
     client = APIClient()
     client.force_authenticate(user)
     for number in range(3):
