@@ -20,7 +20,7 @@ STATIC_REFERENCE = re.compile(r"""\{%\s*static\s+["']([^"']+)["']""")
 def test_every_static_file_a_template_names_exists():
     names = {name for path in template_files() for name in STATIC_REFERENCE.findall(path.read_text())}
     assert {"css/app.css", "css/bars.css", "css/billing.css", "css/inference.css", "css/admin.css",
-            "js/app.js", "js/billing-price.js"} <= names
+            "js/app.js", "js/billing-price.js", "js/money.js"} <= names
     missing = sorted(name for name in names if not finders.find(name))
     assert not missing, missing
 
