@@ -11,7 +11,7 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 TEST_CACHE_URL ?= redis://127.0.0.1:6379/1
 PYTEST_ARGS ?=
 
-.PHONY: install run serve test test-sqlite test-rabbitmq test-multihost lint bench docs
+.PHONY: install run serve test test-sqlite test-rabbitmq test-multihost lint checks bench docs
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required"; exit 1; }
@@ -46,7 +46,7 @@ serve: install
 
 test: install
 	bash .ci/services.sh
-	$(PY) -m ruff check .
+	$(MAKE) --no-print-directory checks
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -q
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) CACHE_URL=$(TEST_CACHE_URL) \
 	  HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
@@ -75,8 +75,17 @@ test-multihost: install
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) CACHE_URL=$(TEST_CACHE_URL) \
 	  MULTIHOST=1 HF_HUB_OFFLINE=1 $(PY) -m pytest tests/multihost -x
 
-lint: install
+# The static checks, before any test: style, the import contracts of shared/ARCHITECTURE.md (pyproject's
+# [tool.importlinter]), types ([tool.mypy] files), and no module over 500 lines (tests/test_architecture.py, which
+# also runs as a plain script: no database needed, so `make lint` catches it too).
+checks:
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+	$(PY) tests/test_architecture.py
+
+lint: install
+	$(MAKE) --no-print-directory checks
 
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict

@@ -10,10 +10,12 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.forms import add_service_errors
 from config.api import ApiError
+from config.templatetags.mm import money_text
 from marketplace.models import App, PricingModel
 from marketplace.selectors import app_current_price
 
@@ -109,9 +111,15 @@ def app_price(request: HttpRequest, slug: str) -> JsonResponse:
     if app is None:
         raise Http404
     demand = selectors.app_demand(app=app)
-    return JsonResponse({"price": str(app_current_price(app=app, recent_calls=demand)), "demand": demand,
+    price = app_current_price(app=app, recent_calls=demand)
+    # The page shows the `_display` texts as they are: the one money format (the `price` filter) and the
+    # catalogue's plural forms, so the polling script formats nothing itself.
+    demand_display = ngettext("%(n)s call in the last %(s)s s", "%(n)s calls in the last %(s)s s", demand) % {
+        "n": demand, "s": app.window_seconds}
+    return JsonResponse({"price": str(price), "demand": demand,
                          "window_seconds": app.window_seconds, "currency": settings.MODELMARKET["CURRENCY"],
-                         "free": app.pricing_model == PricingModel.FREE})
+                         "free": app.pricing_model == PricingModel.FREE,
+                         "price_display": money_text(price), "demand_display": demand_display})
 
 
 @login_required

@@ -38,6 +38,12 @@
     if (message && !window.confirm(message)) event.preventDefault();
   });
 
+  // Choices that apply at once (the language, forum notification levels): <select data-autosubmit>.
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (select.matches("select[data-autosubmit]") && select.form) select.form.submit();
+  });
+
   // Close open <details class="menu"> when clicking elsewhere.
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details.menu[open]").forEach(function (menu) {

@@ -38,10 +38,8 @@
       return quote;
     } catch (e) { return null; }
   }
-  function formatMoney(value) {
-    const amount = Number(value);
-    const places = Math.abs(amount) >= 1 ? 2 : Math.min(6, Math.max(2, (String(value).split(".")[1] || "").replace(/0+$/, "").length));
-    return (t.currencySymbol || "") + amount.toFixed(places) + (t.currencySymbol ? "" : " " + (t.currencyCode || ""));
+  function formatMoney(value) {  // the site's one money format (static/js/money.js, as the `price` filter)
+    return window.ModelMarket.money(value, t.currencySymbol, t.currencyCode);
   }
   function showError(message) {
     errorEl.hidden = !message;

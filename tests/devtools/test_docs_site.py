@@ -52,3 +52,27 @@ def test_a_missing_build_says_how_to_build_it(client, settings, tmp_path):
     settings.DOCS_SITE_DIR = str(tmp_path / "nothing")
     response = client.get("/docs/")
     assert response.status_code == 404 and b"mkdocs build" in response.content
+
+
+MERMAID = "javascripts/vendor/mermaid/mermaid.min.js"
+
+
+def test_the_architecture_page_is_the_readme_section_with_its_diagram_drawn_offline(site):
+    """README's "Architecture" section (between its snippet markers) is the docs page, diagram and table included;
+    the diagram is drawn by the vendored mermaid.js, so mkdocs-material never fetches its CDN copy."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("[start:architecture] -->", 1)[1].split("<!-- --8<-- [end:architecture]", 1)[0]
+    assert "```mermaid" in section and "| behaviour | module |" in section
+    for language_dir in (site, site / "zh"):
+        page = (language_dir / "concepts" / "architecture" / "index.html").read_text()
+        assert '<pre class="mermaid"><code>flowchart TB' in page
+        for row in ("billing/services/pricing.py", "inference/worker/batching.py", "community/services/trust.py",
+                    "config/errors.py", "config/settings.py"):
+            assert f"<code>{row}</code>" in page, row
+        assert re.search(r'<script src="(\.\./)+' + re.escape(MERMAID) + '"', page), "the vendored mermaid.js"
+    vendored = (site / MERMAID).read_text()
+    assert 'globalThis["mermaid"]' in vendored  # defines the global that mkdocs-material looks for
+    # mkdocs-material loads mermaid from a CDN only when no global `mermaid` exists: if a new version stops
+    # checking, this fails rather than letting the docs fetch from outside.
+    bundle = next((site / "assets" / "javascripts").glob("bundle.*.min.js")).read_text()
+    assert re.search(r'typeof mermaid\s*==+\s*"undefined"\s*\|\|\s*mermaid instanceof Element\s*\?', bundle)
