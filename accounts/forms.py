@@ -15,7 +15,13 @@ def add_service_errors(form: forms.Form, error: Exception, field_map: dict[str, 
     """
     from rest_framework.exceptions import APIException
 
+    from config.errors import DomainError
+    from config.web_errors import form_add_error
+
     field_map = field_map or {}
+    if isinstance(error, DomainError):  # config/errors.py: mapped once, in config/web_errors.py
+        form_add_error(form, error)
+        return
     if isinstance(error, PermissionDenied):
         form.add_error(None, str(error) or _("You are not allowed to do that."))
         return

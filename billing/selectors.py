@@ -69,16 +69,6 @@ def free_calls_used(*, user, app, now: dt.datetime | None = None) -> int:
         status=ChargeStatus.RELEASED).count()
 
 
-def app_demand(*, app, now: dt.datetime | None = None) -> int:
-    """n: the app's admitted calls (not released) in its trailing pricing window.
-
-    The owner's own calls are left out: a developer testing their app must not pump its price for others.
-    """
-    since = (now or timezone.now()) - dt.timedelta(seconds=app.window_seconds)
-    return (Charge.objects.filter(app=app, created_at__gte=since).exclude(status=ChargeStatus.RELEASED)
-            .exclude(user_id=app.owner_id).count())
-
-
 def user_ledger(*, user) -> QuerySet[Entry]:
     """The user's own lines: their wallet and holds (amounts signed from the user's side)."""
     return (Entry.objects.filter(account__user=user, account__kind__in=[AccountKind.WALLET, AccountKind.HOLDS])
@@ -285,29 +275,6 @@ def owner_allowance_left(*, app, now: dt.datetime | None = None) -> Decimal:
     used = (Charge.objects.filter(user_id=app.owner_id, app=app, created_at__gte=month_start(now))
             .aggregate(total=Sum("cost"))["total"]) or Decimal("0")
     return max(Decimal("0"), allowance - used)
-
-
-def cost_rate(hardware: str) -> Decimal:
-    rates = settings.BILLING["COST_PER_SECOND"]
-    return rates.get(hardware or "cpu", rates["cpu"])
-
-
-def apps_demand(*, apps) -> dict[int, int]:
-    """`app_demand` for a page of apps in ONE grouped query (each app with its own window)."""
-    apps = list(apps)
-    if not apps:
-        return {}
-    now = timezone.now()
-    condition = Q()
-    for app in apps:
-        condition |= (Q(app_id=app.pk, created_at__gte=now - dt.timedelta(seconds=app.window_seconds))
-                      & ~Q(user_id=app.owner_id))  # the owner's own calls do not count (see app_demand)
-    counts = {app.pk: 0 for app in apps}
-    rows = (Charge.objects.filter(condition).exclude(status=ChargeStatus.RELEASED)
-            .values("app_id").annotate(n=Count("id")).order_by())
-    for row in rows:
-        counts[row["app_id"]] = row["n"]
-    return counts
 
 
 @dataclass

@@ -25,6 +25,7 @@ from .admission import (
 )
 from .checkout import (
     app_needs_purchase,
+    checkout_session_apply,
     checkout_session_sync,
     purchase_checkout_url,
     purchase_complete,
@@ -34,9 +35,29 @@ from .checkout import (
     topup_complete,
     topup_start,
 )
-from .payouts import connect_account_sync, connect_onboarding_link, payout_create, payout_fail, payout_send, payouts_run
-from .pricing import quote_create
-from .stripe_api import site_url, stripe_client, stripe_configured
+from .payouts import (
+    connect_account_apply,
+    connect_account_sync,
+    connect_onboarding_link,
+    payout_create,
+    payout_fail,
+    payout_send,
+    payouts_run,
+)
+from .pricing import (
+    app_demand,
+    app_price,
+    app_prices,
+    apps_demand,
+    compute_cost,
+    cost_rate,
+    fee_split,
+    price_formula,
+    quote_create,
+    training_price,
+    training_rate,
+)
+from .stripe_api import StripeCallInTransaction, site_url, stripe_client, stripe_configured
 from .stripe_events import stripe_event_process, stripe_event_receive
 from .wallet import (
     REFUND_SHORTFALL_ACTION,
@@ -49,16 +70,26 @@ from .wallet import (
 )
 
 __all__ = [
-    "REFUND_SHORTFALL_ACTION",
     "Admission",
+    "REFUND_SHORTFALL_ACTION",
+    "StripeCallInTransaction",
+    "app_demand",
     "app_needs_purchase",
+    "app_price",
+    "app_prices",
+    "apps_demand",
     "charge_admit",
     "charge_refund",
     "charge_refunds_sync",
+    "checkout_session_apply",
     "checkout_session_sync",
+    "compute_cost",
+    "connect_account_apply",
     "connect_account_sync",
     "connect_onboarding_link",
+    "cost_rate",
     "credit_grant",
+    "fee_split",
     "parse_amount",
     "payout_create",
     "payout_fail",
@@ -69,6 +100,7 @@ __all__ = [
     "prediction_settle",
     "prediction_settle_partial",
     "predictions_finish_batch",
+    "price_formula",
     "purchase_checkout_url",
     "purchase_complete",
     "purchase_start",
@@ -84,6 +116,8 @@ __all__ = [
     "topup_refund",
     "topup_start",
     "training_admit",
+    "training_price",
+    "training_rate",
     "training_release",
     "training_settle",
     "wallet_set_budget",

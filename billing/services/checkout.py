@@ -1,81 +1,98 @@
-"""checkout"""
-import logging
+"""Stripe Checkout: wallet top-ups and app purchases (an app can also be bought from the wallet).
+
+No Stripe call runs inside a DB transaction (see `stripe_api`): starting a checkout commits a pending row
+first, then opens the Checkout Session (its idempotency key is the row's, so a retried call is one session),
+then records the session id with one UPDATE. Completion comes from the webhook (`stripe_events`) or from the
+success page re-checking its session, whichever is first; both re-fetch the session from Stripe before they
+take any lock, and each payment is credited exactly once.
+"""
+from __future__ import annotations
+
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
+from accounts.services import audit_log_record, notification_send
 from marketplace.models import App, AppStatus, LibraryEntry, LibrarySource
+from marketplace.services import app_acquire
 
 from .. import selectors
-from ..ledger import (
-    account_get,
-    book,
-    from_minor_units,
-    money,
-    to_minor_units,
-    wallet_lock,
-)
-from ..models import (
-    AccountKind,
-    Purchase,
-    TopUp,
-    TopUpStatus,
-    TransactionKind,
-)
-from .admission import _refuse
-from .pricing import _currency, _fee_split
-from .stripe_api import _absolute, stripe_client, stripe_configured
-from .wallet import parse_amount
+from ..ledger import account_get, book, from_minor_units, money, to_minor_units, wallet_lock
+from ..models import Account, AccountKind, CheckoutPayment, Purchase, TopUp, TopUpStatus, TransactionKind
+from . import pricing
+from .admission import refuse
+from .stripe_api import site_url, stripe_client, stripe_configured
+from .wallet import invalid, parse_amount
 
-logger = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from stripe.checkout import Session as StripeSession
+
+Payment = TypeVar("Payment", TopUp, Purchase)
+KINDS: dict[str, type[CheckoutPayment]] = {"topup": TopUp, "purchase": Purchase}
 
 
+def _checkout_open(payment: Payment, *, user: User, name: str, success_url: str, cancel_url: str,
+                   metadata: dict[str, str]) -> Payment:
+    """Open the Stripe Checkout Session of a pending payment row that is already committed; record its id."""
+    kind = payment._meta.model_name or ""
+    try:
+        session = stripe_client().v1.checkout.sessions.create(
+            params={
+                "mode": "payment",
+                "client_reference_id": str(user.pk),
+                "customer_email": user.email,
+                "line_items": [{"quantity": 1, "price_data": {
+                    "currency": payment.currency, "unit_amount": to_minor_units(payment.amount, payment.currency),
+                    "product_data": {"name": name}}}],
+                "metadata": {"kind": kind, f"{kind}_id": str(payment.pk), **metadata},
+                "success_url": success_url,
+                "cancel_url": cancel_url,
+            },
+            options={"idempotency_key": f"{kind}-{payment.pk}"},
+        )
+    except Exception:
+        # Nobody was given a way to pay it: the pending row goes, as if the transaction had rolled back.
+        type(payment).objects.filter(pk=payment.pk, status=TopUpStatus.PENDING, session_id__isnull=True).delete()
+        raise
+    type(payment).objects.filter(pk=payment.pk).update(session_id=session.id)
+    payment.session_id = session.id
+    payment.checkout_url = session.url or ""
+    return payment
 
 
+# --- Top-ups ---------------------------------------------------------------------------------------------------
 
-def topup_amount_validate(amount) -> Decimal:
-    amount = parse_amount(amount)
-    if from_minor_units(to_minor_units(amount)) != amount:
-        raise ValidationError({"amount": [_("Use whole cents, e.g. 10.00.")]})
+def topup_amount_validate(amount: object) -> Decimal:
+    value = parse_amount(amount)
+    if from_minor_units(to_minor_units(value)) != value:
+        raise invalid(_("Use whole cents, e.g. 10.00."), field="amount")
     minimum, maximum = settings.BILLING["TOPUP_MINIMUM"], settings.BILLING["TOPUP_MAXIMUM"]
-    if amount < minimum:
-        raise ValidationError({"amount": [_("The minimum top-up is %(min)s %(currency)s.")
-                                          % {"min": minimum, "currency": _currency().upper()}]})
-    if amount > maximum:
-        raise ValidationError({"amount": [_("The maximum top-up is %(max)s %(currency)s.")
-                                          % {"max": maximum, "currency": _currency().upper()}]})
-    return amount
+    if value < minimum:
+        raise invalid(_("The minimum top-up is %(min)s %(currency)s.")
+                      % {"min": minimum, "currency": pricing.currency().upper()}, field="amount")
+    if value > maximum:
+        raise invalid(_("The maximum top-up is %(max)s %(currency)s.")
+                      % {"max": maximum, "currency": pricing.currency().upper()}, field="amount")
+    return value
 
 
-@transaction.atomic
-def topup_start(*, user, amount, success_url: str | None = None, cancel_url: str | None = None) -> TopUp:
+def topup_start(*, user: User, amount: object, success_url: str | None = None,
+                cancel_url: str | None = None) -> TopUp:
     """Open a Stripe Checkout Session for a wallet top-up; the webhook credits it once paid."""
-    amount = topup_amount_validate(amount)
-    client = stripe_client()
-    topup = TopUp.objects.create(user=user, amount=amount, currency=_currency())
-    session = client.v1.checkout.sessions.create(
-        params={
-            "mode": "payment",
-            "client_reference_id": str(user.pk),
-            "customer_email": user.email,
-            "line_items": [{"quantity": 1, "price_data": {
-                "currency": topup.currency, "unit_amount": to_minor_units(amount, topup.currency),
-                "product_data": {"name": _("ModelMarket credits")}}}],
-            "metadata": {"kind": "topup", "topup_id": str(topup.pk), "user_id": str(user.pk)},
-            "success_url": success_url or _absolute(reverse("billing:wallet") + "?topup=success"),
-            "cancel_url": cancel_url or _absolute(reverse("billing:wallet") + "?topup=canceled"),
-        },
-        options={"idempotency_key": f"topup-{topup.pk}"},
-    )
-    topup.session_id = session.id
-    topup.checkout_url = session.url
-    TopUp.objects.filter(pk=topup.pk).update(session_id=session.id)
-    return topup
+    value = topup_amount_validate(amount)
+    stripe_client()  # payments must be configured before anything is written
+    with transaction.atomic(durable=True):
+        topup = TopUp.objects.create(user=user, amount=value, currency=pricing.currency())
+    wallet = reverse("billing:wallet")
+    return _checkout_open(topup, user=user, name=_("ModelMarket credits"), metadata={"user_id": str(user.pk)},
+                          success_url=success_url or site_url(wallet + "?topup=success"),
+                          cancel_url=cancel_url or site_url(wallet + "?topup=canceled"))
 
 
 @transaction.atomic
@@ -92,15 +109,13 @@ def topup_complete(*, topup_id: int, amount_minor: int, currency: str, payment_i
     book(kind=TransactionKind.TOPUP, key=f"topup:{topup.pk}", user=topup.user, memo=_("Card top-up"),
          lines=[(account_get(AccountKind.STRIPE_CLEARING), amount),
                 (account_get(AccountKind.WALLET, topup.user_id), -amount)])
-    topup.amount = amount
-    topup.status = TopUpStatus.PAID
-    topup.paid_at = timezone.now()
-    topup.payment_intent = payment_intent or ""
-    topup.save(update_fields=["amount", "status", "paid_at", "payment_intent"])
+    topup.mark_paid(amount=amount, payment_intent=payment_intent)
     return True
 
 
-def app_needs_purchase(*, user, app: App) -> bool:
+# --- Purchases -----------------------------------------------------------------------------------------------
+
+def app_needs_purchase(*, user: Any, app: App) -> bool:
     if not app.purchase_price or app.purchase_price <= 0 or not user.is_authenticated:
         return False
     if app.owner_id == user.pk:
@@ -108,39 +123,25 @@ def app_needs_purchase(*, user, app: App) -> bool:
     return not LibraryEntry.objects.filter(user=user, app=app).exists()
 
 
-def purchase_checkout_url(*, user, app: App) -> str:
+def purchase_checkout_url(*, user: User, app: App) -> str:
     """Where to buy the app: Stripe Checkout when cards work, else our page (pay from the wallet)."""
     if stripe_configured():
         return purchase_start(user=user, app=app).checkout_url
-    return _absolute(reverse("billing:purchase", kwargs={"slug": app.slug}))
+    return site_url(reverse("billing:purchase", kwargs={"slug": app.slug}))
 
 
-@transaction.atomic
-def purchase_start(*, user, app: App) -> Purchase:
-    client = stripe_client()
-    purchase = Purchase.objects.create(user=user, app=app, amount=money(app.purchase_price))
-    session = client.v1.checkout.sessions.create(
-        params={
-            "mode": "payment",
-            "client_reference_id": str(user.pk),
-            "customer_email": user.email,
-            "line_items": [{"quantity": 1, "price_data": {
-                "currency": _currency(), "unit_amount": to_minor_units(purchase.amount),
-                "product_data": {"name": app.name}}}],
-            "metadata": {"kind": "purchase", "purchase_id": str(purchase.pk), "app": app.slug},
-            "success_url": _absolute(app.get_absolute_url() + "?purchase=success"),
-            "cancel_url": _absolute(app.get_absolute_url()),
-        },
-        options={"idempotency_key": f"purchase-{purchase.pk}"},
-    )
-    Purchase.objects.filter(pk=purchase.pk).update(session_id=session.id)
-    purchase.session_id = session.id
-    purchase.checkout_url = session.url
-    return purchase
+def purchase_start(*, user: User, app: App) -> Purchase:
+    """Open a Stripe Checkout Session to buy `app`; the webhook books it and adds the app to the library."""
+    stripe_client()
+    with transaction.atomic(durable=True):
+        purchase = Purchase.objects.create(user=user, app=app, amount=money(app.purchase_price or 0))
+    return _checkout_open(purchase, user=user, name=app.name, metadata={"app": app.slug},
+                          success_url=site_url(app.get_absolute_url() + "?purchase=success"),
+                          cancel_url=site_url(app.get_absolute_url()))
 
 
-def _purchase_book(purchase: Purchase, *, source_account) -> None:
-    share, fee = _fee_split(purchase.amount)
+def _purchase_book(purchase: Purchase, *, source_account: Account) -> None:
+    share, fee = pricing.fee_split(purchase.amount)
     book(kind=TransactionKind.PURCHASE, key=f"purchase:{purchase.pk}", user=purchase.user, app=purchase.app,
          memo=_("Purchase of %(app)s") % {"app": purchase.app.name},
          lines=[(source_account, purchase.amount), (account_get(AccountKind.EARNINGS, purchase.app.owner_id), -share),
@@ -149,18 +150,13 @@ def _purchase_book(purchase: Purchase, *, source_account) -> None:
 
 @transaction.atomic
 def purchase_complete(*, purchase_id: int, amount_minor: int, currency: str, payment_intent: str = "") -> bool:
-    from marketplace.services import app_acquire
-
     purchase = (Purchase.objects.select_for_update(of=("self",)).select_related("app", "user")
                 .filter(pk=purchase_id).first())
     if purchase is None or purchase.status != TopUpStatus.PENDING:
         return False
     purchase.amount = from_minor_units(amount_minor, currency)
     _purchase_book(purchase, source_account=account_get(AccountKind.STRIPE_CLEARING))
-    purchase.status = TopUpStatus.PAID
-    purchase.paid_at = timezone.now()
-    purchase.payment_intent = payment_intent or ""
-    purchase.save(update_fields=["amount", "status", "paid_at", "payment_intent"])
+    purchase.mark_paid(amount=purchase.amount, payment_intent=payment_intent)
     if purchase.app.status != AppStatus.PUBLISHED and purchase.app.owner_id != purchase.user_id:
         # Paid on Stripe while the app was suspended or withdrawn: the money is real, so the purchase is
         # recorded (and the app is theirs if it comes back); moderators decide on a refund.
@@ -173,14 +169,11 @@ def purchase_complete(*, purchase_id: int, amount_minor: int, currency: str, pay
 
 
 def _purchase_unavailable_flag(purchase: Purchase) -> None:
-    from accounts.models import User
-    from accounts.services import audit_log_record, notification_send
-
     audit_log_record(actor=None, action="billing.purchase_unavailable_app", target=purchase,
                      reason=_("Paid while the app was %(status)s.") % {"status": purchase.app.status},
                      data={"app": purchase.app_id, "amount": str(purchase.amount), "user": purchase.user_id})
     message = _("%(user)s paid %(amount)s %(currency)s for “%(app)s” while it was %(status)s; decide on a refund.") % {
-        "user": purchase.user.email, "amount": purchase.amount, "currency": _currency().upper(),
+        "user": purchase.user.email, "amount": purchase.amount, "currency": pricing.currency().upper(),
         "app": purchase.app.name, "status": purchase.app.status}
     for moderator in User.objects.moderators():
         notification_send(user=moderator, kind="billing.purchase_unavailable", message=message,
@@ -189,18 +182,16 @@ def _purchase_unavailable_flag(purchase: Purchase) -> None:
 
 
 @transaction.atomic
-def purchase_with_wallet(*, user, app: App) -> Purchase:
+def purchase_with_wallet(*, user: User, app: App) -> Purchase:
     """Buy an app from wallet credits (works without Stripe)."""
-    from marketplace.services import app_acquire
-
     if not app_needs_purchase(user=user, app=app):
-        raise ValidationError(_("You already have this app."))
+        raise invalid(_("You already have this app."))
     wallet_lock(user)
-    price = money(app.purchase_price)
+    price = money(app.purchase_price or 0)
     available = selectors.user_balance(user=user)
     if available < price:
-        raise _refuse(_("Insufficient funds: the app costs %(price)s and your balance is %(balance)s.")
-                      % {"price": price, "balance": available}, code="insufficient_funds", price=price)
+        raise refuse(_("Insufficient funds: the app costs %(price)s and your balance is %(balance)s.")
+                     % {"price": price, "balance": available}, code="insufficient_funds", price=price)
     purchase = Purchase.objects.create(user=user, app=app, amount=price, status=TopUpStatus.PAID,
                                        paid_at=timezone.now())
     _purchase_book(purchase, source_account=account_get(AccountKind.WALLET, user))
@@ -208,33 +199,32 @@ def purchase_with_wallet(*, user, app: App) -> Purchase:
     return purchase
 
 
+# --- A session's outcome -----------------------------------------------------------------------------------
 
-def _sync_checkout_session(session) -> None:
+def checkout_session_apply(session: StripeSession) -> None:
+    """Apply a Checkout Session as Stripe has it now (fetched again, never the webhook's copy): credit or expire."""
     metadata = session.metadata.to_dict() if session.metadata else {}
+    kind = metadata.get("kind", "")
+    model = KINDS.get(kind)
+    if model is None:
+        return
+    pk = int(metadata[f"{kind}_id"])
     paid = session.status == "complete" and session.payment_status in ("paid", "no_payment_required")
-    intent = session.payment_intent if isinstance(session.payment_intent, str) else getattr(
-        session.payment_intent, "id", "") or ""
-    kind = metadata.get("kind")
-    if kind == "topup":
-        if paid:
-            topup_complete(topup_id=int(metadata["topup_id"]), amount_minor=session.amount_total,
-                           currency=session.currency, payment_intent=intent)
-        elif session.status == "expired":
-            TopUp.objects.filter(pk=int(metadata["topup_id"]), status=TopUpStatus.PENDING).update(
-                status=TopUpStatus.EXPIRED)
-    elif kind == "purchase":
-        if paid:
-            purchase_complete(purchase_id=int(metadata["purchase_id"]), amount_minor=session.amount_total,
-                              currency=session.currency, payment_intent=intent)
-        elif session.status == "expired":
-            Purchase.objects.filter(pk=int(metadata["purchase_id"]), status=TopUpStatus.PENDING).update(
-                status=TopUpStatus.EXPIRED)
+    if paid:
+        intent = session.payment_intent if isinstance(session.payment_intent, str) else getattr(
+            session.payment_intent, "id", "") or ""
+        if model is TopUp:
+            topup_complete(topup_id=pk, amount_minor=session.amount_total or 0, currency=session.currency or "",
+                           payment_intent=intent)
+        else:
+            purchase_complete(purchase_id=pk, amount_minor=session.amount_total or 0,
+                              currency=session.currency or "", payment_intent=intent)
+    elif session.status == "expired":
+        model.objects.filter(pk=pk, status=TopUpStatus.PENDING).update(status=TopUpStatus.EXPIRED)
 
 
-
-@transaction.atomic
 def checkout_session_sync(*, session_id: str) -> None:
     """The success page re-checks its session, so the wallet is right even before the webhook."""
-    _sync_checkout_session(stripe_client().v1.checkout.sessions.retrieve(session_id))
-
-
+    session = stripe_client().v1.checkout.sessions.retrieve(session_id)  # before any lock is taken
+    with transaction.atomic():
+        checkout_session_apply(session)
