@@ -24,7 +24,7 @@ from marketplace.services import app_acquire
 
 from .. import selectors
 from ..ledger import account_get, book, from_minor_units, money, to_minor_units, wallet_lock
-from ..models import Account, AccountKind, CheckoutPayment, Purchase, TopUp, TopUpStatus, TransactionKind
+from ..models import Account, AccountKind, Purchase, TopUp, TopUpStatus, TransactionKind
 from . import pricing
 from .admission import refuse
 from .stripe_api import site_url, stripe_client, stripe_configured
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from stripe.checkout import Session as StripeSession
 
 Payment = TypeVar("Payment", TopUp, Purchase)
-KINDS: dict[str, type[CheckoutPayment]] = {"topup": TopUp, "purchase": Purchase}
+KINDS: dict[str, type[TopUp] | type[Purchase]] = {"topup": TopUp, "purchase": Purchase}
 
 
 def _checkout_open(payment: Payment, *, user: User, name: str, success_url: str, cancel_url: str,
