@@ -27,7 +27,7 @@ from ..ledger import account_get, book, from_minor_units, money, to_minor_units,
 from ..models import Account, AccountKind, Purchase, TopUp, TopUpStatus, TransactionKind
 from . import pricing
 from .admission import refuse
-from .stripe_api import site_url, stripe_client, stripe_configured
+from .stripe_api import expandable_id, site_url, stripe_client, stripe_configured
 from .wallet import invalid, parse_amount
 
 if TYPE_CHECKING:
@@ -211,8 +211,7 @@ def checkout_session_apply(session: StripeSession) -> None:
     pk = int(metadata[f"{kind}_id"])
     paid = session.status == "complete" and session.payment_status in ("paid", "no_payment_required")
     if paid:
-        intent = session.payment_intent if isinstance(session.payment_intent, str) else getattr(
-            session.payment_intent, "id", "") or ""
+        intent = expandable_id(session.payment_intent)
         if model is TopUp:
             topup_complete(topup_id=pk, amount_minor=session.amount_total or 0, currency=session.currency or "",
                            payment_intent=intent)

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -84,6 +84,18 @@ def stripe_client() -> stripe.StripeClient:
     return stripe.StripeClient(settings.STRIPE_SECRET_KEY, base_addresses={"api": base, "connect": base,
                                                                            "files": base, "meter_events": base},
                                max_network_retries=2, http_client=_guarded(stripe.new_default_http_client()))
+
+
+class HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+def expandable_id(value: str | HasId | None) -> str:
+    """The id of a field Stripe sends as an id or, when expanded, as the object itself."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    return value.id or ""
 
 
 def site_url(path: str) -> str:

@@ -22,7 +22,7 @@ from config.errors import InvalidInput, Unavailable
 from ..models import StripeEvent, StripeEventStatus
 from .checkout import checkout_session_apply
 from .payouts import connect_account_apply
-from .stripe_api import stripe_client
+from .stripe_api import expandable_id, stripe_client
 from .wallet import charge_refunds_sync
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def _fetch(event_type: str, object_id: str) -> Apply | None:
         return lambda: charge_refunds_sync(charge=charge)
     if event_type in ("refund.created", "refund.updated"):
         refund = client.v1.refunds.retrieve(object_id)
-        charge_id = refund.charge if isinstance(refund.charge, str) else getattr(refund.charge, "id", "")
+        charge_id = expandable_id(refund.charge)
         if refund.status != "succeeded" or not charge_id:
             return None
         refunded = client.v1.charges.retrieve(charge_id)

@@ -32,7 +32,7 @@ from ..models import (
     TransactionKind,
 )
 from . import pricing
-from .stripe_api import stripe_call_in_transaction_allowed, stripe_client, stripe_configured
+from .stripe_api import expandable_id, stripe_call_in_transaction_allowed, stripe_client, stripe_configured
 
 if TYPE_CHECKING:
     from stripe import Charge as StripeCharge
@@ -226,8 +226,7 @@ def charge_refunds_sync(*, charge: StripeCharge) -> Transaction | None:
     a purchase) gives back what it still has, never going negative, and the rest, already spent or paid out,
     is left to a moderator as a debt (audit log entry and notifications).
     """
-    intent = charge.payment_intent if isinstance(charge.payment_intent, str) else getattr(
-        charge.payment_intent, "id", "") or ""
+    intent = expandable_id(charge.payment_intent)
     if not intent:
         return None
     # Lock the wallet of whoever gives the money back first: the same lock order as completing and refunding.
