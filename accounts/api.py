@@ -8,9 +8,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.selectors import user_balance
 from config.api import Pagination, error_responses
 
+from .balance_port import user_balance
 from .models import ApiKey
 from .permissions import ScopePermission
 from .selectors import api_keys_for

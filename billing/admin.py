@@ -2,11 +2,13 @@
 import datetime as dt
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db.models import Sum
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from config.errors import DomainError
+from config.web_errors import error_messages
 
 from . import charts, selectors, services
 from .forms import CreditGrantForm
@@ -96,8 +98,8 @@ class ChargeAdmin(ReadOnlyAdmin):
             try:
                 refund(obj)
                 done += 1
-            except ValidationError as exc:
-                self.message_user(request, f"{obj}: {' '.join(exc.messages)}", messages.ERROR)
+            except DomainError as exc:
+                self.message_user(request, f"{obj}: {' '.join(error_messages(exc))}", messages.ERROR)
         if done:
             self.message_user(request, _("%(n)d refunded; the ledger entries were reversed.") % {"n": done},
                               messages.SUCCESS)
@@ -132,8 +134,9 @@ class PayoutAdmin(ReadOnlyAdmin):
 
 @admin.register(StripeEvent)
 class StripeEventAdmin(ReadOnlyAdmin):
-    list_display = ["event_id", "type", "received_at", "processed_at"]
-    search_fields = ["event_id", "type"]
+    list_display = ["event_id", "type", "status", "received_at", "processed_at"]
+    list_filter = ["status", "type"]
+    search_fields = ["event_id", "type", "error"]
 
 
 @admin.register(Wallet)
@@ -180,17 +183,8 @@ class CreditGrantAdmin(admin.ModelAdmin):
 
 
 @admin.register(EconomicsReport)
-class EconomicsReportAdmin(admin.ModelAdmin):
+class EconomicsReportAdmin(ReadOnlyAdmin):
     """Revenue R, inference cost C, developer share, platform fee and P = R − C per app and day."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_staff and (

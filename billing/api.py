@@ -1,6 +1,5 @@
 """Billing API: quotes, balance, ledger, top-ups, grants. Views parse input and call one service."""
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -14,6 +13,7 @@ from rest_framework.views import APIView
 from accounts.models import User
 from accounts.permissions import IsModerator, ScopePermission
 from config.api import Pagination, error_responses
+from config.errors import InvalidInput
 from marketplace.models import App
 from marketplace.selectors import app_get_visible
 
@@ -113,7 +113,8 @@ class GrantApi(APIView):
         data = serializer.validated_data
         user = User.objects.filter(email__iexact=data["user"]).first()
         if user is None:
-            raise ValidationError({"user": [_("No user has this email address.")]})
+            message = _("No user has this email address.")
+            raise InvalidInput(message, fields={"user": [message]})
         grant = services.credit_grant(user=user, amount=data["amount"], memo=data["memo"], granted_by=request.user)
         grant.currency = _currency()
         return Response(GrantOutputSerializer(grant).data, status=status.HTTP_201_CREATED)

@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 MONEY = {"max_digits": 18, "decimal_places": 6}
@@ -211,45 +212,63 @@ class TopUpStatus(models.TextChoices):
     EXPIRED = "expired", _("Expired")
 
 
-class TopUp(models.Model):
-    """A wallet top-up paid through Stripe Checkout."""
+class CheckoutPayment(models.Model):
+    """What a top-up and a purchase share: an amount paid once through Stripe Checkout (or, for a purchase, from
+    the wallet), its session and payment intent, and the pending -> paid -> refunded | expired lifecycle."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="topups")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="%(class)ss")
     amount = models.DecimalField(**MONEY)
-    currency = models.CharField(max_length=3)
     session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     payment_intent = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=20, choices=TopUpStatus.choices, default=TopUpStatus.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
 
+    # Set by checkout when a session is opened (not stored): where to send the payer.
+    checkout_url: str = ""
+
     class Meta:
+        abstract = True
         ordering = ["-created_at"]
+
+    currency: str  # a field on TopUp, the site's currency on Purchase
+
+    def mark_paid(self, *, amount: Decimal, payment_intent: str = "") -> None:
+        """Paid: the amount Stripe (or the wallet) took, when, and the payment intent refunds will name."""
+        self.amount = amount
+        self.status = TopUpStatus.PAID
+        self.paid_at = timezone.now()
+        self.payment_intent = payment_intent or ""
+        self.save(update_fields=["amount", "status", "paid_at", "payment_intent"])
+
+
+class TopUp(CheckoutPayment):
+    """A wallet top-up paid through Stripe Checkout."""
+
+    currency = models.CharField(max_length=3)  # type: ignore[assignment]
+
+    class Meta(CheckoutPayment.Meta):
         verbose_name = _("top-up")
 
     def __str__(self) -> str:
         return f"{self.user} +{self.amount} {self.status}"
 
 
-class Purchase(models.Model):
+class Purchase(CheckoutPayment):
     """A one-time app purchase, paid by Stripe Checkout or from the wallet."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="purchases")
     app = models.ForeignKey("marketplace.App", on_delete=models.PROTECT, related_name="purchases")
-    amount = models.DecimalField(**MONEY)
-    session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
-    payment_intent = models.CharField(max_length=255, blank=True)
-    status = models.CharField(max_length=20, choices=TopUpStatus.choices, default=TopUpStatus.PENDING)
-    created_at = models.DateTimeField(auto_now_add=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(CheckoutPayment.Meta):
         verbose_name = _("purchase")
         verbose_name_plural = _("purchases")
 
     def __str__(self) -> str:
         return f"{self.user} bought {self.app}"
+
+    @property  # type: ignore[override]
+    def currency(self) -> str:
+        return str(settings.MODELMARKET["CURRENCY"])
 
 
 class PayoutStatus(models.TextChoices):
@@ -303,13 +322,27 @@ class CreditGrant(models.Model):
         return f"{self.amount} to {self.user}: {self.memo}"
 
 
+class StripeEventStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    PROCESSING = "processing", _("Processing")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    IGNORED = "ignored", _("Ignored")
+
+
 class StripeEvent(models.Model):
-    """Each Stripe event id stored once; processed in a task after commit."""
+    """Each Stripe event id stored once; processed in a task after commit, with its handler's status.
+
+    received -> processing -> succeeded | failed (with the error; a retry processes it again) | ignored (a type
+    or object we do not handle).
+    """
 
     event_id = models.CharField(max_length=255, unique=True)
     type = models.CharField(max_length=100)
     payload = models.JSONField()
     received_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=20, choices=StripeEventStatus.choices, default=StripeEventStatus.RECEIVED,
+                              db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
 

@@ -1,22 +1,32 @@
-"""Reads for billing: balances, spending, demand, the books' checks and the economics report.
+"""Reads for billing: balances, spending, the books' checks, the economics report and the wallet statement.
 
-Money figures are sums over ledger entries (or, for spending and demand, over Charge rows, which are
-the admission records), except a user's wallet: its running balance and held amount are stored on the
-Wallet row and `ledger_check` proves them equal to the entries and the open charges.
+Money figures are sums over ledger entries (or, for spending, over Charge rows, which are the admission
+records), except a user's wallet: its running balance and held amount are stored on the Wallet row and
+`ledger_check` proves them equal to the entries and the open charges. Demand n, which prices count, is in
+services/pricing.py with the prices.
 """
+from __future__ import annotations
+
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Case, CharField, Count, Max, Min, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Cast, Concat, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import ApiKey, User
+from marketplace.models import App
+
 from .ledger import kind_balance, money, platform_balance
 from .models import ZERO, AccountKind, Charge, ChargeStatus, Entry, Payout, Transaction, TransactionKind, Wallet
+
+UserRef = User | int  # a user or their id: the wallet figures need only the id
 
 
 def month_start(now: dt.datetime | None = None) -> dt.datetime:
@@ -24,28 +34,28 @@ def month_start(now: dt.datetime | None = None) -> dt.datetime:
     return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def _wallet_figures(user) -> tuple[Decimal, Decimal]:
+def _wallet_figures(user: UserRef) -> tuple[Decimal, Decimal]:
     row = Wallet.objects.filter(user_id=getattr(user, "pk", user)).values_list("balance", "held").first()
     return (money(row[0]), money(row[1])) if row else (ZERO, ZERO)
 
 
-def user_balance(*, user) -> Decimal:
+def user_balance(*, user: UserRef) -> Decimal:
     """The user's available wallet balance (credits minus debits minus holds), from the running balance."""
     balance, held = _wallet_figures(user)
     return money(balance - held)
 
 
-def user_held(*, user) -> Decimal:
+def user_held(*, user: UserRef) -> Decimal:
     """What is held for the user's open calls."""
     return _wallet_figures(user)[1]
 
 
-def developer_earnings(*, user) -> Decimal:
+def developer_earnings(*, user: UserRef) -> Decimal:
     """Accrued earnings not yet paid out."""
     return kind_balance(AccountKind.EARNINGS, user)
 
 
-def user_monthly_budget(*, user) -> Decimal | None:
+def user_monthly_budget(*, user: User) -> Decimal | None:
     return Wallet.objects.filter(user=user).values_list("monthly_budget", flat=True).first()
 
 
@@ -53,33 +63,23 @@ def _live_charges() -> QuerySet[Charge]:
     return Charge.objects.filter(status__in=[ChargeStatus.HELD, ChargeStatus.SETTLED])
 
 
-def user_spent_this_month(*, user, now: dt.datetime | None = None) -> Decimal:
+def user_spent_this_month(*, user: User, now: dt.datetime | None = None) -> Decimal:
     """Held plus settled charges since the first of the month: what the budget is measured against."""
     total = _live_charges().filter(user=user, created_at__gte=month_start(now)).aggregate(s=Sum("price"))["s"]
     return money(total or ZERO)
 
 
-def api_key_spent_this_month(*, api_key, now: dt.datetime | None = None) -> Decimal:
+def api_key_spent_this_month(*, api_key: ApiKey, now: dt.datetime | None = None) -> Decimal:
     total = _live_charges().filter(api_key=api_key, created_at__gte=month_start(now)).aggregate(s=Sum("price"))["s"]
     return money(total or ZERO)
 
 
-def free_calls_used(*, user, app, now: dt.datetime | None = None) -> int:
+def free_calls_used(*, user: User, app: App, now: dt.datetime | None = None) -> int:
     return Charge.objects.filter(user=user, app=app, free_tier=True, created_at__gte=month_start(now)).exclude(
         status=ChargeStatus.RELEASED).count()
 
 
-def app_demand(*, app, now: dt.datetime | None = None) -> int:
-    """n: the app's admitted calls (not released) in its trailing pricing window.
-
-    The owner's own calls are left out: a developer testing their app must not pump its price for others.
-    """
-    since = (now or timezone.now()) - dt.timedelta(seconds=app.window_seconds)
-    return (Charge.objects.filter(app=app, created_at__gte=since).exclude(status=ChargeStatus.RELEASED)
-            .exclude(user_id=app.owner_id).count())
-
-
-def user_ledger(*, user) -> QuerySet[Entry]:
+def user_ledger(*, user: User) -> QuerySet[Entry]:
     """The user's own lines: their wallet and holds (amounts signed from the user's side)."""
     return (Entry.objects.filter(account__user=user, account__kind__in=[AccountKind.WALLET, AccountKind.HOLDS])
             .select_related("transaction", "account").order_by("-transaction__created_at", "-id"))
@@ -90,12 +90,12 @@ def user_facing_amount(entry: Entry) -> Decimal:
     return money(-entry.amount)
 
 
-def wallet_of(*, user) -> Wallet | None:
+def wallet_of(*, user: User) -> Wallet | None:
     """The user's billing settings row; None until a service first needs one."""
     return Wallet.objects.filter(user=user).first()
 
 
-def payouts_of(*, user) -> QuerySet[Payout]:
+def payouts_of(*, user: User) -> QuerySet[Payout]:
     return Payout.objects.filter(developer=user)
 
 
@@ -143,15 +143,15 @@ def ledger_check() -> LedgerReport:
 
 def _wallet_problems() -> list[str]:
     """Each wallet's running balance equals its entries, `held` equals its open charges, none is negative."""
-    problems = []
-    by_entries = defaultdict(lambda: ZERO)
+    problems: list[str] = []
+    by_entries: defaultdict[int, Decimal] = defaultdict(lambda: ZERO)
     for row in (Entry.objects.filter(account__kind=AccountKind.WALLET).values("account__user_id")
                 .annotate(s=Sum("amount")).order_by()):
         by_entries[row["account__user_id"]] = money(-(row["s"] or ZERO))
-    by_charges = defaultdict(lambda: ZERO)
-    for row in (Charge.objects.filter(status=ChargeStatus.HELD).values("user_id").annotate(s=Sum("price"))
-                .order_by()):
-        by_charges[row["user_id"]] = money(row["s"] or ZERO)
+    by_charges: defaultdict[int, Decimal] = defaultdict(lambda: ZERO)
+    for held_row in (Charge.objects.filter(status=ChargeStatus.HELD).values("user_id").annotate(s=Sum("price"))
+                     .order_by()):
+        by_charges[held_row["user_id"]] = money(held_row["s"] or ZERO)
     wallets = {row[0]: (money(row[1]), money(row[2]))
                for row in Wallet.objects.values_list("user_id", "balance", "held")}
     for user_id in set(wallets) | set(by_entries) | set(by_charges):
@@ -192,7 +192,8 @@ class EconomicsRow:
         return money(self.platform_fee - self.cost)
 
 
-def economics(*, start: dt.date | None = None, end: dt.date | None = None, app_ids=None) -> list[EconomicsRow]:
+def economics(*, start: dt.date | None = None, end: dt.date | None = None,
+              app_ids: Iterable[int] | None = None) -> list[EconomicsRow]:
     """R, C, developer share and platform fee per app and day, from ledger entries alone.
 
     R is what users paid for the app (its developer share plus the platform fee, net of refunds);
@@ -206,7 +207,7 @@ def economics(*, start: dt.date | None = None, end: dt.date | None = None, app_i
         entries = entries.filter(transaction__created_at__date__lte=end)
     if app_ids is not None:
         entries = entries.filter(transaction__app_id__in=list(app_ids))
-    rows: dict[tuple, EconomicsRow] = {}
+    rows: dict[tuple[dt.date | None, int | None], EconomicsRow] = {}
     grouped = (entries.annotate(day=TruncDate("transaction__created_at"))
                .values("day", "transaction__app_id", "transaction__app__name", "account__kind")
                .annotate(s=Sum("amount")))
@@ -225,10 +226,10 @@ def economics(*, start: dt.date | None = None, end: dt.date | None = None, app_i
              .annotate(day=TruncDate("created_at")).values("day", "app_id").annotate(n=Count("id")))
     if app_ids is not None:
         calls = calls.filter(app_id__in=list(app_ids))
-    for item in calls:
-        row = rows.get((item["day"], item["app_id"]))
-        if row:
-            row.calls = item["n"]
+    for call in calls:
+        counted = rows.get((call["day"], call["app_id"]))
+        if counted:
+            counted.calls = call["n"]
     for row in rows.values():
         row.revenue = money(row.developer_share + row.platform_fee)
     return sorted(rows.values(), key=lambda r: (r.day or dt.date.min, r.app_name), reverse=True)
@@ -246,7 +247,7 @@ def economics_totals(rows: list[EconomicsRow]) -> EconomicsRow:
 
 
 def economics_by_day(rows: list[EconomicsRow]) -> list[EconomicsRow]:
-    by_day: dict = {}
+    by_day: dict[dt.date | None, EconomicsRow] = {}
     for row in rows:
         day = by_day.setdefault(row.day, EconomicsRow(day=row.day, app_id=None, app_name=""))
         day.calls += row.calls
@@ -254,19 +255,17 @@ def economics_by_day(rows: list[EconomicsRow]) -> list[EconomicsRow]:
         day.cost += row.cost
         day.developer_share += row.developer_share
         day.platform_fee += row.platform_fee
-    return sorted(by_day.values(), key=lambda r: r.day)
+    return sorted(by_day.values(), key=lambda r: r.day or dt.date.min)
 
 
-def developer_app_stats(*, user, days: int = 30) -> dict:
+def developer_app_stats(*, user: User, days: int = 30) -> dict[str, Any]:
     """Calls, revenue and earnings per app and day for the developer console's charts."""
-    from marketplace.models import App
-
     apps = list(App.objects.filter(owner=user).order_by("name"))
     since = timezone.localdate() - dt.timedelta(days=days - 1)
     rows = economics(start=since, app_ids=[a.pk for a in apps])
     calls = (Charge.objects.filter(app__in=apps, created_at__date__gte=since).exclude(status=ChargeStatus.RELEASED)
              .annotate(day=TruncDate("created_at")).values("app_id", "day").annotate(n=Count("id")))
-    series: dict[int, dict] = {a.pk: {} for a in apps}
+    series: dict[int | None, dict[dt.date | None, dict[str, Any]]] = {a.pk: {} for a in apps}
     for item in calls:
         series[item["app_id"]].setdefault(item["day"], {"calls": 0, "revenue": ZERO, "earnings": ZERO})
         series[item["app_id"]][item["day"]]["calls"] = item["n"]
@@ -277,7 +276,7 @@ def developer_app_stats(*, user, days: int = 30) -> dict:
     return {"apps": apps, "since": since, "days": days, "series": series}
 
 
-def owner_allowance_left(*, app, now: dt.datetime | None = None) -> Decimal:
+def owner_allowance_left(*, app: App, now: dt.datetime | None = None) -> Decimal:
     """How much of this month's cost C the platform still covers for the owner's own calls of `app`."""
     allowance = app.owner_allowance
     if allowance is None:
@@ -285,29 +284,6 @@ def owner_allowance_left(*, app, now: dt.datetime | None = None) -> Decimal:
     used = (Charge.objects.filter(user_id=app.owner_id, app=app, created_at__gte=month_start(now))
             .aggregate(total=Sum("cost"))["total"]) or Decimal("0")
     return max(Decimal("0"), allowance - used)
-
-
-def cost_rate(hardware: str) -> Decimal:
-    rates = settings.BILLING["COST_PER_SECOND"]
-    return rates.get(hardware or "cpu", rates["cpu"])
-
-
-def apps_demand(*, apps) -> dict[int, int]:
-    """`app_demand` for a page of apps in ONE grouped query (each app with its own window)."""
-    apps = list(apps)
-    if not apps:
-        return {}
-    now = timezone.now()
-    condition = Q()
-    for app in apps:
-        condition |= (Q(app_id=app.pk, created_at__gte=now - dt.timedelta(seconds=app.window_seconds))
-                      & ~Q(user_id=app.owner_id))  # the owner's own calls do not count (see app_demand)
-    counts = {app.pk: 0 for app in apps}
-    rows = (Charge.objects.filter(condition).exclude(status=ChargeStatus.RELEASED)
-            .values("app_id").annotate(n=Count("id")).order_by())
-    for row in rows:
-        counts[row["app_id"]] = row["n"]
-    return counts
 
 
 @dataclass
@@ -325,11 +301,8 @@ class StatementLine:
     pending: Decimal = ZERO  # still on hold (the call is running)
 
 
-def user_statement_groups(*, user) -> QuerySet:
+def user_statement_groups(*, user: User) -> QuerySet[Any, Any]:
     """Grouped rows (a per-call key or a transaction id) with the net amount, newest first: what is paginated."""
-    from django.db.models import Case, CharField, Max, Min, Value, When
-    from django.db.models.functions import Cast, Concat
-
     group = Case(
         When(transaction__prediction_id="", then=Concat(Value("t:"), Cast("transaction_id", CharField()))),
         default=Concat(Value("p:"), "transaction__prediction_id"), output_field=CharField())
@@ -340,7 +313,7 @@ def user_statement_groups(*, user) -> QuerySet:
             .order_by("-at", "-first"))
 
 
-def user_running_calls(*, user) -> list[StatementLine]:
+def user_running_calls(*, user: User) -> list[StatementLine]:
     """Calls still running, with the price on hold: holds are not ledger postings, so they come from charges.
 
     A failed or canceled call moved no money, so it has no line at all.
@@ -353,7 +326,7 @@ def user_running_calls(*, user) -> list[StatementLine]:
             for charge in held]
 
 
-def user_statement_lines(*, groups) -> list[StatementLine]:
+def user_statement_lines(*, groups: Iterable[dict[str, Any]]) -> list[StatementLine]:
     """Turn a page of `user_statement_groups` into readable lines (a constant number of queries)."""
     firsts = Transaction.objects.in_bulk([row["first"] for row in groups])
     apps = {t.pk: t.app for t in Transaction.objects.filter(pk__in=firsts).select_related("app")}

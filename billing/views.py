@@ -4,7 +4,6 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -13,14 +12,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.forms import add_service_errors
-from config.api import ApiError
+from config.errors import DomainError
 from config.templatetags.mm import money_text
+from config.web_errors import error_messages, form_add_error, message_error
 from marketplace.models import App, PricingModel
-from marketplace.selectors import app_current_price
 
 from . import charts, selectors, services
 from .forms import BudgetForm, TopUpForm
+from .services import pricing
 
 LEDGER_PAGE = 25
 logger = logging.getLogger(__name__)
@@ -47,8 +46,8 @@ def wallet(request: HttpRequest) -> HttpResponse:
                     success_url=wallet_url + "?session_id={CHECKOUT_SESSION_ID}",
                     cancel_url=wallet_url + "?topup=canceled")
                 return redirect(topup.checkout_url)
-            except (ValidationError, ApiError) as exc:
-                add_service_errors(topup_form, exc)
+            except DomainError as exc:
+                form_add_error(topup_form, exc)
     elif request.method == "POST" and request.POST.get("action") == "budget":
         budget_form = BudgetForm(request.POST)
         if budget_form.is_valid():
@@ -56,8 +55,8 @@ def wallet(request: HttpRequest) -> HttpResponse:
                 services.wallet_set_budget(user=user, monthly_budget=budget_form.cleaned_data["monthly_budget"])
                 messages.success(request, _("Your monthly budget is saved."))
                 return redirect("billing:wallet")
-            except ValidationError as exc:
-                add_service_errors(budget_form, exc)
+            except DomainError as exc:
+                form_add_error(budget_form, exc)
     if request.GET.get("topup") == "canceled":
         messages.info(request, _("The top-up was canceled; nothing was charged."))
     budget = selectors.user_monthly_budget(user=user)
@@ -95,10 +94,8 @@ def purchase(request: HttpRequest, slug: str) -> HttpResponse:
             services.purchase_with_wallet(user=request.user, app=app)
             messages.success(request, _("%(app)s is now in your library.") % {"app": app.name})
             return redirect(app.get_absolute_url())
-        except ApiError as exc:
-            error = str(exc.detail)
-        except ValidationError as exc:
-            error = " ".join(exc.messages)
+        except DomainError as exc:
+            error = " ".join(error_messages(exc))
     return render(request, "billing/purchase.html", {
         "app": app, "balance": selectors.user_balance(user=request.user), "error": error,
         "stripe_enabled": services.stripe_configured(), "currency": settings.MODELMARKET["CURRENCY"]})
@@ -110,8 +107,8 @@ def app_price(request: HttpRequest, slug: str) -> JsonResponse:
     app = App.objects.visible_to(request.user).filter(slug=slug).first()
     if app is None:
         raise Http404
-    demand = selectors.app_demand(app=app)
-    price = app_current_price(app=app, recent_calls=demand)
+    demand = pricing.app_demand(app=app)
+    price = pricing.app_price(app=app, demand=demand)
     # The page shows the `_display` texts as they are: the one money format (the `price` filter) and the
     # catalogue's plural forms, so the polling script formats nothing itself.
     demand_display = ngettext("%(n)s call in the last %(s)s s", "%(n)s calls in the last %(s)s s", demand) % {
@@ -130,12 +127,12 @@ def earnings(request: HttpRequest) -> HttpResponse:
         raise Http404
     stats = selectors.developer_app_stats(user=user, days=30)
     apps = []
-    demands = selectors.apps_demand(apps=stats["apps"])  # one query for the page, not one per app
+    demands = pricing.apps_demand(apps=stats["apps"])  # one query for the page, not one per app
     for app in stats["apps"]:
         demand = demands[app.pk]
         series = stats["series"][app.pk]
         apps.append({
-            "app": app, "demand": demand, "price": app_current_price(app=app, recent_calls=demand),
+            "app": app, "demand": demand, "price": pricing.app_price(app=app, demand=demand),
             "calls_chart": charts.bar_chart(charts.daily(series, "calls", stats["since"], stats["days"]),
                                             label=_("Calls per day")),
             "earnings_chart": charts.bar_chart(charts.daily(series, "earnings", stats["since"], stats["days"]),
@@ -162,8 +159,8 @@ def connect_onboard(request: HttpRequest) -> HttpResponse:
         url = services.connect_onboarding_link(
             user=request.user, return_url=services.site_url(reverse("billing:connect_return")),
             refresh_url=services.site_url(reverse("billing:earnings")))
-    except ApiError as exc:
-        messages.error(request, str(exc.detail))
+    except DomainError as exc:
+        message_error(request, exc)
         return redirect("billing:earnings")
     return redirect(url)
 

@@ -115,7 +115,7 @@ def metrics_view(request):
         return HttpResponseForbidden("metrics need a token or an allowed network\n", content_type="text/plain")
     from prometheus_client import CONTENT_TYPE_LATEST
 
-    from config.metrics import render
+    from config.metrics_collectors import render
 
     return HttpResponse(render(), content_type=CONTENT_TYPE_LATEST)
 

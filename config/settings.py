@@ -305,6 +305,9 @@ COMMUNITY_SUSPEND_DAYS: int = env.int("COMMUNITY_SUSPEND_DAYS", default=7)
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+# A Stripe call made inside a DB transaction (billing/services/stripe_api.py): "raise" (development and tests)
+# or "warn" (log an error and go ahead; production).
+STRIPE_CALLS_IN_TRANSACTION = env.str("STRIPE_CALLS_IN_TRANSACTION", default="raise" if DEBUG else "warn")
 BILLING = {
     # Inference cost C per compute second, per hardware class.
     "COST_PER_SECOND": {

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, User
-from billing import services as billing
+from billing import contract as billing
 from config.api import ApiError, ServiceUnavailable
 from config.metrics import (
     record_heartbeat,

@@ -24,6 +24,7 @@ from django.db.models.functions import Cast
 from accounts.models import User
 
 from .models import App, AppStatus, AppVersion, Category, LibraryEntry, PricingModel, Review, VersionStatus
+from .pricing_port import price_source
 
 ORDERINGS = {
     "-runs": ["-runs_count", "-created_at"],
@@ -158,24 +159,19 @@ def apps_owned_by(*, user: User) -> QuerySet[App]:
 
 
 def app_recent_calls(*, app: App) -> int:
-    """Calls in the trailing pricing window, from billing's admission records (one row per admitted call)."""
-    from billing.selectors import app_demand
-
-    return app_demand(app=app)
+    """Calls in the trailing pricing window (n), as billing counts them (see pricing_port)."""
+    return price_source().app_demand(app=app)
 
 
 def app_recent_calls_many(*, apps: list[App]) -> dict[int, int]:
     """`app_recent_calls` for a whole page of apps in one grouped query, so a listing's query count stays
     constant (the API listing test asserts the same bound for 3 and 300 apps)."""
-    from billing.selectors import apps_demand
-
-    return apps_demand(apps=apps)
+    return price_source().apps_demand(apps=apps)
 
 
 def app_prices(*, apps: list[App]) -> dict[int, Decimal]:
     """The current per-call price of each app in `apps`, keyed by id."""
-    calls = app_recent_calls_many(apps=[app for app in apps if app.pricing_model != PricingModel.FREE])
-    return {app.pk: app_current_price(app=app, recent_calls=calls.get(app.pk, 0)) for app in apps}
+    return price_source().app_prices(apps=apps)
 
 
 def apps_with_prices(apps: Iterable[App]) -> list[App]:
@@ -204,14 +200,8 @@ def review_of(*, user: User | AnonymousUser, app: App) -> Review | None:
 
 
 def app_current_price(*, app: App, recent_calls: int | None = None) -> Decimal:
-    """`min(max_price, base_price + k * n)`; free apps cost nothing per call."""
-    if app.pricing_model == PricingModel.FREE:
-        return Decimal("0.000000")
-    n = app_recent_calls(app=app) if recent_calls is None else recent_calls
-    price = app.base_price + app.k * Decimal(n)
-    if app.max_price and app.max_price > 0:
-        price = min(app.max_price, price)
-    return price.quantize(Decimal("0.000001"))
+    """`min(max_price, base_price + k * n)`; free apps cost nothing per call. Billing computes it (pricing_port)."""
+    return price_source().app_price(app=app, demand=recent_calls)
 
 
 def categories_all() -> QuerySet[Category]:

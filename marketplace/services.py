@@ -34,6 +34,7 @@ from .models import (
     Tag,
     VersionStatus,
 )
+from .pricing_port import purchase_gate
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 PRICING_FIELDS = ("base_price", "k", "window_seconds", "max_price", "free_calls_per_month", "purchase_price")
@@ -323,14 +324,13 @@ def user_has_app(*, user: User, app: App) -> bool:
 
 
 def app_acquire_blocker(*, user: User, app: App) -> dict[str, Any] | None:
-    """Why `user` cannot simply add `app` (a purchase to make), or None. Billing fills this in."""
+    """Why `user` cannot simply add `app` (a purchase to make), or None. Billing fills this in (pricing_port)."""
     from django.conf import settings
 
-    from billing.services import app_needs_purchase, purchase_checkout_url
-
-    if not app_needs_purchase(user=user, app=app):
+    gate = purchase_gate()
+    if not gate.app_needs_purchase(user=user, app=app):
         return None
-    return {"checkout_url": purchase_checkout_url(user=user, app=app), "price": str(app.purchase_price),
+    return {"checkout_url": gate.purchase_checkout_url(user=user, app=app), "price": str(app.purchase_price),
             "currency": settings.MODELMARKET["CURRENCY"]}
 
 

@@ -3,9 +3,8 @@ from django import template
 from django.conf import settings
 
 from config.templatetags.mm import CURRENCY_SYMBOLS
-from marketplace.selectors import app_current_price
 
-from ..selectors import app_demand
+from ..services.pricing import app_demand, app_price
 
 register = template.Library()
 
@@ -13,6 +12,6 @@ register = template.Library()
 @register.simple_tag
 def live_price(app) -> dict:
     demand = app_demand(app=app)
-    return {"price": app_current_price(app=app, recent_calls=demand), "demand": demand,
+    return {"price": app_price(app=app, demand=demand), "demand": demand,
             "currency": settings.MODELMARKET["CURRENCY"],
             "symbol": CURRENCY_SYMBOLS.get(settings.MODELMARKET["CURRENCY"].lower(), "")}

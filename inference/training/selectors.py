@@ -2,12 +2,13 @@
 import math
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from billing import contract as billing
 from marketplace.models import AppVersion, Framework, Task, VersionStatus
 
 from .datasets import split_rows
@@ -71,11 +72,8 @@ def dataset_split(*, dataset: Dataset, rows: list[tuple[str, str]] | None = None
 
 
 def training_price_per_second(*, hardware: str) -> Decimal:
-    """What a compute second of training costs the developer. Billing's setting wins when it has one."""
-    billing = getattr(settings, "BILLING", {}) or {}
-    rates = billing.get("TRAINING_PRICE_PER_SECOND") or conf("TRAINING_PRICE_PER_SECOND", None) or {
-        "cpu": Decimal("0.000200"), "gpu": Decimal("0.002000")}
-    return Decimal(str(rates.get(hardware, rates.get("cpu"))))
+    """What a compute second of training costs the developer: billing's rate (the one place prices are made)."""
+    return billing.training_rate(hardware)
 
 
 @dataclass(frozen=True)
@@ -110,7 +108,7 @@ def training_estimate(*, base_version: AppVersion, dataset: Dataset, hyperparame
         throughput = 4e12 if hardware == "gpu" else 3e10  # effective FLOP/s, measured with bench/training.py
         seconds = 20 + flops / throughput
     seconds = int(math.ceil(seconds))
-    price = (Decimal(seconds) * training_price_per_second(hardware=hardware)).quantize(SIX_PLACES, ROUND_HALF_UP)
+    price = billing.training_price(seconds=seconds, hardware=hardware)
     return Estimate(seconds=seconds, price=price, currency=settings.MODELMARKET["CURRENCY"], hardware=hardware,
                     steps=steps)
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from billing import services as billing
+from billing import contract as billing
 from config.api import ApiError, Conflict
 from inference.services import version_upload
 from marketplace.models import App, AppVersion, Framework, Task, VersionStatus

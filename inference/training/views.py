@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from rest_framework.exceptions import APIException
 
 from accounts.forms import add_service_errors
+from config.errors import DomainError
 
 from . import selectors, services
 from .forms import DatasetSplitForm, DatasetUploadForm, JobForm, PublishForm
@@ -111,7 +112,7 @@ def job_new(request):
                 job = services.training_job_create(owner=request.user, base_version=form.cleaned_data["base_version"],
                                                    dataset=form.cleaned_data["dataset"],
                                                    hyperparameters=form.hyperparameters())
-            except (ValidationError, PermissionDenied, APIException) as exc:
+            except (ValidationError, PermissionDenied, APIException, DomainError) as exc:  # billing: DomainError
                 add_service_errors(form, exc)
             else:
                 messages.success(request, _("Training job started."))

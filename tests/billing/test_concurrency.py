@@ -8,7 +8,7 @@ from django.db import connections
 
 from billing import selectors, services
 from billing.models import Charge, Transaction
-from config.api import PaymentRequired
+from config.errors import PaymentRequired
 from tests.factories import AppVersionFactory, PaidAppFactory, UserFactory
 
 from .conftest import admit, fund, new_prediction
@@ -41,7 +41,7 @@ def test_50_parallel_paid_admissions_with_funds_for_20():
             admit(user, app)
             outcome = "charged"
         except PaymentRequired as exc:
-            assert exc.status_code == 402 and exc.extra["price"] == "1.000000"
+            assert exc.status == 402 and exc.extra["price"] == "1.000000"
             outcome = "402"
         lowest.append(selectors.user_balance(user=user))
         return outcome

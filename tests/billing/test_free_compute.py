@@ -7,7 +7,8 @@ from django.db import transaction
 
 from billing import selectors, services
 from billing.models import Charge
-from config.api import PaymentRequired
+from billing.services import pricing
+from config.errors import PaymentRequired
 from inference.models import Prediction
 from tests.factories import AppVersionFactory, PaidAppFactory, UserFactory
 
@@ -34,7 +35,7 @@ def test_quotes_taken_while_a_free_call_is_left_pay_for_one_run_only(free_tier_a
     # The free call is spent: the other zero quotes are not honoured.
     with pytest.raises(PaymentRequired) as refused:
         admit(user, free_tier_app, quote_id=str(quotes[1].pk))
-    assert refused.value.error_code == "quote_expired" and refused.value.extra["price"] == "0.010000"
+    assert refused.value.code == "quote_expired" and refused.value.extra["price"] == "0.010000"
     paid = admit(user, free_tier_app, quote_id=str(quotes[2].pk), max_price=D("0.02"))
     assert paid.price == D("0.010000")
     assert Charge.objects.filter(user=user, free_tier=True).count() == 1
@@ -44,15 +45,15 @@ def test_quotes_taken_while_a_free_call_is_left_pay_for_one_run_only(free_tier_a
 def test_the_owners_calls_do_not_count_towards_demand(paid_app, buyer):
     owner = paid_app.owner
     fund(owner, "5")
-    base = selectors.app_demand(app=paid_app)
+    base = pricing.app_demand(app=paid_app)
     for _ in range(5):
         admit(owner, paid_app)
-    assert selectors.app_demand(app=paid_app) == base
-    assert selectors.apps_demand(apps=[paid_app])[paid_app.pk] == base
+    assert pricing.app_demand(app=paid_app) == base
+    assert pricing.apps_demand(apps=[paid_app])[paid_app.pk] == base
     fund(buyer, "1")
     admit(buyer, paid_app)
-    assert selectors.app_demand(app=paid_app) == base + 1
-    assert selectors.apps_demand(apps=[paid_app])[paid_app.pk] == base + 1
+    assert pricing.app_demand(app=paid_app) == base + 1
+    assert pricing.apps_demand(apps=[paid_app])[paid_app.pk] == base + 1
 
 
 def _stream(user, app, *, text: str, max_new_tokens: int, stream: bool = True) -> Prediction:
@@ -105,7 +106,7 @@ def test_owners_run_their_own_app_free_within_the_allowance_then_at_cost(paid_ap
     assert selectors.owner_allowance_left(app=paid_app) == 0
     with pytest.raises(PaymentRequired) as refused:  # past it, the owner pays C and needs the money
         admit(owner, paid_app)
-    assert refused.value.error_code == "insufficient_funds"
+    assert refused.value.code == "insufficient_funds"
     fund(owner, "1")
     second = admit(owner, paid_app)
     hold = second.price

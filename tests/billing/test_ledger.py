@@ -9,7 +9,7 @@ from accounts.models import Notification
 from accounts.services import api_key_create
 from billing import selectors, services
 from billing.models import Charge, ChargeStatus, Entry, Transaction
-from config.api import PaymentRequired
+from config.errors import InvalidInput, PaymentRequired
 from tests.factories import AppVersionFactory, PaidAppFactory
 
 from .conftest import admit, finish, fund, new_prediction
@@ -81,7 +81,7 @@ def test_insufficient_funds_is_402_with_price_and_rolls_back(buyer, paid_app):
     fund(buyer, "0.005")
     with pytest.raises(PaymentRequired) as error:
         admit(buyer, paid_app)
-    assert error.value.error_code == "insufficient_funds"
+    assert error.value.code == "insufficient_funds"
     assert error.value.extra["price"] == "0.010000"
     assert not Charge.objects.exists()
     from inference.models import Prediction
@@ -114,7 +114,7 @@ def test_quote_is_honoured_even_if_price_rose(buyer, paid_app, user):
     # A quote is used once: reusing it without max_price is refused with the current price.
     with pytest.raises(PaymentRequired) as error:
         admit(buyer, paid_app, quote_id=str(quote.pk))
-    assert error.value.error_code == "quote_expired" and error.value.extra["price"] == "0.013000"
+    assert error.value.code == "quote_expired" and error.value.extra["price"] == "0.013000"
 
 
 def test_max_price_accepts_or_refuses_current_price(buyer, paid_app):
@@ -123,14 +123,13 @@ def test_max_price_accepts_or_refuses_current_price(buyer, paid_app):
     assert admit(buyer, paid_app, max_price="0.011").price == D("0.011000")
     with pytest.raises(PaymentRequired) as error:
         admit(buyer, paid_app, max_price="0.0115")
-    assert error.value.error_code == "price_changed" and error.value.extra["price"] == "0.012000"
+    assert error.value.code == "price_changed" and error.value.extra["price"] == "0.012000"
 
 
 def test_unknown_quote_is_a_field_error(buyer, paid_app):
-    from config.api import ApiError
 
     fund(buyer, "1")
-    with pytest.raises(ApiError) as error:
+    with pytest.raises(InvalidInput) as error:
         admit(buyer, paid_app, quote_id="not-a-quote")
     assert "quote_id" in error.value.fields
 
@@ -176,7 +175,7 @@ def test_monthly_budget_hard_stop_and_alerts(buyer):
                ) == {f"budget:{selectors.month_start():%Y-%m}:{p}" for p in (50, 80, 100)}
     with pytest.raises(PaymentRequired) as error:
         admit(buyer, app)
-    assert error.value.error_code == "budget_exceeded"
+    assert error.value.code == "budget_exceeded"
     assert selectors.user_balance(user=buyer) == D("7")
 
 
@@ -200,7 +199,7 @@ def test_api_key_spend_cap(buyer):
     admit(buyer, app, api_key=key)
     with pytest.raises(PaymentRequired) as error:
         admit(buyer, app, api_key=key)
-    assert error.value.error_code == "spend_cap_reached"
+    assert error.value.code == "spend_cap_reached"
     admit(buyer, app)  # other keys and the site are not capped by this key
     assert Notification.objects.filter(user=buyer, dedupe_key=f"key{key.pk}:{selectors.month_start():%Y-%m}:100"
                                        ).exists()
@@ -214,17 +213,15 @@ def test_charge_refund_reverses_every_entry(buyer, paid_app, moderator):
     assert selectors.user_balance(user=buyer) == D("1")
     assert selectors.developer_earnings(user=paid_app.owner) == 0
     assert reversal.reverses.prediction_id == str(prediction.pk)
-    from django.core.exceptions import ValidationError
-
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidInput):
         services.charge_refund(charge=charge, actor=moderator)
     assert selectors.ledger_check().ok
 
 
 def test_training_jobs_hold_and_settle_per_second(buyer, settings):
-    class Job:  # training's jobs carry a pk, a user and a hardware class
+    class Job:  # training's jobs carry a pk, an owner and a hardware class (billing.contract.BillableJob)
         def __init__(self, pk, user):
-            self.pk, self.user, self.hardware = pk, user, "cpu"
+            self.pk, self.owner, self.hardware = pk, user, "cpu"
 
     fund(buyer, "1")
     rate = settings.BILLING["TRAINING_PRICE_PER_SECOND"]["cpu"]

@@ -78,10 +78,10 @@ def test_out_of_order_events_refetch_the_session(fake_stripe, eager_celery, buye
 
 @pytest.mark.django_db
 def test_topup_minimum_and_cents(fake_stripe, buyer):
-    from django.core.exceptions import ValidationError
+    from config.errors import InvalidInput
 
     for bad in ("1.00", "10.001", "-5", "abc"):
-        with pytest.raises(ValidationError):
+        with pytest.raises(InvalidInput):
             services.topup_start(user=buyer, amount=bad)
     assert not TopUp.objects.exists()
 
@@ -187,7 +187,7 @@ def test_failed_transfer_gives_earnings_back(fake_stripe, settings):
 
 @pytest.mark.django_db
 def test_topup_refund_through_stripe_reverses_entries(fake_stripe, buyer, moderator):
-    from django.core.exceptions import ValidationError
+    from config.errors import InvalidInput
 
     topup = services.topup_start(user=buyer, amount="10.00")
     fake_stripe.complete_session(topup.session_id, deliver=False)
@@ -199,21 +199,21 @@ def test_topup_refund_through_stripe_reverses_entries(fake_stripe, buyer, modera
     assert selectors.user_balance(user=buyer) == 0
     refund = fake_stripe.of_type("refund")[0]
     assert refund["amount"] == 1000 and refund["payment_intent"] == topup.payment_intent
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidInput):
         services.topup_refund(topup=TopUp.objects.get(), actor=moderator)
     assert selectors.ledger_check().ok
 
 
 @pytest.mark.django_db
 def test_spent_topup_cannot_be_refunded(fake_stripe, buyer, moderator):
-    from django.core.exceptions import ValidationError
+    from config.errors import InvalidInput
 
     topup = services.topup_start(user=buyer, amount="5.00")
     fake_stripe.complete_session(topup.session_id, deliver=False)
     services.checkout_session_sync(session_id=topup.session_id)
     app = PaidAppFactory(base_price=D("1"), k=D("0"), max_price=D("1"))
     finish(admit(buyer, app))
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidInput):
         services.topup_refund(topup=TopUp.objects.get(), actor=moderator)
     assert selectors.user_balance(user=buyer) == D("4")
 

@@ -73,9 +73,9 @@ def test_partial_refunds_in_two_steps(fake_stripe, eager_celery, buyer, django_c
     assert sorted(refund_bookings(topup).values_list("idempotency_key", flat=True)) == [
         f"stripe-refund:topup:{topup.pk}:300", f"stripe-refund:topup:{topup.pk}:750"]
     # After a Stripe-side refund, our admin refund of the whole top-up would double-book: refused.
-    from django.core.exceptions import ValidationError
+    from config.errors import InvalidInput
 
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidInput):
         services.topup_refund(topup=TopUp.objects.get(pk=topup.pk), actor=None)
     assert_books_clean()
 

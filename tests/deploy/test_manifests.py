@@ -154,7 +154,7 @@ def test_grafana_dashboard_only_uses_metrics_the_app_exports(db):
     from prometheus_client import REGISTRY
 
     import config.metrics  # noqa: F401 - registers the metrics
-    from config.metrics import ScrapeTimeCollector
+    from config.metrics_collectors import ScrapeTimeCollector
 
     dashboard = json.loads((DEPLOY / "grafana" / "modelmarket-dashboard.json").read_text())
     exported = {sample_name for metric in REGISTRY.collect() for sample_name in

@@ -40,7 +40,7 @@ def test_metrics_need_a_token_or_an_allowed_network(client, settings, db):
 
 def test_queue_depth_counts_waiting_messages(db):
     from config.celery import app
-    from config.metrics import queue_depths
+    from config.metrics_collectors import queue_depths
 
     before = queue_depths()["training"]
     app.send_task("inference.tasks.run_prediction", args=["00000000-0000-0000-0000-000000000000"], queue="training")
@@ -104,7 +104,7 @@ def test_metrics_count_a_paid_prediction_its_batch_and_its_ledger_postings(eager
     after = {s.labels["kind"]: s.value for m in REGISTRY.collect() if m.name == "modelmarket_ledger_postings"
              for s in m.samples if s.name.endswith("_total")}
     assert sum(after.values()) > postings, after
-    from config.metrics import render
+    from config.metrics_collectors import render
 
     (artifacts_dir / "metrics-sample.txt").write_bytes(render())  # the README's sample
 
