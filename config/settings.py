@@ -51,7 +51,7 @@ INSTALLED_APPS = [
     "marketplace",
     "billing",
     "inference",
-    "inference.training",
+    "training",
     "community",
 ]
 

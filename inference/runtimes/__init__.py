@@ -1,7 +1,7 @@
 """Framework runtimes behind one small interface: `load(...) -> Predictor`, then `predictor.predict(batch)`.
 
 Only workers import this package: it pulls in torch or TensorFlow, which the web process never loads.
-Fine-tuning (inference.training) reuses it to evaluate and publish its results.
+Fine-tuning (training) reuses it to evaluate and publish its results.
 
 A batch is a list of items, one per input: `{"text": str}` (plus `max_new_tokens` for generation)
 or `{"image": PIL.Image}`. `predict` answers one output dict per item, in order.

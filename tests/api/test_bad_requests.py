@@ -148,7 +148,7 @@ def test_json_floats_that_overflow_are_400(number, dev_client):
 def test_hyperparameters_that_overflow_float_are_field_errors():
     from django.core.exceptions import ValidationError
 
-    from inference.training.services import hyperparameters_clean
+    from training.services import hyperparameters_clean
 
     with pytest.raises(ValidationError) as caught:
         hyperparameters_clean(framework="transformers", raw={"learning_rate": 10 ** 400})

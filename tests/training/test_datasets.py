@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from inference.training.datasets import split_rows
-from inference.training.models import Dataset
+from training.datasets import split_rows
+from training.models import Dataset
 from tests.conftest import key_client
 from tests.factories import DeveloperFactory, UserFactory
 

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from billing.models import Charge
 from billing.selectors import user_balance
-from inference.training import services
-from inference.training.models import JobStatus, TrainingJob
+from training import services
+from training.models import JobStatus, TrainingJob
 from tests.conftest import key_client
 from tests.factories import AppFactory, DeveloperFactory, UserFactory
 
@@ -190,7 +190,7 @@ def test_reaper_fails_silent_running_jobs_and_forgotten_queued_ones(client, trai
 
 def test_reaper_runs_as_a_celery_task_and_is_scheduled():
     from config.celery import app
-    from inference.training.tasks import training_reap_stale_jobs
+    from training.tasks import training_reap_stale_jobs
 
     assert training_reap_stale_jobs.name in app.tasks
     assert any(entry["task"] == "training.reap_stale_jobs" for entry in app.conf.beat_schedule.values())

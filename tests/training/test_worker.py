@@ -8,8 +8,8 @@ import pytest
 from django.core.files.base import ContentFile
 
 from billing.models import Charge, ChargeStatus
-from inference.training import services
-from inference.training.models import JobStatus, TrainingJob
+from training import services
+from training.models import JobStatus, TrainingJob
 from marketplace.models import AppVersion
 from tests.conftest import key_client
 

@@ -6,7 +6,7 @@ from accounts import demo as accounts_demo
 from billing import demo as billing_demo
 from community import demo as community_demo
 from inference import demo as inference_demo
-from inference.training import demo as training_demo
+from training import demo as training_demo
 from marketplace import demo as marketplace_demo
 
 

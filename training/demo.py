@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.files.base import ContentFile
 
-DEMO_DATASET = Path(__file__).resolve().parents[1] / "demo_data" / "financial_news.csv"
+DEMO_DATASET = Path(__file__).resolve().parents[1] / "inference" / "demo_data" / "financial_news.csv"
 DEMO_NAME = "Financial news sentiment (demo)"
 
 

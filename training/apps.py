@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class TrainingConfig(AppConfig):
     """Fine-tuning as a service: datasets, training jobs and their results."""
 
-    name = "inference.training"
+    name = "training"
     label = "training"
     verbose_name = _("Training")
     default_auto_field = "django.db.models.BigAutoField"

