@@ -28,13 +28,16 @@ def form_add_error(form: forms.BaseForm, error: DomainError | ValidationError) -
     if isinstance(error, ValidationError):
         form.add_error(None, error)
         return
-    placed = False
+    shown: set[str] = set()
     for name, value in error.fields.items():
-        if name in form.fields:
+        # Services name fields as the API does (`hyperparameters.epochs`); forms name them flat (`epochs`).
+        target = name if name in form.fields else name.rsplit(".", 1)[-1]
+        if target in form.fields:
             for item in value if isinstance(value, list | tuple) else [value]:
-                form.add_error(name, str(item))
-            placed = True
-    if not placed or not error.fields:
+                form.add_error(target, str(item))
+                shown.add(str(item))
+    if str(error.message) not in shown:
+        # Nothing placed, or the message says more than the field messages (e.g. a size and its limit).
         form.add_error(None, str(error.message))
 
 
