@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "inference",
     "training",
     "community",
+    "config",  # the composition root: commands that use every app (seed_demo, runplatform)
 ]
 
 MIDDLEWARE = [
@@ -87,8 +88,6 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.site_header",
             ],
-            # `config` is not an installed app, so its template tags are registered by name.
-            "libraries": {"mm": "config.templatetags.mm"},
         },
     },
 ]

@@ -1,4 +1,5 @@
-"""`manage.py seed_demo`: idempotent demo data, each app adding its part in order."""
+"""`manage.py seed_demo`: idempotent demo data, each app adding its part in order (it uses every app, so it
+lives in config, the composition root)."""
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -6,8 +7,8 @@ from accounts import demo as accounts_demo
 from billing import demo as billing_demo
 from community import demo as community_demo
 from inference import demo as inference_demo
-from training import demo as training_demo
 from marketplace import demo as marketplace_demo
+from training import demo as training_demo
 
 
 class Command(BaseCommand):
