@@ -15,10 +15,8 @@ whichever process answers. `record_*` functions never raise: metrics must not br
 """
 from __future__ import annotations
 
-import functools
 import logging
 import os
-import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -71,14 +69,6 @@ def _safe(record):
     return wrapper
 
 
-@functools.lru_cache(maxsize=4096)
-def _app_label(app_id: int) -> str:
-    """Apps are labelled by slug (readable dashboards); looked up once per app per process."""
-    from marketplace.models import App
-
-    return App.objects.filter(pk=app_id).values_list("slug", flat=True).first() or str(app_id)
-
-
 @_safe
 def record_prediction_created(*, app: str, queue: str) -> None:
     """At admission (web): `app` is the slug, already in hand, so this costs no query."""
@@ -86,8 +76,9 @@ def record_prediction_created(*, app: str, queue: str) -> None:
 
 
 @_safe
-def record_prediction_final(*, app_id: int, status: str, hardware: str) -> None:
-    PREDICTIONS.labels(app=_app_label(app_id), status=status, hardware=hardware or "cpu").inc()
+def record_prediction_final(*, app: str, status: str, hardware: str) -> None:
+    """`app` is the app's slug (readable dashboards)."""
+    PREDICTIONS.labels(app=app, status=status, hardware=hardware or "cpu").inc()
 
 
 @_safe
@@ -192,27 +183,19 @@ class ScrapeTimeCollector:
         except Exception:  # noqa: BLE001 - the broker being away shows as missing samples, not a 500
             logger.warning("queue depth not available", exc_info=True)
         yield depth
-        seen = GaugeMetricFamily("modelmarket_worker_heartbeat_age_seconds",
-                                 "Seconds since each inference worker's last heartbeat.", labels=["worker", "queues"])
-        alive = GaugeMetricFamily("modelmarket_workers_alive", "Inference workers with a fresh heartbeat, per queue.",
-                                  labels=["queue"])
-        try:
-            from inference.models import WorkerHeartbeat
+        for collector in list(_scrape_collectors):
+            yield from collector.collect()
 
-            now = time.time()
-            per_queue: dict[str, int] = {}
-            for beat in WorkerHeartbeat.objects.all():
-                age = max(0.0, now - beat.last_seen.timestamp())
-                seen.add_metric([beat.hostname, ",".join(beat.queues or [])], age)
-                if age < 60:
-                    for name in beat.queues or []:
-                        per_queue[name] = per_queue.get(name, 0) + 1
-            for name, count in sorted(per_queue.items()):
-                alive.add_metric([name], count)
-        except Exception:  # noqa: BLE001
-            logger.warning("worker heartbeats not available", exc_info=True)
-        yield seen
-        yield alive
+
+# Scrape-time collectors of the apps (e.g. inference's worker heartbeats), registered in their AppConfig.ready():
+# config reads no app's models itself.
+_scrape_collectors: list = []
+
+
+def scrape_collector_register(collector) -> None:
+    """Add a collector (an object with `collect()`) to what `/metrics` reads at scrape time; once per process."""
+    if not any(type(known) is type(collector) for known in _scrape_collectors):
+        _scrape_collectors.append(collector)
 
 
 def render() -> bytes:

@@ -41,18 +41,7 @@ def load(path: str, *, framework: str, task: str, device: str = "cpu", labels: l
 
 
 def detect_devices() -> dict:
-    """What this machine offers: CUDA GPUs for torch, GPUs for TensorFlow (memory growth on)."""
-    found = {"torch_cuda": 0, "tf_gpus": 0}
-    try:
-        import torch
+    """What this machine offers (see `devices.detect_devices`)."""
+    from .devices import detect_devices as detect
 
-        found["torch_cuda"] = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    except ImportError:
-        pass
-    try:
-        from .keras_runtime import tf_enable_memory_growth
-
-        found["tf_gpus"] = tf_enable_memory_growth()
-    except ImportError:
-        pass
-    return found
+    return detect()

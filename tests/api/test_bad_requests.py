@@ -257,15 +257,15 @@ def test_a_decompression_bomb_image_is_400(settings, monkeypatch):
 
     from PIL import Image
 
-    from config.api import ApiError
+    from config.errors import InvalidInput
     from inference.schemas import input_validate
 
     buffer = io.BytesIO()
     Image.new("RGB", (64, 64)).save(buffer, format="PNG")
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(InvalidInput) as caught:
         input_validate(task="image-classification", data={"image": base64.b64encode(buffer.getvalue()).decode()})
-    assert caught.value.status_code == 400
+    assert caught.value.status == 400
     assert "input.image" in caught.value.fields
 
 

@@ -7,7 +7,7 @@ runs the example and hands back plain data. The parent waits at most the time li
 
 Two ways to start the child, same work: from a forkserver that imported torch and transformers once (fast;
 used by threads-pool workers and the web/test process), or, inside a daemonic Celery prefork child where
-multiprocessing may not start children, as a fresh `python -m inference.sandbox` subprocess.
+multiprocessing may not start children, as a fresh `python -m inference.worker.sandbox` subprocess.
 This module imports no Django: the child needs none.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _mp_context():
     global _context
     if _context is None:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["inference.sandbox_preload"])
+        context.set_forkserver_preload(["inference.worker.sandbox_preload"])
         _context = context
     return _context
 
@@ -121,9 +121,9 @@ def _try_subprocess(request: dict, timeout: float) -> TryResult:
         request_path, answer_path = Path(folder) / "request.pkl", Path(folder) / "answer.pkl"
         request_path.write_bytes(pickle.dumps(request))
         try:
-            finished = subprocess.run([sys.executable, "-m", "inference.sandbox", str(request_path),
+            finished = subprocess.run([sys.executable, "-m", "inference.worker.sandbox", str(request_path),
                                        str(answer_path)], timeout=timeout, capture_output=True, check=False,
-                                      cwd=Path(__file__).resolve().parent.parent)
+                                      cwd=Path(__file__).resolve().parents[2])
         except subprocess.TimeoutExpired:
             return TryResult(ok=False, kind="timeout")
         if not answer_path.exists():
