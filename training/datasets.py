@@ -15,14 +15,14 @@ from config.parsers import unstorable_text
 REQUIRED_COLUMNS = ("text", "label")
 
 
-def limits() -> dict:
-    """Dataset limits, overridable in `settings.MODELMARKET` so tests and operators can tune them."""
+def limits() -> dict[str, int]:
+    """Dataset limits, from `settings.MODELMARKET` (read at call time, so tests and operators can tune them)."""
     product = settings.MODELMARKET
     return {
-        "max_bytes": int(product.get("MAX_DATASET_BYTES", 20 * 1024 * 1024)),
-        "min_rows_per_label": int(product.get("MIN_ROWS_PER_LABEL", 5)),
-        "max_labels": int(product.get("MAX_DATASET_LABELS", 100)),
-        "max_text_chars": int(product.get("MAX_DATASET_TEXT_CHARS", 10_000)),
+        "max_bytes": int(product["MAX_DATASET_BYTES"]),
+        "min_rows_per_label": int(product["MIN_ROWS_PER_LABEL"]),
+        "max_labels": int(product["MAX_DATASET_LABELS"]),
+        "max_text_chars": int(product["MAX_DATASET_TEXT_CHARS"]),
     }
 
 

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import selectors
 from .models import DatasetStatus
-from .trainer import HYPERPARAMETERS
+from .spec import HYPERPARAMETERS
 
 
 class DatasetUploadForm(forms.Form):

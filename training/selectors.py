@@ -1,48 +1,47 @@
 """Reads for training: who sees which dataset and job, which versions can be a base, what a job would cost."""
 import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.models import User
 from marketplace.models import AppVersion, Framework, Task, VersionStatus
 
-from .datasets import split_rows
+from .datasets import parse_dataset, split_rows
 from .models import Dataset, JobStatus, TrainingJob
 
-TRAINABLE_TASKS = {
+TRAINABLE_TASKS: dict[str, tuple[str, ...]] = {
     Framework.TRANSFORMERS: (Task.FEATURE_EXTRACTION, Task.TEXT_CLASSIFICATION),
     Framework.KERAS: (Task.TEXT_CLASSIFICATION,),
 }
 SIX_PLACES = Decimal("0.000001")
 
 
-def conf(name: str, default):
-    """Training settings live in `settings.MODELMARKET`, so operators tune them without code."""
-    return settings.MODELMARKET.get(name, default)
-
-
-def datasets_for(*, user) -> QuerySet[Dataset]:
+def datasets_for(*, user: User | AnonymousUser | None) -> QuerySet[Dataset]:
     return Dataset.objects.visible_to(user)
 
 
-def dataset_get(*, user, pk) -> Dataset:
+def dataset_get(*, user: User | AnonymousUser | None, pk: int | str) -> Dataset:
     """Someone else's dataset raises DoesNotExist (answered 404), exactly like a missing one."""
     return Dataset.objects.visible_to(user).get(pk=pk)
 
 
-def jobs_for(*, user) -> QuerySet[TrainingJob]:
+def jobs_for(*, user: User | AnonymousUser | None) -> QuerySet[TrainingJob]:
     return TrainingJob.objects.visible_to(user).select_related("base_version__app", "dataset", "published_version")
 
 
-def job_get(*, user, pk) -> TrainingJob:
+def job_get(*, user: User | AnonymousUser | None, pk: int | str) -> TrainingJob:
     return jobs_for(user=user).get(pk=pk)
 
 
-def base_versions_for(*, user) -> QuerySet[AppVersion]:
+def base_versions_for(*, user: User | AnonymousUser | None) -> QuerySet[AppVersion]:
     """Ready versions of the user's own apps that can take a classification head.
 
     Only your own apps: a result artifact is downloadable by its trainer, so training on someone else's
@@ -58,23 +57,20 @@ def base_versions_for(*, user) -> QuerySet[AppVersion]:
 
 
 def dataset_rows(*, dataset: Dataset) -> list[tuple[str, str]]:
-    from .datasets import parse_dataset
-
     with dataset.file.open("rb") as handle:
-        return parse_dataset(handle.read(), dataset.file.name).rows
+        return parse_dataset(handle.read(), dataset.file.name or "").rows
 
 
-def dataset_split(*, dataset: Dataset, rows: list[tuple[str, str]] | None = None):
+def dataset_split(*, dataset: Dataset, rows: list[tuple[str, str]] | None = None,
+                  ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The dataset's train/validation split: the same rows, fraction and seed always give the same split."""
     rows = dataset_rows(dataset=dataset) if rows is None else rows
     return split_rows(rows, validation_fraction=dataset.validation_fraction, seed=dataset.seed)
 
 
 def training_price_per_second(*, hardware: str) -> Decimal:
-    """What a compute second of training costs the developer. Billing's setting wins when it has one."""
-    billing = getattr(settings, "BILLING", {}) or {}
-    rates = billing.get("TRAINING_PRICE_PER_SECOND") or conf("TRAINING_PRICE_PER_SECOND", None) or {
-        "cpu": Decimal("0.000200"), "gpu": Decimal("0.002000")}
+    """What a compute second of training costs the developer (billing's setting)."""
+    rates = settings.BILLING["TRAINING_PRICE_PER_SECOND"]
     return Decimal(str(rates.get(hardware, rates.get("cpu"))))
 
 
@@ -86,12 +82,12 @@ class Estimate:
     hardware: str
     steps: int
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"estimated_seconds": self.seconds, "price": f"{self.price:.6f}", "currency": self.currency,
                 "hardware": self.hardware, "steps": self.steps}
 
 
-def training_estimate(*, base_version: AppVersion, dataset: Dataset, hyperparameters: dict) -> Estimate:
+def training_estimate(*, base_version: AppVersion, dataset: Dataset, hyperparameters: dict[str, Any]) -> Estimate:
     """Compute seconds from model size, tokens and epochs: ~6 FLOPs per parameter per token, plus loading.
 
     Deliberately rough and on the high side; the job is settled on the seconds it really used.
@@ -115,11 +111,11 @@ def training_estimate(*, base_version: AppVersion, dataset: Dataset, hyperparame
                     steps=steps)
 
 
-def jobs_stale(*, now=None) -> QuerySet[TrainingJob]:
+def jobs_stale(*, now: datetime | None = None) -> QuerySet[TrainingJob]:
     """Running jobs whose worker stopped beating, and queued jobs no worker ever took."""
     now = now or timezone.now()
-    stale = now - timedelta(seconds=int(conf("TRAINING_STALE_SECONDS", 120)))
-    queued_too_long = now - timedelta(seconds=int(conf("TRAINING_QUEUE_TIMEOUT_SECONDS", 24 * 3600)))
+    stale = now - timedelta(seconds=int(settings.MODELMARKET["TRAINING_STALE_SECONDS"]))
+    queued_too_long = now - timedelta(seconds=int(settings.MODELMARKET["TRAINING_QUEUE_TIMEOUT_SECONDS"]))
     running = TrainingJob.objects.filter(status=JobStatus.RUNNING)
     return (running.filter(heartbeat_at__lt=stale) | running.filter(heartbeat_at__isnull=True, started_at__lt=stale)
             | TrainingJob.objects.filter(status=JobStatus.QUEUED, created_at__lt=queued_too_long))
@@ -137,8 +133,6 @@ class QueueInfo:
 
 def training_workers_available() -> bool | None:
     """Is any worker consuming the `training` queue? Asked over the broker, cached for 20 s (the page polls)."""
-    from django.core.cache import cache
-
     cached = cache.get("training-workers-available")
     if cached is not None:
         return None if cached == "unknown" else cached == "yes"

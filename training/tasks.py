@@ -1,10 +1,15 @@
-"""Celery tasks for training: thin wrappers that take ids and call one service each."""
+"""Celery tasks for training: thin wrappers that take ids and call one service each.
+
+The web process imports this module to queue jobs, so the worker code (`training.worker`, which trains) is
+imported inside the task body only.
+"""
 import os
 import socket
 
 from celery import shared_task
+from django.conf import settings
 
-from . import selectors, services
+from . import services
 
 TRAINING_QUEUE = "training"
 
@@ -17,15 +22,16 @@ def training_job_enqueue(*, job_id: int, time_limit: int) -> None:
 
 @shared_task(bind=True, acks_late=True, max_retries=50, name="training.run_job")
 def training_job_run(self, *, job_id: int) -> str:
+    from .worker import training_job_run as run
+
     worker = f"{self.request.hostname or socket.gethostname()}:{os.getpid()}"
-    outcome = services.training_job_run(job_id=job_id, worker=worker)
+    outcome = run(job_id=job_id, worker=worker)
     if outcome == "busy":
         # Another delivery is running it: look again once its heartbeat would have gone stale.
-        raise self.retry(countdown=int(selectors.conf("TRAINING_STALE_SECONDS", 120)) + 5, queue=TRAINING_QUEUE)
+        raise self.retry(countdown=int(settings.MODELMARKET["TRAINING_STALE_SECONDS"]) + 5, queue=TRAINING_QUEUE)
     return outcome
 
 
 @shared_task(acks_late=True, name="training.reap_stale_jobs")
 def training_reap_stale_jobs() -> int:
     return services.training_jobs_reap_stale()
-

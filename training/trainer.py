@@ -1,4 +1,5 @@
-"""The training loops. Only workers (and the demo command) import this: it pulls in torch or TensorFlow lazily.
+"""The training loops: the one module of training that imports ML (torch, transformers, TensorFlow, Keras),
+lazily. Only the worker (`training.worker`) and the demo command import it; the web side reads `spec`.
 
 `train(spec, reporter)` fine-tunes a transformers encoder with a new sequence-classification head, or
 a Keras text classifier, and writes the result artifact in the same format as an upload: a `.zip` of a
@@ -9,62 +10,11 @@ import gc
 import math
 import os
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from django.utils.translation import gettext as _
 
-HYPERPARAMETERS = {
-    # name: (type, minimum, maximum, default for transformers, default for keras)
-    "epochs": (int, 1, 20, 3, 5),
-    "learning_rate": (float, 1e-6, 1e-1, 5e-5, 1e-3),
-    "batch_size": (int, 1, 128, 16, 32),
-    "max_length": (int, 8, 512, 128, 128),
-    "seed": (int, 0, 2**31 - 1, 42, 42),
-}
-
-
-class TrainingStopped(Exception):
-    """Raised by a reporter to end the loop: `reason` is `canceled` or `time_limit`."""
-
-    def __init__(self, reason: str, message: str = ""):
-        super().__init__(message or reason)
-        self.reason = reason
-
-
-class TrainingRefused(Exception):
-    """The base model or data cannot be trained as asked; the message is for the developer."""
-
-
-class Reporter(Protocol):
-    def step(self, *, step: int, total_steps: int, epoch: int, loss: float) -> None: ...
-
-    def epoch_end(self, *, epoch: int, loss: float, eval_loss: float, eval_accuracy: float) -> None: ...
-
-    def log(self, line: str) -> None: ...
-
-
-@dataclass
-class TrainSpec:
-    framework: str
-    base_path: Path
-    train: list[tuple[str, str]]
-    validation: list[tuple[str, str]]
-    labels: list[str]
-    hyperparameters: dict
-    output_dir: Path
-    device: str = "cpu"
-    base_labels: list[str] = field(default_factory=list)
-    cpu_threads: int = 0
-
-
-@dataclass
-class TrainResult:
-    artifact_path: Path
-    metrics: dict
-    labels: list[str]
-    parameter_count: int
+from .spec import Reporter, TrainingRefused, TrainResult, TrainSpec
 
 
 def steps_per_epoch(rows: int, batch_size: int) -> int:
@@ -308,3 +258,23 @@ def _train_keras(spec: TrainSpec, reporter: Reporter) -> TrainResult:
         model = None
         keras.backend.clear_session()
         gc.collect()
+
+
+def keras_base_classifier(path: Path, train_texts: list[str], n_labels: int) -> Path:
+    """An untrained copy of the finance-sentiment demo architecture, its vocabulary from the training rows only."""
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(0)
+    vectorizer = keras.layers.TextVectorization(max_tokens=4000, output_sequence_length=40)
+    vectorizer.adapt(tf.constant(train_texts))
+    inputs = keras.Input(shape=(1,), dtype="string")
+    x = keras.layers.Reshape(())(inputs)
+    x = vectorizer(x)
+    x = keras.layers.Embedding(4000, 32)(x)
+    x = keras.layers.GlobalAveragePooling1D()(x)
+    x = keras.layers.Dense(32, activation="relu")(x)
+    outputs = keras.layers.Dense(n_labels, activation="softmax")(x)
+    keras.Model(inputs, outputs).save(path)
+    return path

@@ -12,11 +12,13 @@ from django.views.decorators.http import require_POST
 from rest_framework.exceptions import APIException
 
 from accounts.forms import add_service_errors
+from config.errors import DomainError
+from config.web_errors import errors_as_messages, form_add_error
 
 from . import selectors, services
 from .forms import DatasetSplitForm, DatasetUploadForm, JobForm, PublishForm
 from .models import Dataset, JobStatus, TrainingJob
-from .trainer import HYPERPARAMETERS
+from .spec import HYPERPARAMETERS
 
 
 def developer_required(view):
@@ -52,8 +54,8 @@ def home(request):
         if form.is_valid():
             try:
                 dataset = services.dataset_create(owner=request.user, **form.cleaned_data)
-            except (ValidationError, APIException) as exc:
-                add_service_errors(form, exc)
+            except DomainError as exc:
+                form_add_error(form, exc)
             else:
                 if dataset.status == "ready":
                     messages.success(request, _("Dataset “%(name)s” is ready: %(rows)d rows.")
@@ -79,8 +81,8 @@ def dataset_detail(request, pk):
         if form.is_valid():
             try:
                 services.dataset_set_split(dataset=dataset, **form.cleaned_data)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
+            except DomainError as exc:
+                form_add_error(form, exc)
             else:
                 messages.success(request, _("Split updated."))
                 return redirect("training:dataset_detail", pk=dataset.pk)
@@ -111,7 +113,9 @@ def job_new(request):
                 job = services.training_job_create(owner=request.user, base_version=form.cleaned_data["base_version"],
                                                    dataset=form.cleaned_data["dataset"],
                                                    hyperparameters=form.hyperparameters())
-            except (ValidationError, PermissionDenied, APIException) as exc:
+            except DomainError as exc:
+                form_add_error(form, exc)
+            except APIException as exc:  # billing's admission (a 402) until billing raises domain errors
                 add_service_errors(form, exc)
             else:
                 messages.success(request, _("Training job started."))
@@ -162,11 +166,9 @@ def _next_version(job: TrainingJob) -> str:
 @developer_required
 def job_cancel(request, pk):
     job = _job_or_404(request, pk)
-    try:
+    with errors_as_messages(request) as outcome:
         services.training_job_cancel(job=job, actor=request.user)
-    except APIException as exc:
-        messages.error(request, str(exc.detail))
-    else:
+    if not outcome["failed"]:
         messages.info(request, _("Cancel requested: the worker stops within seconds."))
     return redirect("training:job_detail", pk=job.pk)
 
@@ -179,7 +181,9 @@ def job_publish(request, pk):
     if form.is_valid():
         try:
             version = services.training_job_publish(job=job, actor=request.user, **form.cleaned_data)
-        except (ValidationError, PermissionDenied, APIException) as exc:
+        except DomainError as exc:
+            form_add_error(form, exc)
+        except (ValidationError, PermissionDenied) as exc:  # from marketplace's version service
             add_service_errors(form, exc)
         else:
             messages.success(request, _("Published as version %(v)s: it is being validated like an upload, then "

@@ -16,7 +16,6 @@ from django.test import Client
 from accounts.services import api_key_create
 from billing import services as billing
 from inference.models import Prediction, WebhookDelivery
-from training.models import JobStatus, TrainingJob
 from marketplace.models import AppStatus
 from tests.conftest import key_client
 from tests.factories import (
@@ -27,6 +26,7 @@ from tests.factories import (
     ModeratorFactory,
     PaidAppFactory,
 )
+from training.models import JobStatus, TrainingJob
 
 pytestmark = pytest.mark.django_db
 

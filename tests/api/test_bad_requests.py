@@ -146,13 +146,12 @@ def test_json_floats_that_overflow_are_400(number, dev_client):
 
 
 def test_hyperparameters_that_overflow_float_are_field_errors():
-    from django.core.exceptions import ValidationError
-
+    from config.errors import InvalidInput
     from training.services import hyperparameters_clean
 
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(InvalidInput) as caught:
         hyperparameters_clean(framework="transformers", raw={"learning_rate": 10 ** 400})
-    assert "hyperparameters.learning_rate" in caught.value.message_dict
+    assert "hyperparameters.learning_rate" in caught.value.fields
 
 
 def test_a_5000_digit_number_in_a_jsonl_dataset_is_400(dev_client):

