@@ -3,7 +3,7 @@
 One module per topic, re-exported here so callers keep one import (`from training import services`).
 Running a job is the worker's part (`training.worker`), which the web process never imports.
 """
-from .datasets import dataset_create, dataset_delete, dataset_set_split, dataset_too_large
+from .datasets import dataset_create, dataset_delete, dataset_set_split
 from .jobs import hyperparameters_clean, training_job_cancel, training_job_create, training_jobs_reap_stale
 from .publish import training_job_publish
 
@@ -11,7 +11,6 @@ __all__ = [
     "dataset_create",
     "dataset_delete",
     "dataset_set_split",
-    "dataset_too_large",
     "hyperparameters_clean",
     "training_job_cancel",
     "training_job_create",

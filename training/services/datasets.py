@@ -45,7 +45,7 @@ def _clean_split(validation_fraction: Any, seed: Any) -> tuple[Decimal, int]:
     return fraction, seed
 
 
-def dataset_too_large(size: int) -> InvalidInput:
+def _too_large(size: int) -> InvalidInput:
     """The 413 for a dataset file over MAX_DATASET_BYTES (checked before anything is read or stored)."""
     max_bytes = int(settings.MODELMARKET["MAX_DATASET_BYTES"])
     return InvalidInput(_("The file is %(size)d bytes; datasets can be at most %(max)d bytes.")
@@ -65,7 +65,7 @@ def dataset_create(*, owner: User, file: UploadedFile | ContentFile, name: str =
     fraction, seed = _clean_split(validation_fraction, seed)
     max_bytes = int(settings.MODELMARKET["MAX_DATASET_BYTES"])
     if file.size is not None and file.size > max_bytes:
-        raise dataset_too_large(file.size)
+        raise _too_large(file.size)
     file.seek(0)
     raw = file.read()
     filename = Path(getattr(file, "name", "") or "dataset.csv").name
