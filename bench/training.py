@@ -1,7 +1,7 @@
 """Training throughput of MiniLM fine-tuning on this machine: examples per second by batch size and threads.
 
 Run: HF_HUB_OFFLINE=1 .venv/bin/python bench/training.py [--steps 8]
-Prints a table; it is how TRAINING estimates (inference/training/selectors.py) can be checked against reality.
+Prints a table; it is how TRAINING estimates (training/selectors.py) can be checked against reality.
 """
 import argparse
 import os

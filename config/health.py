@@ -16,7 +16,7 @@ def _workers() -> tuple[bool, str, list[dict]]:
     from django.db import connection
 
     from inference.models import WorkerHeartbeat
-    from inference.services import HEARTBEAT_TTL
+    from inference.selectors import HEARTBEAT_TTL
 
     try:
         alive = list(WorkerHeartbeat.objects.filter(last_seen__gte=timezone.now() - HEARTBEAT_TTL)

@@ -17,7 +17,6 @@ never raise: metrics must not break a prediction.
 """
 from __future__ import annotations
 
-import functools
 import logging
 import os
 
@@ -71,14 +70,6 @@ def _safe(record):
     return wrapper
 
 
-@functools.lru_cache(maxsize=4096)
-def _app_label(app_id: int) -> str:
-    """Apps are labelled by slug (readable dashboards); looked up once per app per process."""
-    from marketplace.models import App
-
-    return App.objects.filter(pk=app_id).values_list("slug", flat=True).first() or str(app_id)
-
-
 @_safe
 def record_prediction_created(*, app: str, queue: str) -> None:
     """At admission (web): `app` is the slug, already in hand, so this costs no query."""
@@ -86,8 +77,9 @@ def record_prediction_created(*, app: str, queue: str) -> None:
 
 
 @_safe
-def record_prediction_final(*, app_id: int, status: str, hardware: str) -> None:
-    PREDICTIONS.labels(app=_app_label(app_id), status=status, hardware=hardware or "cpu").inc()
+def record_prediction_final(*, app: str, status: str, hardware: str) -> None:
+    """`app` is the app's slug (readable dashboards)."""
+    PREDICTIONS.labels(app=app, status=status, hardware=hardware or "cpu").inc()
 
 
 @_safe
@@ -137,6 +129,17 @@ def record_http_request(*, method: str, route: str, status: int, seconds: float)
 def _worker_hardware() -> str:
     device = os.environ.get("MODELMARKET_INFERENCE_DEVICE", "cpu")
     return "gpu" if device.startswith("cuda") else "cpu"
+
+
+# Scrape-time collectors of the apps (e.g. inference's worker heartbeats), registered in their AppConfig.ready():
+# config reads no app's models itself.
+_scrape_collectors: list = []
+
+
+def scrape_collector_register(collector) -> None:
+    """Add a collector (an object with `collect()`) to what `/metrics` reads at scrape time; once per process."""
+    if not any(type(known) is type(collector) for known in _scrape_collectors):
+        _scrape_collectors.append(collector)
 
 
 _worker_server_started = False

@@ -1,18 +1,17 @@
-"""Prometheus facts read at scrape time (broker queue depth, worker heartbeats) and the `/metrics` body.
+"""Prometheus facts read at scrape time (broker queue depth, the apps' registered collectors) and `/metrics`.
 
-Apart from config/metrics.py (the metric objects and `record_*`), because these read models: code that
-records a metric (billing's ledger, for one) must not import inference through them.
+Apart from config/metrics.py (the metric objects and `record_*`), because these reach the broker: code that
+records a metric (billing's ledger, for one) imports nothing of this.
 """
 from __future__ import annotations
 
 import logging
 import os
-import time
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-import config.metrics  # noqa: F401 - registers the metric objects that render() exposes
+import config.metrics  # registers the metric objects that render() exposes, and holds the apps' collectors
 
 logger = logging.getLogger(__name__)
 
@@ -68,27 +67,10 @@ class ScrapeTimeCollector:
         except Exception:  # noqa: BLE001 - the broker being away shows as missing samples, not a 500
             logger.warning("queue depth not available", exc_info=True)
         yield depth
-        seen = GaugeMetricFamily("modelmarket_worker_heartbeat_age_seconds",
-                                 "Seconds since each inference worker's last heartbeat.", labels=["worker", "queues"])
-        alive = GaugeMetricFamily("modelmarket_workers_alive", "Inference workers with a fresh heartbeat, per queue.",
-                                  labels=["queue"])
-        try:
-            from inference.models import WorkerHeartbeat
-
-            now = time.time()
-            per_queue: dict[str, int] = {}
-            for beat in WorkerHeartbeat.objects.all():
-                age = max(0.0, now - beat.last_seen.timestamp())
-                seen.add_metric([beat.hostname, ",".join(beat.queues or [])], age)
-                if age < 60:
-                    for name in beat.queues or []:
-                        per_queue[name] = per_queue.get(name, 0) + 1
-            for name, count in sorted(per_queue.items()):
-                alive.add_metric([name], count)
-        except Exception:  # noqa: BLE001
-            logger.warning("worker heartbeats not available", exc_info=True)
-        yield seen
-        yield alive
+        # The apps' own scrape-time facts (inference's worker heartbeats), registered in their AppConfig.ready():
+        # config reads no app's models itself.
+        for collector in list(config.metrics._scrape_collectors):
+            yield from collector.collect()
 
 
 def render() -> bytes:

@@ -5,6 +5,7 @@ environment turns it on (`make run` and the test settings do): production fails 
 start without a real `SECRET_KEY`.
 """
 import os
+import tempfile
 import urllib.parse
 from decimal import Decimal
 
@@ -51,9 +52,10 @@ INSTALLED_APPS = [
     "marketplace",
     "billing",
     "inference",
-    "inference.training",
+    "training",
     "community",
     "analytics",
+    "config",  # the composition root: commands that use every app (seed_demo, runplatform)
 ]
 
 MIDDLEWARE = [
@@ -89,8 +91,6 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.site_header",
             ],
-            # `config` is not an installed app, so its template tags are registered by name.
-            "libraries": {"mm": "config.templatetags.mm"},
         },
     },
 ]
@@ -258,22 +258,6 @@ CELERY_BEAT_SCHEDULE: dict = {
 MODELMARKET = {
     "PLATFORM_FEE": Decimal(env.str("PLATFORM_FEE", default="0.20")),
     "CURRENCY": env.str("CURRENCY", default="usd"),
-    "MAX_ARTIFACT_BYTES": env.int("MAX_ARTIFACT_BYTES", default=512 * 1024 * 1024),
-    "ALLOW_GPU_FALLBACK_TO_CPU": env.bool("ALLOW_GPU_FALLBACK_TO_CPU", default=True),
-    # Workers re-send predictions queued this long (a broker message lost to a SIGKILL); see inference/recovery.py.
-    "PREDICTION_REQUEUE_AFTER_SECONDS": env.int("PREDICTION_REQUEUE_AFTER_SECONDS", default=30),
-    # Untrusted models: a ceiling on the network a config.json may describe (checked before anything is
-    # allocated), and the memory and wall clock the sandboxed first load + example may use.
-    "MAX_MODEL_PARAMS": env.int("MAX_MODEL_PARAMS", default=1_000_000_000),
-    "VALIDATION_MEMORY_BYTES": env.int("VALIDATION_MEMORY_BYTES", default=6 * 1024**3),
-    "VALIDATION_TIMEOUT_SECONDS": env.int("VALIDATION_TIMEOUT_SECONDS", default=300),
-    # The unpacked-artifact cache on each worker: least recently used models are evicted past this size.
-    "MODEL_CACHE_MAX_BYTES": env.int("MODEL_CACHE_MAX_BYTES", default=20 * 1024**3),
-    # Webhooks to loopback/private addresses: allowed in development (local receivers), refused in production.
-    "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=DEBUG),
-    # Concurrent `Prefer: wait` requests and SSE streams one user may hold open (429 past these).
-    "MAX_WAITS_PER_USER": env.int("MAX_WAITS_PER_USER", default=512),
-    "MAX_STREAMS_PER_USER": env.int("MAX_STREAMS_PER_USER", default=64),
 }
 # --- Accounts, marketplace and community (owned by those apps; read as settings.X at call time) -------------
 # The most active API keys one user may hold.
@@ -300,6 +284,61 @@ COMMUNITY_POSTS_PER_PAGE: int = env.int("COMMUNITY_POSTS_PER_PAGE", default=20)
 COMMUNITY_THREADS_PER_PAGE: int = env.int("COMMUNITY_THREADS_PER_PAGE", default=25)
 COMMUNITY_SUSPEND_DAYS: int = env.int("COMMUNITY_SUSPEND_DAYS", default=7)
 # --- end accounts, marketplace and community -----------------------------------------------------------
+# --- Inference and training (owned by inference/ and training/) ----------------------------------------------
+# Every key has its one default here; the code reads `settings.MODELMARKET["KEY"]` when it needs it (so tests
+# may override the dict), never with a default of its own.
+MODELMARKET.update({
+    # Uploads and artifacts.
+    "MAX_ARTIFACT_BYTES": env.int("MAX_ARTIFACT_BYTES", default=512 * 1024 * 1024),
+    "ARTIFACT_MAX_FILES": env.int("ARTIFACT_MAX_FILES", default=500),
+    "ARTIFACT_MAX_UNPACKED_BYTES": env.int("ARTIFACT_MAX_UNPACKED_BYTES", default=8 * 1024**3),
+    "ARTIFACT_MAX_COMPRESSION_RATIO": env.int("ARTIFACT_MAX_COMPRESSION_RATIO", default=200),
+    # Untrusted models: a ceiling on the network a config.json may describe (checked before anything is
+    # allocated), and the memory and wall clock the sandboxed first load + example may use.
+    "MAX_MODEL_PARAMS": env.int("MAX_MODEL_PARAMS", default=1_000_000_000),
+    "VALIDATION_MEMORY_BYTES": env.int("VALIDATION_MEMORY_BYTES", default=6 * 1024**3),
+    "VALIDATION_TIMEOUT_SECONDS": env.int("VALIDATION_TIMEOUT_SECONDS", default=300),
+    # Inputs of a prediction.
+    "MAX_TEXT_INPUT_BYTES": env.int("MAX_TEXT_INPUT_BYTES", default=256 * 1024),
+    "MAX_IMAGE_INPUT_BYTES": env.int("MAX_IMAGE_INPUT_BYTES", default=6 * 1024 * 1024),
+    # Workers: where unpacked artifacts live, the unpacked-artifact cache (least recently used models are
+    # evicted past this size), the loaded-model cache of each worker process, and torch's threads (0: the
+    # cores minus one; env MODELMARKET_INFERENCE_TORCH_THREADS wins).
+    "MODEL_DIR": env.str("MODEL_DIR", default=str(VAR_DIR("models"))),
+    "MODEL_CACHE_MAX_BYTES": env.int("MODEL_CACHE_MAX_BYTES", default=20 * 1024**3),
+    "MODEL_CACHE_BYTES": env.int("MODEL_CACHE_BYTES", default=4 * 1024**3),
+    "INFERENCE_TORCH_THREADS": env.int("INFERENCE_TORCH_THREADS", default=0),
+    "ALLOW_GPU_FALLBACK_TO_CPU": env.bool("ALLOW_GPU_FALLBACK_TO_CPU", default=True),
+    # Workers re-send predictions queued this long (a broker message lost to a SIGKILL); see
+    # inference/worker/recovery.py.
+    "PREDICTION_REQUEUE_AFTER_SECONDS": env.int("PREDICTION_REQUEUE_AFTER_SECONDS", default=30),
+    # Concurrent `Prefer: wait` requests and SSE streams one user may hold open (429 past these).
+    "MAX_WAITS_PER_USER": env.int("MAX_WAITS_PER_USER", default=512),
+    "MAX_STREAMS_PER_USER": env.int("MAX_STREAMS_PER_USER", default=64),
+    # Webhooks to loopback/private addresses: allowed in development (local receivers), refused in production.
+    "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=DEBUG),
+    "WEBHOOK_TIMEOUT_SECONDS": env.float("WEBHOOK_TIMEOUT_SECONDS", default=10),
+    # Seconds between delivery attempts; a delivery gives up after one attempt more than this list is long.
+    "WEBHOOK_RETRY_DELAYS": [int(value) for value in env.list("WEBHOOK_RETRY_DELAYS",
+                                                               default=["5", "30", "120", "600", "1800", "3600"])],
+    # Datasets.
+    "MAX_DATASET_BYTES": env.int("MAX_DATASET_BYTES", default=20 * 1024 * 1024),
+    "MIN_ROWS_PER_LABEL": env.int("MIN_ROWS_PER_LABEL", default=5),
+    "MAX_DATASET_LABELS": env.int("MAX_DATASET_LABELS", default=100),
+    "MAX_DATASET_TEXT_CHARS": env.int("MAX_DATASET_TEXT_CHARS", default=10_000),
+    # Training jobs: time limits, how many a developer may have queued or running, when a silent worker is
+    # presumed dead (and how often a job is restarted after that), and where workers unpack and train.
+    "TRAINING_TIME_LIMIT_SECONDS": env.int("TRAINING_TIME_LIMIT_SECONDS", default=3600),
+    "TRAINING_MAX_TIME_LIMIT_SECONDS": env.int("TRAINING_MAX_TIME_LIMIT_SECONDS", default=6 * 3600),
+    "TRAINING_MAX_ACTIVE_JOBS": env.int("TRAINING_MAX_ACTIVE_JOBS", default=3),
+    "TRAINING_STALE_SECONDS": env.int("TRAINING_STALE_SECONDS", default=120),
+    "TRAINING_MAX_ATTEMPTS": env.int("TRAINING_MAX_ATTEMPTS", default=2),
+    "TRAINING_QUEUE_TIMEOUT_SECONDS": env.int("TRAINING_QUEUE_TIMEOUT_SECONDS", default=24 * 3600),
+    "TRAINING_WORK_DIR": env.str("TRAINING_WORK_DIR",
+                                 default=os.path.join(tempfile.gettempdir(), "modelmarket-training")),
+    "TRAINING_USE_GPU": env.bool("TRAINING_USE_GPU", default=True),
+})
+# --- end Inference and training ------------------------------------------------------------------------------
 # --- Billing (owned by the billing app) -------------------------------------------------------
 # Without STRIPE_SECRET_KEY the platform runs on wallet credits only (demo grants, moderator grants).
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

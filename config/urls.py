@@ -11,7 +11,7 @@ api_v1 = [
     path("", include("accounts.api_urls")),
     path("", include("marketplace.api_urls")),
     path("", include("inference.api_urls")),
-    path("", include("inference.training.api_urls")),
+    path("", include("training.api_urls")),
     path("", include("billing.api_urls")),
     path("", include("community.api_urls")),
     path("", include("analytics.api_urls")),
@@ -38,7 +38,7 @@ urlpatterns = [
     path("", include("billing.urls")),
     path("", include("inference.urls")),
     path("", include("community.urls")),
-    path("", include("inference.training.urls")),
+    path("", include("training.urls")),
     path("", include("marketplace.urls")),
     # Public media is app icons and avatars only; artifacts and datasets live in private storage.
     re_path(r"^media/(?P<path>icons/.*)$", serve, {"document_root": settings.MEDIA_ROOT}),

@@ -2,13 +2,13 @@
 import json
 import re
 import time
-from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404, StreamingHttpResponse
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -19,12 +19,19 @@ from rest_framework.views import APIView
 from accounts.models import ApiKey
 from accounts.permissions import ScopePermission
 from config.api import ApiError, Conflict, error_responses
-from config.money import StrictDecimalField
 from config.parsers import StrictJSONParser
-from marketplace.models import App, AppVersion, Framework, Hardware, Task
+from marketplace.models import App
 
 from . import selectors, services
-from .models import Prediction, PredictionStatus, WebhookDelivery
+from .models import Prediction, PredictionStatus
+from .serializers import (
+    DeliveryOutputSerializer,
+    PredictionCreateInputSerializer,
+    PredictionOutputSerializer,
+    VersionOutputSerializer,
+    VersionUploadInputSerializer,
+    WebhookSecretOutputSerializer,
+)
 
 PREFER_WAIT = re.compile(r"\bwait(?:=(\d+))?")
 MAX_WAIT_SECONDS = 60
@@ -40,32 +47,6 @@ def _app_or_404(request, slug: str) -> App:
 
 # --- Versions ---------------------------------------------------------------------------------------------
 
-class VersionOutputSerializer(serializers.ModelSerializer):
-    error = serializers.SerializerMethodField()
-
-    class Meta:
-        model = AppVersion
-        fields = ["version", "task", "framework", "hardware", "status", "error", "sha256", "size", "input_schema",
-                  "output_schema", "metrics", "changelog", "max_batch_size", "max_wait_ms", "soft_time_limit",
-                  "time_limit", "created_at", "validated_at"]
-
-    def get_error(self, obj) -> str | None:
-        return obj.error or None
-
-
-class VersionUploadSerializer(serializers.Serializer):
-    artifact = serializers.FileField(help_text="A .zip of a transformers model folder (safetensors) or a .keras file.")
-    version = serializers.CharField(max_length=40, help_text="Semantic version, e.g. 1.0.0.")
-    task = serializers.ChoiceField(choices=Task.choices)
-    framework = serializers.ChoiceField(choices=Framework.choices)
-    hardware = serializers.ChoiceField(choices=Hardware.choices, default=Hardware.CPU)
-    changelog = serializers.CharField(required=False, allow_blank=True, default="")
-    labels = serializers.CharField(required=False, allow_blank=True, default="",
-                                   help_text="Class names for Keras classifiers, comma-separated, in output order.")
-    max_batch_size = serializers.IntegerField(required=False, min_value=1, max_value=256)
-    max_wait_ms = serializers.IntegerField(required=False, min_value=0, max_value=1000)
-
-
 class VersionListCreateApi(APIView):
     """List an app's versions; the owner uploads a new one (multipart)."""
 
@@ -73,20 +54,20 @@ class VersionListCreateApi(APIView):
     required_scope = "publish"
     parser_classes = [MultiPartParser, FormParser, StrictJSONParser]
 
-    @extend_schema(responses={200: VersionOutputSerializer(many=True), **error_responses(404)})
+    @extend_schema(operation_id="apps_versions_list", tags=["versions"],
+                   responses={200: VersionOutputSerializer(many=True), **error_responses(404)})
     def get(self, request, slug: str):
         app = _app_or_404(request, slug)
         versions = selectors.versions_visible(app=app, user=request.user)
         return Response(VersionOutputSerializer(versions, many=True).data)
 
-    @extend_schema(request={"multipart/form-data": VersionUploadSerializer},
+    @extend_schema(operation_id="apps_versions_create", tags=["versions"],
+                   request={"multipart/form-data": VersionUploadInputSerializer},
                    responses={201: VersionOutputSerializer, **error_responses(400, 401, 403, 404, 413)})
     def post(self, request, slug: str):
         if not request.user.is_authenticated:
             raise ApiError(_("Log in or use an API key."), code="not_authenticated", status_code=401)
-        from django.conf import settings
-
-        limit = settings.MODELMARKET.get("MAX_ARTIFACT_BYTES", 512 * 1024 * 1024)
+        limit = settings.MODELMARKET["MAX_ARTIFACT_BYTES"]
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         if declared > limit + 64 * 1024:
             raise ApiError(_("The upload is %(size)d bytes; the limit is %(limit)d.") % {"size": declared,
@@ -94,22 +75,19 @@ class VersionListCreateApi(APIView):
         app = _app_or_404(request, slug)
         if app.owner_id != request.user.pk:
             raise Http404
-        serializer = VersionUploadSerializer(data=request.data)
+        serializer = VersionUploadInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         labels = [label.strip() for label in data.pop("labels", "").split(",") if label.strip()]
-        try:
-            version = services.version_upload(app=app, actor=request.user, labels=labels or None, **data)
-        except services.ArtifactTooLarge as exc:
-            message = exc.message_dict["artifact"][0]
-            raise ApiError(message, code="too_large", status_code=413, fields=exc.message_dict) from exc
+        version = services.version_upload(app=app, actor=request.user, labels=labels or None, **data)
         return Response(VersionOutputSerializer(version).data, status=status.HTTP_201_CREATED)
 
 
 class VersionDetailApi(APIView):
     permission_classes = [ScopePermission]
 
-    @extend_schema(responses={200: VersionOutputSerializer, **error_responses(404)})
+    @extend_schema(operation_id="apps_versions_retrieve", tags=["versions"],
+                   responses={200: VersionOutputSerializer, **error_responses(404)})
     def get(self, request, slug: str, version: str):
         app = _app_or_404(request, slug)
         found = selectors.versions_visible(app=app, user=request.user).filter(version=version).first()
@@ -119,38 +97,6 @@ class VersionDetailApi(APIView):
 
 
 # --- Predictions ------------------------------------------------------------------------------------------
-
-class PredictionRequestSerializer(serializers.Serializer):
-    input = serializers.JSONField(help_text="`{text}` or `{texts}` (plus `max_new_tokens`), or `{image}` (base64).")
-    version = serializers.CharField(required=False, allow_blank=True, default="")
-    quote_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
-    max_price = StrictDecimalField(required=False, max_digits=18, decimal_places=6, min_value=Decimal("0"),
-                                         allow_null=True, default=None)
-    webhook = serializers.URLField(required=False, allow_blank=True, default="", max_length=500)
-    webhook_events_filter = serializers.ListField(child=serializers.ChoiceField(choices=services.WEBHOOK_EVENTS),
-                                                  required=False, default=list)
-    stream = serializers.BooleanField(required=False, default=False)
-
-
-class PredictionSerializer(serializers.Serializer):
-    """Documentation of the prediction JSON (built by `selectors.prediction_payload`)."""
-
-    id = serializers.UUIDField()
-    app = serializers.CharField()
-    version = serializers.CharField()
-    status = serializers.ChoiceField(choices=PredictionStatus.choices)
-    input = serializers.JSONField()
-    output = serializers.JSONField(allow_null=True)
-    error = serializers.CharField(allow_null=True)
-    logs = serializers.CharField()
-    price = serializers.CharField(help_text="Decimal string, 6 places.")
-    currency = serializers.CharField()
-    metrics = serializers.DictField(help_text="queue_ms, load_ms, predict_ms, batch_size")
-    created_at = serializers.DateTimeField()
-    started_at = serializers.DateTimeField(allow_null=True)
-    completed_at = serializers.DateTimeField(allow_null=True)
-    urls = serializers.DictField(help_text="get, cancel, stream")
-
 
 def _wait_seconds(request) -> float:
     match = PREFER_WAIT.search(request.headers.get("Prefer", ""))
@@ -164,10 +110,9 @@ SLOT_TTL_SECONDS = 900  # longer than any wait or stream; a crashed process's sl
 
 def wait_slot_take(*, user_id: int, kind: str) -> str:
     """Count one open wait or stream of this user (shared cache); 429 past the configured cap."""
-    from django.conf import settings
     from django.core.cache import cache
 
-    cap = settings.MODELMARKET.get("MAX_WAITS_PER_USER" if kind == "wait" else "MAX_STREAMS_PER_USER", 64)
+    cap = settings.MODELMARKET["MAX_WAITS_PER_USER" if kind == "wait" else "MAX_STREAMS_PER_USER"]
     key = f"mm:open-{kind}s:{user_id}"
     cache.add(key, 0, timeout=SLOT_TTL_SECONDS)
     try:
@@ -224,15 +169,16 @@ class PredictionCreateApi(APIView):
     required_scope = "predict"
 
     @extend_schema(
+        operation_id="apps_predictions_create", tags=["predictions"],
         description=_schemas_description(),
-        request=PredictionRequestSerializer,
+        request=PredictionCreateInputSerializer,
         parameters=[OpenApiParameter("Prefer", str, OpenApiParameter.HEADER, description="wait=N (N <= 60)"),
                     OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
-        responses={201: PredictionSerializer, 202: PredictionSerializer,
+        responses={201: PredictionOutputSerializer, 202: PredictionOutputSerializer,
                    **error_responses(400, 401, 402, 403, 404, 409, 413, 503)},
     )
     def post(self, request, slug: str):
-        serializer = PredictionRequestSerializer(data=request.data)
+        serializer = PredictionCreateInputSerializer(data=request.data)
         target = selectors.prediction_target(user=request.user, slug=slug, version=request.data.get("version")
                                              if isinstance(request.data, dict) else None)
         app = target.app if target is not None else _app_or_404(request, slug)
@@ -258,9 +204,10 @@ class PredictionCreateApi(APIView):
         return _answer(prediction, replayed=not created)
 
 
+@extend_schema_view(get=extend_schema(operation_id="predictions_list", tags=["predictions"]))
 class PredictionListApi(ListAPIView):
     permission_classes = [IsAuthenticated, ScopePermission]
-    serializer_class = PredictionSerializer
+    serializer_class = PredictionOutputSerializer
 
     def get_queryset(self):
         app_slug = self.request.query_params.get("app")
@@ -275,7 +222,8 @@ class PredictionListApi(ListAPIView):
 class PredictionDetailApi(APIView):
     permission_classes = [IsAuthenticated, ScopePermission]
 
-    @extend_schema(responses={200: PredictionSerializer, **error_responses(401, 404)})
+    @extend_schema(operation_id="predictions_retrieve", tags=["predictions"],
+                   responses={200: PredictionOutputSerializer, **error_responses(401, 404)})
     def get(self, request, prediction_id):
         prediction = selectors.prediction_get_for(user=request.user, prediction_id=prediction_id)
         return Response(selectors.prediction_payload(prediction=prediction))
@@ -285,7 +233,8 @@ class PredictionCancelApi(APIView):
     permission_classes = [IsAuthenticated, ScopePermission]
     required_scope = "predict"
 
-    @extend_schema(request=None, responses={200: PredictionSerializer, **error_responses(401, 404)})
+    @extend_schema(operation_id="predictions_cancel_create", tags=["predictions"], request=None,
+                   responses={200: PredictionOutputSerializer, **error_responses(401, 404)})
     def post(self, request, prediction_id):
         prediction = selectors.prediction_get_for(user=request.user, prediction_id=prediction_id)
         prediction = services.prediction_cancel(prediction=prediction, actor=request.user)
@@ -367,7 +316,8 @@ class PredictionStreamApi(APIView):
     permission_classes = [IsAuthenticated, ScopePermission]
     renderer_classes = [EventStreamRenderer, JSONRenderer]
 
-    @extend_schema(responses={(200, "text/event-stream"): str, **error_responses(401, 404)})
+    @extend_schema(operation_id="predictions_stream_retrieve", tags=["predictions"],
+                   responses={(200, "text/event-stream"): str, **error_responses(401, 404)})
     def get(self, request, prediction_id):
         prediction = selectors.prediction_get_for(user=request.user, prediction_id=prediction_id)
         resume_from = _resume_offset(request.headers.get("Last-Event-ID"))
@@ -381,20 +331,12 @@ class PredictionStreamApi(APIView):
 
 # --- Webhook deliveries -----------------------------------------------------------------------------------
 
-class DeliverySerializer(serializers.ModelSerializer):
-    prediction = serializers.UUIDField(source="prediction_id")
-
-    class Meta:
-        model = WebhookDelivery
-        fields = ["id", "prediction", "event", "url", "message_id", "status", "attempts", "response_status",
-                  "response_body", "last_error", "created_at", "last_attempt_at", "delivered_at"]
-
-
+@extend_schema_view(get=extend_schema(operation_id="webhook_deliveries_list", tags=["webhooks"]))
 class DeliveryListApi(ListAPIView):
     """The caller's webhook deliveries (`?prediction=<id>` to filter)."""
 
     permission_classes = [IsAuthenticated, ScopePermission]
-    serializer_class = DeliverySerializer
+    serializer_class = DeliveryOutputSerializer
 
     def get_queryset(self):
         queryset = selectors.deliveries_for(user=self.request.user)
@@ -406,16 +348,14 @@ class DeliveryRedeliverApi(APIView):
     permission_classes = [IsAuthenticated, ScopePermission]
     required_scope = "predict"
 
-    @extend_schema(request=None, responses={201: DeliverySerializer, **error_responses(401, 404)})
+    @extend_schema(operation_id="webhook_deliveries_redeliver_create", tags=["webhooks"], request=None,
+                   responses={201: DeliveryOutputSerializer, **error_responses(401, 404)})
     def post(self, request, delivery_id: int):
         delivery = selectors.deliveries_for(user=request.user).filter(pk=delivery_id).first()
         if delivery is None:
             raise Http404
         copy = services.webhook_redeliver(delivery=delivery, actor=request.user)
-        return Response(DeliverySerializer(copy).data, status=status.HTTP_201_CREATED)
-
-
-WEBHOOK_SECRET = inline_serializer("WebhookSecret", fields={"secret": serializers.CharField()})
+        return Response(DeliveryOutputSerializer(copy).data, status=status.HTTP_201_CREATED)
 
 
 class WebhookSecretApi(APIView):
@@ -426,10 +366,12 @@ class WebhookSecretApi(APIView):
     read_scope = "predict"
     required_scope = "predict"
 
-    @extend_schema(responses={200: WEBHOOK_SECRET})
+    @extend_schema(operation_id="webhooks_secret_retrieve", tags=["webhooks"],
+                   responses={200: WebhookSecretOutputSerializer})
     def get(self, request):
         return Response({"secret": services.webhook_secret_for(user=request.user).secret})
 
-    @extend_schema(request=None, responses={200: WEBHOOK_SECRET})
+    @extend_schema(operation_id="webhooks_secret_create", tags=["webhooks"], request=None,
+                   responses={200: WebhookSecretOutputSerializer})
     def post(self, request):
         return Response({"secret": services.webhook_secret_rotate(user=request.user).secret})

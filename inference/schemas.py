@@ -12,7 +12,7 @@ import jsonschema
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from config.api import ApiError
+from config.errors import InvalidInput
 
 MAX_TEXTS = 64
 MAX_TEXT_CHARS = 4000
@@ -89,10 +89,9 @@ def version_example_input(version) -> dict:
 
 
 def max_input_bytes(task: str) -> int:
-    conf = settings.MODELMARKET
     if task == "image-classification":
-        return conf.get("MAX_IMAGE_INPUT_BYTES", 6 * 1024 * 1024)
-    return conf.get("MAX_TEXT_INPUT_BYTES", 256 * 1024)
+        return int(settings.MODELMARKET["MAX_IMAGE_INPUT_BYTES"])
+    return int(settings.MODELMARKET["MAX_TEXT_INPUT_BYTES"])
 
 
 def _has_nul(value) -> bool:
@@ -109,24 +108,23 @@ def _has_nul(value) -> bool:
 def input_validate(*, task: str, data) -> dict:
     """Check an input against the task's schema; 413 when too big, 400 with the field otherwise."""
     if not isinstance(data, dict):
-        raise ApiError(_("`input` must be a JSON object."), code="invalid",
-                       fields={"input": [_("Expected an object.")]})
+        raise InvalidInput(_("`input` must be a JSON object."), fields={"input": [_("Expected an object.")]})
     size = len(json.dumps(data))
     if size > max_input_bytes(task):
-        raise ApiError(_("The input is %(size)d bytes; the limit for this task is %(limit)d.")
-                       % {"size": size, "limit": max_input_bytes(task)}, code="too_large", status_code=413)
+        raise InvalidInput(_("The input is %(size)d bytes; the limit for this task is %(limit)d.")
+                           % {"size": size, "limit": max_input_bytes(task)}, code="too_large", status=413)
     for key in ("text", "texts"):
         value = data.get(key)
         items = value if isinstance(value, list) else [value]
         if any(isinstance(text, str) and len(text) > MAX_TEXT_CHARS for text in items):
-            raise ApiError(_("Each text may have at most %(limit)d characters.") % {"limit": MAX_TEXT_CHARS},
-                           code="too_large", status_code=413, fields={f"input.{key}": [_("Too long.")]})
+            raise InvalidInput(_("Each text may have at most %(limit)d characters.") % {"limit": MAX_TEXT_CHARS},
+                               code="too_large", status=413, fields={f"input.{key}": [_("Too long.")]})
     if isinstance(data.get("texts"), list) and len(data["texts"]) > MAX_TEXTS:
-        raise ApiError(_("At most %(limit)d texts per prediction.") % {"limit": MAX_TEXTS},
-                       code="too_large", status_code=413, fields={"input.texts": [_("Too many items.")]})
+        raise InvalidInput(_("At most %(limit)d texts per prediction.") % {"limit": MAX_TEXTS},
+                           code="too_large", status=413, fields={"input.texts": [_("Too many items.")]})
     if _has_nul(data):
-        raise ApiError(_("The input contains a NUL character, which is not allowed."), code="invalid",
-                       fields={"input": [_("Remove NUL (\\u0000) characters.")]})
+        raise InvalidInput(_("The input contains a NUL character, which is not allowed."),
+                           fields={"input": [_("Remove NUL (\\u0000) characters.")]})
     validator = jsonschema.Draft202012Validator(INPUT_SCHEMAS[task])
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.path))
     if errors:
@@ -138,7 +136,7 @@ def input_validate(*, task: str, data) -> dict:
             message = _("Unknown field: %(detail)s") % {"detail": error.message}
         else:
             message = error.message
-        raise ApiError(message, code="invalid", fields={where: [message]})
+        raise InvalidInput(message, fields={where: [message]})
     if task == "image-classification":
         decode_image(data["image"])
     return data
@@ -158,7 +156,7 @@ def decode_image(value: str):
         image.load()
     except (binascii.Error, UnidentifiedImageError, ValueError, OSError, Image.DecompressionBombError) as exc:
         message = _("`image` must be a base64-encoded PNG or JPEG.")
-        raise ApiError(message, code="invalid", fields={"input.image": [message]}) from exc
+        raise InvalidInput(message, fields={"input.image": [message]}) from exc
     return image
 
 

@@ -1,31 +1,36 @@
 """Reads for inference: predictions of a caller, the JSON they are shown as, workers alive."""
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
 from django.conf import settings
-from django.db.models import QuerySet
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
-from marketplace.models import App, AppVersion
+from accounts.models import User
+from marketplace.models import App, AppStatus, AppVersion, LibraryEntry, VersionStatus
 
 from .models import Prediction, WebhookDelivery, WorkerHeartbeat
 
+# A worker whose last heartbeat is older than this is gone (its queues are not served).
+HEARTBEAT_TTL = timedelta(seconds=60)
+
 
 def queue_is_served(*, queue: str) -> bool:
-    from .services import HEARTBEAT_TTL
-
     since = timezone.now() - HEARTBEAT_TTL
     return any(queue in (beat.queues or []) for beat in WorkerHeartbeat.objects.filter(last_seen__gte=since))
 
 
-def prediction_target(*, user, slug: str, version: str | None = None) -> AppVersion | None:
+def prediction_target(*, user: User | AnonymousUser | None, slug: str, version: str | None = None,
+                      ) -> AppVersion | None:
     """The ready version a call of app `slug` would run, its app, and whether the caller has the app: ONE query.
 
     None when anything is off (unknown or invisible app, no ready version, ...): the caller then takes
     the slow path, which names the exact error.
     """
-    from django.db.models import Exists, OuterRef, Q
-
-    from marketplace.models import AppStatus, LibraryEntry, VersionStatus
-
     if not (user and user.is_authenticated):
         return None
     queryset = (AppVersion.objects.select_related("app")
@@ -39,32 +44,30 @@ def prediction_target(*, user, slug: str, version: str | None = None) -> AppVers
         queryset = queryset.filter(version=version)
     found = queryset.order_by("-validated_at", "-created_at").first()
     if found is not None:
-        found.app.caller_has_app = found.caller_has_app
+        found.app.caller_has_app = found.caller_has_app  # type: ignore[attr-defined]  # read by prediction_create
     return found
 
 
-def prediction_list_for(*, user, app: App | None = None) -> QuerySet[Prediction]:
+def prediction_list_for(*, user: User | AnonymousUser | None, app: App | None = None) -> QuerySet[Prediction]:
     queryset = Prediction.objects.for_caller(user).select_related("app", "version")
     if app is not None:
         queryset = queryset.filter(app=app)
     return queryset
 
 
-def prediction_get_for(*, user, prediction_id) -> Prediction:
+def prediction_get_for(*, user: User | AnonymousUser | None, prediction_id: UUID | str) -> Prediction:
     """The caller's prediction or 404 (someone else's answers 404, not 403)."""
-    from django.shortcuts import get_object_or_404
-
     return get_object_or_404(prediction_list_for(user=user), pk=prediction_id)
 
 
-def deliveries_for(*, user, prediction: Prediction | None = None) -> QuerySet[WebhookDelivery]:
+def deliveries_for(*, user: User, prediction: Prediction | None = None) -> QuerySet[WebhookDelivery]:
     queryset = WebhookDelivery.objects.filter(prediction__user=user).select_related("prediction", "prediction__app")
     if prediction is not None:
         queryset = queryset.filter(prediction=prediction)
     return queryset
 
 
-def versions_visible(*, app: App, user) -> QuerySet[AppVersion]:
+def versions_visible(*, app: App, user: User | AnonymousUser | None) -> QuerySet[AppVersion]:
     """Everyone who can see the app sees its ready versions; the owner sees all of them."""
     queryset = app.versions.all()
     if not (user and user.is_authenticated and (user.pk == app.owner_id or user.is_moderator)):
@@ -76,7 +79,7 @@ def _absolute(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 
-def prediction_payload(*, prediction: Prediction) -> dict:
+def prediction_payload(*, prediction: Prediction) -> dict[str, Any]:
     """The prediction exactly as API.md shows it (webhooks send this too)."""
     metrics = prediction.metrics or {}
     pid = str(prediction.pk)

@@ -1,7 +1,10 @@
-"""Celery tasks of inference: thin wrappers that take ids and call one service."""
+"""Celery tasks of inference: thin wrappers that take ids and call one service.
+
+The web process imports this module to queue tasks, so the worker code (`inference.worker`) is imported
+inside the task bodies and signal handlers only, never at module level.
+"""
 import logging
 import socket
-import threading
 
 from celery import shared_task, signals
 from celery.exceptions import SoftTimeLimitExceeded
@@ -16,8 +19,8 @@ logger = logging.getLogger(__name__)
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
              autoretry_for=(OperationalError,), max_retries=2, retry_backoff=5)
 def validate_version(self, version_id: int) -> None:
-    from .engine import worker_device
-    from .services import version_validate
+    from .worker.engine import worker_device
+    from .worker.validation import version_validate
 
     version_validate(version_id=version_id, device=worker_device())
 
@@ -28,7 +31,8 @@ def run_prediction(self, prediction_id: str, version_id: int | None = None, stre
 
     Returns (and is acked) only after the batch that ran it committed its outputs and settlement.
     """
-    from .services import prediction_execute, prediction_fail_if_running
+    from .worker.execute import prediction_execute
+    from .worker.finish import prediction_fail_if_running
 
     try:
         prediction_execute(prediction_id=prediction_id, worker=self.request.hostname or socket.gethostname(),
@@ -40,57 +44,24 @@ def run_prediction(self, prediction_id: str, version_id: int | None = None, stre
 @shared_task(bind=True, acks_late=True, max_retries=None, ignore_result=True)
 def deliver_webhook(self, delivery_id: int) -> None:
     """One attempt per run; retried with growing delays until delivered or out of attempts."""
-    from .services import webhook_attempt, webhook_retry_delays
+    from .services.webhooks import webhook_attempt, webhook_retry_delays
 
     if not webhook_attempt(delivery_id=delivery_id):
         delays = webhook_retry_delays()
         raise self.retry(countdown=delays[min(self.request.retries, len(delays) - 1)])
 
 
-# --- Worker lifecycle: heartbeat with queues and devices, for routing and 503s ----------------------------
-
-_stop = threading.Event()
-
-
-def _served_queues(consumer) -> list[str]:
-    try:
-        return sorted(queue.name for queue in consumer.task_consumer.queues)
-    except AttributeError:
-        return []
-
+# --- Worker lifecycle: heartbeat with queues and devices (routing and 503s), lost-message recovery ----------
 
 @signals.worker_ready.connect
 def _worker_ready(sender=None, **kwargs) -> None:
-    # Every worker beats (healthz reads liveness from these rows); routing only looks at inference queues.
-    queues = _served_queues(sender)
-    hostname = sender.hostname
+    from .worker.lifecycle import worker_started
 
-    def beat() -> None:
-        from django.db import close_old_connections
-
-        from .engine import worker_device
-        from .services import worker_heartbeat
-
-        device = worker_device() if "inference-gpu" in queues else "cpu"
-        while not _stop.is_set():
-            try:
-                close_old_connections()
-                worker_heartbeat(hostname=hostname, queues=queues, devices=[device])
-            except Exception:  # the database being away for a moment must not kill the worker
-                logger.warning("heartbeat failed", exc_info=True)
-            _stop.wait(15)
-
-    threading.Thread(target=beat, daemon=True, name="inference-heartbeat").start()
+    worker_started(sender)
 
 
 @signals.worker_shutdown.connect
 def _worker_shutdown(sender=None, **kwargs) -> None:
-    _stop.set()
-    try:
-        from .services import worker_gone
+    from .worker.lifecycle import worker_stopping
 
-        worker_gone(hostname=getattr(sender, "hostname", "") or "")
-    except Exception:
-        logger.warning("could not remove heartbeat", exc_info=True)
-
-from . import recovery  # noqa: E402,F401 - registers the lost-message recovery loop with inference workers
+    worker_stopping(hostname=getattr(sender, "hostname", "") or "")

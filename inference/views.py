@@ -1,12 +1,13 @@
 """Pages of inference: the caller's predictions, one prediction with its webhook delivery log, redelivery."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+
+from config.web_errors import errors_as_messages
 
 from . import selectors, services
 
@@ -34,11 +35,9 @@ def delivery_redeliver(request: HttpRequest, delivery_id: int) -> HttpResponse:
     delivery = selectors.deliveries_for(user=request.user).filter(pk=delivery_id).first()
     if delivery is None:
         raise Http404
-    try:
+    with errors_as_messages(request) as outcome:
         services.webhook_redeliver(delivery=delivery, actor=request.user)
-    except PermissionDenied as error:
-        messages.error(request, str(error))
-    else:
+    if not outcome["failed"]:
         messages.success(request, _("The webhook is being sent again."))
     return redirect("inference:prediction_detail", prediction_id=delivery.prediction_id)
 
@@ -47,6 +46,8 @@ def delivery_redeliver(request: HttpRequest, delivery_id: int) -> HttpResponse:
 @login_required
 def prediction_cancel(request: HttpRequest, prediction_id) -> HttpResponse:
     prediction = selectors.prediction_get_for(user=request.user, prediction_id=prediction_id)
-    services.prediction_cancel(prediction=prediction, actor=request.user)
-    messages.success(request, _("The prediction was canceled."))
+    with errors_as_messages(request) as outcome:
+        services.prediction_cancel(prediction=prediction, actor=request.user)
+    if not outcome["failed"]:
+        messages.success(request, _("The prediction was canceled."))
     return redirect("inference:prediction_detail", prediction_id=prediction.pk)

@@ -3,26 +3,23 @@
 Status never changes through a form: approve / reject / suspend are actions that call
 `marketplace.services.app_review`, which notifies the developer and writes the audit log.
 """
-import json
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.http import Http404, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from config.api import ApiError
 from config.markdown import render_markdown
 from config.web_errors import WebError, error_messages
 
-from .models import App, AppReviewQueue, AppStatus, AppVersion, Category, LibraryEntry, Review, Tag, VersionStatus
+from .models import App, AppReviewQueue, AppStatus, AppVersion, Category, LibraryEntry, Review, Tag
 from .services import app_review, review_delete
 
 
@@ -31,30 +28,6 @@ class ModerationReasonForm(forms.Form):
         label=_("Reason"), widget=forms.Textarea(attrs={"rows": 5, "cols": 80}), max_length=5000,
         help_text=_("Sent to the developer by email and on the site, and kept in the audit log."),
     )
-
-
-class TestRunForm(forms.Form):
-    """A moderator's test run: one of the app's ready versions (held ones included) and its input as JSON."""
-
-    version = forms.ModelChoiceField(label=_("Version"), queryset=AppVersion.objects.none(), empty_label=None)
-    input = forms.CharField(  # noqa: A003
-        label=_("Input (JSON)"), widget=forms.Textarea(attrs={"rows": 8, "cols": 80, "spellcheck": "false"}),
-        help_text=_("Prefilled with the version's example input. The run is free and not added to your library."),
-    )
-
-    def __init__(self, *args, app: App, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["version"].queryset = app.versions.filter(status=VersionStatus.READY).order_by(
-            "-validated_at", "-created_at")
-
-    def clean_input(self) -> dict:
-        try:
-            value = json.loads(self.cleaned_data["input"])
-        except ValueError as error:
-            raise ValidationError(_("This is not valid JSON: %(error)s") % {"error": error}) from None
-        if not isinstance(value, dict):
-            raise ValidationError(_("The input must be a JSON object."))
-        return value
 
 
 def _human_size(obj: AppVersion) -> str:
@@ -75,32 +48,6 @@ class AppVersionInline(admin.TabularInline):
     @admin.display(description=_("size"))
     def artifact_size(self, obj: AppVersion) -> str:
         return _human_size(obj)
-
-
-def _error_text(problem: Exception) -> str:
-    if isinstance(problem, ValidationError):
-        return "; ".join(problem.messages)
-    detail = getattr(problem, "detail", None)
-    if isinstance(detail, dict):
-        return str(detail.get("detail") or detail.get("message") or problem)
-    return str(detail if detail is not None else problem) or str(_("Not allowed."))
-
-
-def _pretty(value) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False) if value is not None else ""
-
-
-def _label_rows(prediction) -> list[dict]:
-    """Classification labels as bars: label, score and its width in percent."""
-    labels = (prediction.output or {}).get("labels") if prediction and isinstance(prediction.output, dict) else None
-    if not isinstance(labels, list):
-        return []
-    rows = []
-    for item in labels:
-        if isinstance(item, dict) and "label" in item and isinstance(item.get("score"), int | float):
-            rows.append({"label": item["label"], "score": item["score"],
-                         "percent": round(max(0.0, min(1.0, float(item["score"]))) * 100, 1)})
-    return rows
 
 
 @admin.register(App)
@@ -148,57 +95,15 @@ class AppAdmin(admin.ModelAdmin):
                     return HttpResponseRedirect(reverse("admin:marketplace_appreviewqueue_changelist"))
                 return response
         extra_context = {**(extra_context or {}), "can_review": self.has_review_permission(request),
-                         "can_test_run": request.user.is_moderator}
+                         "can_test_run": self.can_test_run(request)}
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def has_review_permission(self, request) -> bool:
         return request.user.has_perm("marketplace.review_app")
 
-    def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path("<path:object_id>/test-run/", self.admin_site.admin_view(self.test_run_view),
-                 name=f"{info[0]}_{info[1]}_test_run"),
-            *super().get_urls(),
-        ]
-
-    def test_run_view(self, request, object_id: str):
-        """Run one of the app's ready versions as the moderator, for free, and show the answer here."""
-        from inference import schemas
-        from inference.services import prediction_create, prediction_wait
-
-        if not request.user.is_moderator:
-            raise PermissionDenied
-        app = App.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
-        if app is None:
-            raise Http404
-        prediction = error = None
-        if request.method == "POST" and "_example" not in request.POST:
-            form = TestRunForm(request.POST, app=app)
-            if form.is_valid():
-                version = form.cleaned_data["version"]
-                try:
-                    prediction, _created = prediction_create(
-                        user=request.user, app=app, input=form.cleaned_data["input"], app_version=version,
-                        review_run=True)
-                    prediction = prediction_wait(prediction=prediction, seconds=30)
-                except (ValidationError, PermissionDenied, ApiError) as problem:
-                    error = _error_text(problem)
-        else:
-            versions = TestRunForm(app=app).fields["version"].queryset
-            chosen = request.POST.get("version") or request.GET.get("version")
-            version = (versions.filter(pk=chosen).first() if str(chosen or "").isdigit() else None) or versions.first()
-            example = schemas.version_example_input(version) if version else {}
-            form = TestRunForm(app=app, initial={"version": version, "input": json.dumps(example, indent=2,
-                                                                                          ensure_ascii=False)})
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Test run: %(app)s") % {"app": app.name}, "original": app, "app": app, "form": form,
-            "prediction": prediction, "error": error, "opts": self.opts, "media": self.media + form.media,
-            "labels": _label_rows(prediction), "output_json": _pretty(prediction.output) if prediction else "",
-            "has_versions": form.fields["version"].queryset.exists(),
-        }
-        return TemplateResponse(request, "admin/marketplace/app_test_run.html", context)
+    def can_test_run(self, request) -> bool:
+        """Whether the page offers a test run; inference's admin adds the view (see `inference/admin.py`)."""
+        return False
 
     def has_add_permission(self, request) -> bool:
         # Apps are created by developers on the site or through the API, never by staff.

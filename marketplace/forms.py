@@ -7,8 +7,9 @@ from PIL import Image, UnidentifiedImageError
 
 from config.money import StrictDecimalFormField
 
-from .models import App, AppVersion, Framework, Hardware, PricingModel, Task
+from .models import App, AppVersion, PricingModel, Task
 from .selectors import categories_all
+from .services import app_version_create
 
 ICON_MAX_BYTES = 1024 * 1024
 ICON_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
@@ -105,45 +106,40 @@ class AppForm(forms.Form):
 
 
 class AppVersionForm(forms.Form):
-    """A new version of an app.
+    """A new version of an app: its number and changelog.
 
-    EXTENSION POINT (inference): add the artifact upload and the task/framework/hardware fields here and return
-    them from `service_kwargs()` (or override `save()`). The console view already posts `request.FILES`, renders
-    every field of this form generically and shows service errors next to the field they name.
+    EXTENSION POINT: the app that stores the model itself (inference) subclasses this form with the artifact
+    upload and the task/framework/hardware fields, and registers it with `version_form_register()` (in its
+    AppConfig.ready()); the console view asks `version_form_class()`. The view posts `request.FILES`, renders
+    every field of the form generically and shows service errors next to the field they name.
     """
 
     version = forms.CharField(label=_("Version"), max_length=40, help_text=_("Semantic version, e.g. 1.0.0."),
                               widget=forms.TextInput(attrs={"placeholder": "1.0.0"}))
     changelog = forms.CharField(label=_("Changelog"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
                                 help_text=_("What changed in this version (Markdown)."))
-    # Inference: the model itself. The widget shows an upload progress bar (inference/templates/inference/widgets).
-    artifact = forms.FileField(
-        label=_("Model file"), help_text=_("A .zip of a transformers model folder (safetensors) or a Keras 3 .keras "
-                                           "file. Pickle formats (.bin, .pt, .pkl, .h5) and custom code are refused."))
-    task = forms.ChoiceField(label=_("Task"), choices=Task.choices)
-    framework = forms.ChoiceField(label=_("Framework"), choices=Framework.choices)
-    hardware = forms.ChoiceField(label=_("Hardware"), choices=Hardware.choices, initial=Hardware.CPU)
-    labels = forms.CharField(label=_("Class names (Keras classifiers)"), required=False, max_length=2000,
-                             help_text=_("Comma-separated, in the order of the model's outputs."))
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        from inference.forms import ArtifactUploadWidget
-
-        self.fields["artifact"].widget = ArtifactUploadWidget()
 
     def service_kwargs(self) -> dict:
         """Extra keyword arguments for the version service (artifact, task, framework...)."""
         return {}
 
     def save(self, *, app: App, actor) -> AppVersion:
-        from inference.services import version_upload
-
         data = self.cleaned_data
-        labels = [label.strip() for label in data.get("labels", "").split(",") if label.strip()]
-        return version_upload(app=app, actor=actor, artifact=data["artifact"], version=data["version"].strip(),
-                              changelog=data["changelog"], task=data["task"], framework=data["framework"],
-                              hardware=data["hardware"], labels=labels or None)
+        return app_version_create(app=app, actor=actor, version=data["version"].strip(), changelog=data["changelog"],
+                                  **self.service_kwargs())
+
+
+_version_form: type[AppVersionForm] = AppVersionForm
+
+
+def version_form_register(form_class: type[AppVersionForm]) -> None:
+    """Called by the app that stores models (inference) in its AppConfig.ready(): the form the console uses."""
+    global _version_form
+    _version_form = form_class
+
+
+def version_form_class() -> type[AppVersionForm]:
+    return _version_form
 
 
 class ReviewForm(forms.Form):

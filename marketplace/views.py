@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from config.errors import PermissionDenied
 from config.web_errors import WebError, form_add_error, message_error
 
-from .forms import SORTS, AppForm, AppVersionForm, ReplyForm, ReviewForm, StoreFilterForm
+from .forms import SORTS, AppForm, ReplyForm, ReviewForm, StoreFilterForm, version_form_class
 from .models import App, AppStatus, Category, Review, VersionStatus
 from .selectors import (
     app_current_price,
@@ -268,7 +268,8 @@ def console_version_new(request: HttpRequest, slug: str) -> HttpResponse:
     if response := _developer_required(request):
         return response
     app = _owned_app(request, slug)
-    form = AppVersionForm(request.POST, request.FILES) if request.method == "POST" else AppVersionForm()
+    form_class = version_form_class()  # inference's form with the artifact upload, registered at startup
+    form = form_class(request.POST, request.FILES) if request.method == "POST" else form_class()
     if request.method == "POST" and form.is_valid():
         try:
             version = form.save(app=app, actor=request.user)

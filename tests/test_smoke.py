@@ -33,7 +33,7 @@ def test_healthz_reports_database_and_broker(client, staff_user, django_assert_m
 def test_healthz_reads_worker_heartbeats(client, staff_user):
     from django.utils import timezone
 
-    from inference.services import worker_gone, worker_heartbeat
+    from inference.worker.lifecycle import worker_gone, worker_heartbeat
 
     client.force_login(staff_user)
     worker_heartbeat(hostname="cpu@box", queues=["inference-cpu"], devices=["cpu"])

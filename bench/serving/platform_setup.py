@@ -28,7 +28,8 @@ def setup_child(args) -> None:
     from accounts.services import api_key_create, user_become_developer, user_make_moderator
     from billing.services import credit_grant
     from inference.demo import _cached, build_minilm
-    from inference.services import version_upload, version_validate
+    from inference.services import version_upload
+    from inference.worker.validation import version_validate
     from marketplace.models import App, AppVersion, Category, VersionStatus
     from marketplace.services import app_acquire, app_create, app_review, app_submit
 
@@ -41,7 +42,7 @@ def setup_child(args) -> None:
     minilm_zip, _info = _cached("minilm.zip", build_minilm)
     tiny_zip = None
     if any(app["model"] == "tiny" for app in spec["apps"]):
-        from inference.demo_models import build_tiny_bert, zip_folder
+        from inference.runtimes.demo_models import build_tiny_bert, zip_folder
 
         folder = Path(tempfile.mkdtemp(prefix="bench-tiny-bert-"))
         build_tiny_bert(folder, labels=["negative", "positive"], texts=spec["sentences"][:64], hidden=32, layers=1)

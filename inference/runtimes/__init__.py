@@ -1,7 +1,7 @@
 """Framework runtimes behind one small interface: `load(...) -> Predictor`, then `predictor.predict(batch)`.
 
 Only workers import this package: it pulls in torch or TensorFlow, which the web process never loads.
-Fine-tuning (inference.training) reuses it to evaluate and publish its results.
+Fine-tuning (training) reuses it to evaluate and publish its results.
 
 A batch is a list of items, one per input: `{"text": str}` (plus `max_new_tokens` for generation)
 or `{"image": PIL.Image}`. `predict` answers one output dict per item, in order.
@@ -41,18 +41,7 @@ def load(path: str, *, framework: str, task: str, device: str = "cpu", labels: l
 
 
 def detect_devices() -> dict:
-    """What this machine offers: CUDA GPUs for torch, GPUs for TensorFlow (memory growth on)."""
-    found = {"torch_cuda": 0, "tf_gpus": 0}
-    try:
-        import torch
+    """What this machine offers (see `devices.detect_devices`)."""
+    from .devices import detect_devices as detect
 
-        found["torch_cuda"] = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    except ImportError:
-        pass
-    try:
-        from .keras_runtime import tf_enable_memory_growth
-
-        found["tf_gpus"] = tf_enable_memory_growth()
-    except ImportError:
-        pass
-    return found
+    return detect()

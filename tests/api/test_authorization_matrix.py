@@ -16,7 +16,6 @@ from django.test import Client
 from accounts.services import api_key_create
 from billing import services as billing
 from inference.models import Prediction, WebhookDelivery
-from inference.training.models import JobStatus, TrainingJob
 from marketplace.models import AppStatus
 from tests.conftest import key_client
 from tests.factories import (
@@ -27,6 +26,7 @@ from tests.factories import (
     ModeratorFactory,
     PaidAppFactory,
 )
+from training.models import JobStatus, TrainingJob
 
 pytestmark = pytest.mark.django_db
 
@@ -141,7 +141,7 @@ def world(settings):
     settings.MODELMARKET = {**settings.MODELMARKET, "ALLOW_GPU_FALLBACK_TO_CPU": True}
     from community.models import ForumCategory
     from community.services import thread_create
-    from inference.training.services import dataset_create
+    from training.services import dataset_create
 
     owner = DeveloperFactory()
     users = {

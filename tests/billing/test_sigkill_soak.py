@@ -64,7 +64,7 @@ def test_500_paid_predictions_survive_workers_killed_every_few_seconds(celery_wo
     # Whole-process kills leave unacked messages in Redis: let the broker hand them out again after 5 s.
     monkeypatch.setenv("CELERY_VISIBILITY_TIMEOUT", "5")
     # A kill between the broker's pop and its unacked record loses the message (kombu#305): workers re-send
-    # predictions queued longer than this (inference/recovery.py).
+    # predictions queued longer than this (inference/worker/recovery.py).
     monkeypatch.setenv("PREDICTION_REQUEUE_AFTER_SECONDS", "10")
     app = PaidAppFactory(base_price=PRICE, k=D("0"), max_price=PRICE)
     ready_version(app, tiny_models["classifier"], task="text-classification")

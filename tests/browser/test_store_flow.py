@@ -25,7 +25,7 @@ NEIGHBOURS = [
 @pytest.fixture(scope="session")
 def haiku_model(tmp_path_factory):
     """A tiny, randomly initialised BERT text classifier (safetensors + tokenizer), zipped as developers upload it."""
-    from inference import demo_models
+    from inference.runtimes import demo_models
 
     root = tmp_path_factory.mktemp("haiku-model")
     demo_models.build_tiny_bert(root / "model", labels=["dull", "moving"],

@@ -8,10 +8,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from inference.training.models import TrainingJob
 from marketplace.models import AppVersion
 from tests.training import conftest as training
 from tests.training.conftest import csv_bytes, small_rows
+from training.models import TrainingJob
 
 # The training package's fixtures: a funded developer, a ready tiny-BERT version, storage shared with workers.
 trainer = training.trainer

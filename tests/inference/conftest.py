@@ -12,7 +12,7 @@ from tests.factories import AppFactory, LibraryEntryFactory, UserFactory
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory) -> dict[str, Path]:
     """Real (randomly initialised or briefly trained) models, small enough for a 2-core CI box."""
-    from inference import demo_models as dm
+    from inference.runtimes import demo_models as dm
 
     root = tmp_path_factory.mktemp("tiny-models")
     dm.build_tiny_bert(root / "classifier", labels=["negative", "positive"])
@@ -31,7 +31,7 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def tiny_keras(tmp_path_factory) -> dict[str, Path]:
-    from inference import demo_models as dm
+    from inference.runtimes import demo_models as dm
 
     root = tmp_path_factory.mktemp("tiny-keras")
     texts = ["profits rose strongly", "shares jumped on record sales", "the company cut jobs", "losses widened",
@@ -49,7 +49,8 @@ def upload_file(path: Path, name: str | None = None) -> SimpleUploadedFile:
 def ready_version(app, path: Path, *, task: str, framework: str = "transformers", version: str = "1.0.0",
                   hardware: str = "cpu", **extra):
     """Upload through the service and validate in-process (the same service a worker runs)."""
-    from inference.services import version_upload, version_validate
+    from inference.services import version_upload
+    from inference.worker.validation import version_validate
 
     created = version_upload(app=app, actor=app.owner, artifact=upload_file(path), version=version, task=task,
                              framework=framework, hardware=hardware, **extra)

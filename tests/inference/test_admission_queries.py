@@ -24,7 +24,7 @@ D = Decimal
 def _no_broker(monkeypatch):
     """The broker hop is not SQL and not under test here: record the enqueue instead of sending it."""
     sent = []
-    from inference import services
+    from inference.services import predictions as services
 
     monkeypatch.setattr(services, "_enqueue_prediction", lambda *args: sent.append(args))
     return sent

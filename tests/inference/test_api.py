@@ -228,7 +228,7 @@ def test_cancel_and_privacy(classifier_app, runner):
     again = client.post(f"/api/v1/predictions/{created['id']}/cancel/")
     assert again.json()["status"] == "canceled"
     # A canceled prediction is never run afterwards, even when its task arrives.
-    from inference.services import prediction_execute
+    from inference.worker.execute import prediction_execute
 
     assert prediction_execute(prediction_id=created["id"]) is None
     assert Prediction.objects.get(pk=created["id"]).status == PredictionStatus.CANCELED
@@ -300,7 +300,7 @@ def test_keras_image_classifier_answers_top_labels(published_app, tiny_keras, ru
                   labels=["circle", "square", "triangle"])
     import random
 
-    from inference.demo_models import shape_image
+    from inference.runtimes.demo_models import shape_image
 
     buffer = io.BytesIO()
     shape_image("triangle", random.Random(3), size=40).save(buffer, format="JPEG")

@@ -5,10 +5,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from django.core.exceptions import ValidationError
 
+from config.errors import InvalidInput
 from inference.artifacts import ArtifactRefused, UnpackLimits, zip_check, zip_extract
-from inference.services import version_upload, version_validate
+from inference.services import version_upload
+from inference.worker.validation import version_validate
 from marketplace.models import VersionStatus
 from tests.factories import AppFactory
 
@@ -125,10 +126,10 @@ def test_pickle_or_legacy_uploads_are_refused_at_once(tmp_path, name, framework)
     path = tmp_path / name
     path.write_bytes(os.urandom(128))
     app = AppFactory()
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(InvalidInput) as info:
         version_upload(app=app, actor=app.owner, artifact=upload_file(path), version="1.0.0",
                        task="text-classification", framework=framework)
-    assert "artifact" in info.value.message_dict
+    assert "artifact" in info.value.fields
 
 
 @pytest.mark.django_db

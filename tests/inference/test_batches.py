@@ -10,6 +10,9 @@ from billing import selectors
 from billing.models import Charge, Transaction
 from inference import services
 from inference.models import Prediction, PredictionStatus
+from inference.services import predictions
+from inference.worker.execute import prediction_batch_run
+from inference.worker.loading import version_load
 from tests.billing.conftest import fund
 from tests.factories import LibraryEntryFactory, PaidAppFactory, UserFactory
 
@@ -21,13 +24,13 @@ D = Decimal
 
 @pytest.fixture
 def setup(tiny_models, monkeypatch):
-    monkeypatch.setattr(services, "_enqueue_prediction", lambda *args: None)  # the broker is not under test
+    monkeypatch.setattr(predictions, "_enqueue_prediction", lambda *args: None)  # the broker is not under test
     app = PaidAppFactory(base_price=D("0.10"), k=D("0"), max_price=D("1"))
     version = ready_version(app, tiny_models["classifier"], task="text-classification", max_batch_size=16)
     runner = UserFactory()
     LibraryEntryFactory(user=runner, app=app)
     fund(runner, "10.00")
-    predictor = services.version_load(version)
+    predictor = version_load(version)
     return app, version, runner, predictor
 
 
@@ -38,8 +41,8 @@ def _create(app, runner, count: int, text: str = "profits rose") -> list[str]:
 
 def _run(version, predictor, ids: list[str]):
     with CaptureQueriesContext(connection) as context:
-        services.prediction_batch_run(version=version, predictor=predictor, items=[{"id": i} for i in ids],
-                                      worker="test pid=1", device="cpu")
+        prediction_batch_run(version=version, predictor=predictor, items=[{"id": i} for i in ids],
+                             worker="test pid=1", device="cpu")
     return [q["sql"] for q in context.captured_queries]
 
 

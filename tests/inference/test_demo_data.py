@@ -2,7 +2,7 @@
 import csv
 
 from inference.demo_datasets import LANGUAGES, finance_headlines, language_samples, npc_lines, triage_messages
-from inference.demo_models import DEMO_DATA
+from inference.runtimes.demo_models import DEMO_DATA
 
 
 def _texts(name: str) -> list[str]:

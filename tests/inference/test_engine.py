@@ -2,8 +2,9 @@
 import threading
 import time
 
-from inference.engine import Batcher, ModelCache
 from inference.runtimes import load
+from inference.worker.batching import Batcher
+from inference.worker.engine import ModelCache
 
 
 def test_concurrent_requests_run_as_one_batch_and_get_their_own_answers(tiny_models):

@@ -1,11 +1,11 @@
-"""Predictions whose broker message was lost are re-sent by the workers (inference/recovery.py)."""
+"""Predictions whose broker message was lost are re-sent by the workers (inference/worker/recovery.py)."""
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from inference.models import Prediction
-from inference.recovery import predictions_requeue_lost
+from inference.worker.recovery import predictions_requeue_lost
 from tests.factories import AppVersionFactory, PaidAppFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

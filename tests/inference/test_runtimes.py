@@ -46,7 +46,7 @@ def test_keras_text_classifier_takes_strings(tiny_keras):
 
 
 def test_keras_image_classifier_resizes_any_image(tiny_keras):
-    from inference.demo_models import shape_image
+    from inference.runtimes.demo_models import shape_image
 
     predictor = load(str(tiny_keras["shapes"]), framework="keras", task="image-classification",
                      labels=["circle", "square", "triangle"])
@@ -62,7 +62,7 @@ def test_keras_refuses_text_generation(tiny_keras):
 
 
 def test_outputs_with_nul_characters_are_made_storable():
-    from inference.services import _json_safe
+    from inference.worker.finish import json_safe as _json_safe
 
     assert _json_safe({"text": "a\x00b", "results": [{"text": "\x00"}], "n": 1}) == {
         "text": "ab", "results": [{"text": ""}], "n": 1}

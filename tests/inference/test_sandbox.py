@@ -9,8 +9,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from inference import demo_models as dm
 from inference.artifacts import cache_evict, estimate_parameters, prepare_local
+from inference.runtimes import demo_models as dm
 from marketplace.models import AppVersion, VersionStatus
 
 from .conftest import ready_version

@@ -1,4 +1,5 @@
-"""The web process never imports torch or TensorFlow: checked in a fresh interpreter that serves requests."""
+"""The web process never imports torch or TensorFlow, nor the worker code of inference and training: checked in a
+fresh interpreter that serves requests (uploads, predictions, a dataset and a training job)."""
 import subprocess
 import sys
 import textwrap
@@ -41,9 +42,24 @@ SCRIPT = textwrap.dedent("""
                 client.get(f"/apps/{app.slug}/").status_code,
                 client.get("/api/schema/").status_code]
     print("ANSWERS", answers)
+
+    import config.wsgi  # noqa: F401 - what gunicorn imports
+    from decimal import Decimal
+    from billing.services import credit_grant
+
+    credit_grant(user=app.owner, amount=Decimal("50"), memo="test", granted_by=None)
+    rows = "".join(f"good news {i},positive\\nbad news {i},negative\\n" for i in range(12))
+    dataset = owner.post("/api/v1/datasets/", {"file": SimpleUploadedFile("d.csv", ("text,label\\n" + rows).encode())},
+                         format="multipart")
+    job = owner.post("/api/v1/training-jobs/", {"base_app": app.slug, "base_version": "1.0.0",
+                                                "dataset": dataset.json().get("id")}, format="json")
+    print("TRAINING", [dataset.status_code, job.status_code, owner.get("/api/v1/training-jobs/").status_code])
     heavy = sorted(name for name in ("torch", "tensorflow", "keras", "transformers") if name in sys.modules)
     print("HEAVY", heavy)
-    sys.exit(1 if heavy else 0)
+    worker = sorted(name for name in sys.modules if name.startswith(
+        ("inference.worker", "inference.runtimes", "training.worker", "training.trainer")))
+    print("WORKER", worker)
+    sys.exit(1 if heavy or worker else 0)
 """)
 
 
@@ -62,4 +78,5 @@ def test_web_process_serves_inference_without_importing_ml_frameworks(tmp_path):
     result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=300)
     assert "ANSWERS [201, 202, 200, 200, 200, 200, 200]" in result.stdout, result.stdout + result.stderr[-3000:]
-    assert "HEAVY []" in result.stdout and result.returncode == 0, result.stdout
+    assert "TRAINING [201, 201, 200]" in result.stdout, result.stdout + result.stderr[-3000:]
+    assert "HEAVY []" in result.stdout and "WORKER []" in result.stdout and result.returncode == 0, result.stdout

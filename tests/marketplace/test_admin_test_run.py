@@ -17,7 +17,7 @@ from tests.inference.conftest import ready_version
 @pytest.fixture(scope="module")
 def tiny_classifier(tmp_path_factory):
     """A real (randomly initialised) two-label text classifier, zipped as a developer uploads it."""
-    from inference import demo_models as dm
+    from inference.runtimes import demo_models as dm
 
     root = tmp_path_factory.mktemp("admin-test-run")
     dm.build_tiny_bert(root / "classifier", labels=["negative", "positive"])

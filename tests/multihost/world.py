@@ -23,8 +23,9 @@ def setup(model_dir: Path) -> dict:
 
     from accounts.services import api_key_create
     from billing.services import credit_grant
-    from inference import demo_models as dm
-    from inference.services import version_upload, version_validate
+    from inference.runtimes import demo_models as dm
+    from inference.services import version_upload
+    from inference.worker.validation import version_validate
     from tests.factories import LibraryEntryFactory, PaidAppFactory, UserFactory
 
     words = ["the quarterly results beat every forecast", "and the shares rose sharply after the call"]

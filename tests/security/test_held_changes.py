@@ -68,7 +68,7 @@ def test_a_quote_given_before_the_change_stays_honoured(approved_app):
 
 
 def test_a_new_version_runs_for_its_owner_only_until_approved(approved_app):
-    from inference.services import _pick_version
+    from inference.services.predictions import _pick_version
 
     new = app_version_create(app=approved_app, actor=approved_app.owner, version="2.0.0", status=VersionStatus.READY)
     assert new.held_for_review is True

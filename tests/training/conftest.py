@@ -145,7 +145,7 @@ def keras_version(trainer, tiny_keras_bytes):
 
 @pytest.fixture
 def dataset(trainer):
-    from inference.training.services import dataset_create
+    from training.services import dataset_create
 
     return dataset_create(owner=trainer, file=ContentFile(csv_bytes(small_rows()), name="news.csv"))
 

@@ -4,10 +4,10 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from inference.training.datasets import split_rows
-from inference.training.models import Dataset
 from tests.conftest import key_client
 from tests.factories import DeveloperFactory, UserFactory
+from training.datasets import split_rows
+from training.models import Dataset
 
 from .conftest import csv_bytes, jsonl_bytes, small_rows
 

@@ -8,10 +8,11 @@ from django.utils import timezone
 
 from billing.models import Charge
 from billing.selectors import user_balance
-from inference.training import services
-from inference.training.models import JobStatus, TrainingJob
 from tests.conftest import key_client
 from tests.factories import AppFactory, DeveloperFactory, UserFactory
+from training import services
+from training import worker as training_worker
+from training.models import JobStatus, TrainingJob
 
 from .conftest import csv_bytes, ready_version, small_rows
 
@@ -140,13 +141,13 @@ def test_cancel_a_queued_job_releases_its_hold(client, trainer, bert_version, da
 
 def test_cancel_a_running_job_sets_the_flag_the_worker_checks(client, bert_version, dataset):
     job_id = client.post(JOBS, body(bert_version, dataset), format="json").json()["id"]
-    assert services.training_job_claim(job_id=job_id, worker="w1") == "run"
+    assert training_worker.training_job_claim(job_id=job_id, worker="w1") == "run"
     response = client.post(f"{JOBS}{job_id}/cancel/")
     assert response.json()["status"] == "running"
     job = TrainingJob.objects.get(pk=job_id)
     assert job.cancel_requested_at is not None
-    reporter = services.JobReporter(job)
-    with pytest.raises(services.TrainingStopped) as stopped:
+    reporter = training_worker.JobReporter(job)
+    with pytest.raises(training_worker.TrainingStopped) as stopped:
         reporter.step(step=1, total_steps=10, epoch=1, loss=0.7)
     assert stopped.value.reason == "canceled"
 
@@ -172,7 +173,7 @@ def test_reaper_fails_silent_running_jobs_and_forgotten_queued_ones(client, trai
     ids = [client.post(JOBS, body(bert_version, dataset), format="json").json()["id"] for _ in range(3)]
     silent, healthy, forgotten = ids
     for job_id in (silent, healthy):
-        services.training_job_claim(job_id=job_id, worker="w")
+        training_worker.training_job_claim(job_id=job_id, worker="w")
     now = timezone.now()
     TrainingJob.objects.filter(pk=silent).update(heartbeat_at=now - timedelta(minutes=10))
     TrainingJob.objects.filter(pk=forgotten).update(created_at=now - timedelta(days=2))
@@ -190,7 +191,7 @@ def test_reaper_fails_silent_running_jobs_and_forgotten_queued_ones(client, trai
 
 def test_reaper_runs_as_a_celery_task_and_is_scheduled():
     from config.celery import app
-    from inference.training.tasks import training_reap_stale_jobs
+    from training.tasks import training_reap_stale_jobs
 
     assert training_reap_stale_jobs.name in app.tasks
     assert any(entry["task"] == "training.reap_stale_jobs" for entry in app.conf.beat_schedule.values())
@@ -198,13 +199,13 @@ def test_reaper_runs_as_a_celery_task_and_is_scheduled():
 
 def test_redelivered_job_is_restarted_once_then_failed(client, bert_version, dataset):
     job_id = client.post(JOBS, body(bert_version, dataset), format="json").json()["id"]
-    assert services.training_job_claim(job_id=job_id, worker="w1") == "run"
-    assert services.training_job_claim(job_id=job_id, worker="w2") == "busy"  # the first one is alive
+    assert training_worker.training_job_claim(job_id=job_id, worker="w1") == "run"
+    assert training_worker.training_job_claim(job_id=job_id, worker="w2") == "busy"  # the first one is alive
     TrainingJob.objects.filter(pk=job_id).update(heartbeat_at=timezone.now() - timedelta(minutes=10))
-    assert services.training_job_claim(job_id=job_id, worker="w2") == "run"  # worker lost: retried
+    assert training_worker.training_job_claim(job_id=job_id, worker="w2") == "run"  # worker lost: retried
     job = TrainingJob.objects.get(pk=job_id)
     assert job.attempts == 2 and "restarting" in job.logs
     TrainingJob.objects.filter(pk=job_id).update(heartbeat_at=timezone.now() - timedelta(minutes=10))
-    assert services.training_job_claim(job_id=job_id, worker="w3") == "done"
+    assert training_worker.training_job_claim(job_id=job_id, worker="w3") == "done"
     job.refresh_from_db()
     assert job.status == "failed" and "lost 2 times" in job.error

@@ -2,8 +2,8 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from inference.training.models import Dataset, TrainingJob
 from tests.factories import DeveloperFactory, UserFactory
+from training.models import Dataset, TrainingJob
 
 from .conftest import csv_bytes, small_rows
 
@@ -76,7 +76,7 @@ def test_pages_are_private_and_for_developers(client, trainer, bert_version, dat
 def test_seed_demo_adds_the_financial_news_dataset_once():
     import io
 
-    from inference.training.demo import seed_demo
+    from training.demo import seed_demo
 
     developer = DeveloperFactory(email="dev@modelmarket.local")
     seed_demo(stdout=io.StringIO())

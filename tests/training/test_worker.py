@@ -8,10 +8,10 @@ import pytest
 from django.core.files.base import ContentFile
 
 from billing.models import Charge, ChargeStatus
-from inference.training import services
-from inference.training.models import JobStatus, TrainingJob
 from marketplace.models import AppVersion
 from tests.conftest import key_client
+from training import services
+from training.models import JobStatus, TrainingJob
 
 from .conftest import csv_bytes, small_rows
 

@@ -1,0 +1,141 @@
+"""Dynamic batching inside a worker process: concurrent requests for one model meet in one forward pass.
+
+One `Batcher` thread per loaded model (and one per model for whole predictions, see `execute`). It waits
+only while more requests are known to be on their way, and flushes on size or deadline.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from config.metrics import record_batch
+
+
+@dataclass
+class _Request:
+    items: list[dict[str, Any]]
+    future: Future[BatchResult] = field(default_factory=Future)
+
+
+_STOP = _Request(items=[])
+
+
+@dataclass
+class BatchResult:
+    outputs: list[dict[str, Any]]
+    batch_size: int
+    predict_ms: float
+
+
+class Batcher:
+    """Collects requests for one model for up to `max_wait_ms` or `max_batch_size` items, then runs them together.
+
+    It waits only while more requests are known to be on their way (`expect`/`forget`), so a lone
+    request runs at once and pays no batching delay.
+    """
+
+    def __init__(self, predict: Callable[[list[dict[str, Any]]], list[dict[str, Any]]], *, max_batch_size: int,
+                 max_wait_ms: int):
+        self.predict = predict
+        self.max_batch_size = max(1, max_batch_size)
+        self.max_wait = max(0, max_wait_ms) / 1000
+        self._queue: queue.Queue[_Request] = queue.Queue()
+        self._expected = 0
+        self._lock = threading.Lock()
+        self._carry: _Request | None = None
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="inference-batcher")
+        self._thread.start()
+
+    def expect(self) -> None:
+        with self._lock:
+            self._expected += 1
+
+    def forget(self) -> None:
+        with self._lock:
+            self._expected = max(0, self._expected - 1)
+
+    def stop(self) -> None:
+        """Let the thread end (its model was evicted); requests already queued are still answered."""
+        self._queue.put(_STOP)
+
+    def submit(self, items: list[dict[str, Any]]) -> Future[BatchResult]:
+        request = _Request(items=items)
+        self._queue.put(request)
+        return request.future
+
+    def _loop(self) -> None:
+        _own_torch_threads()
+        while True:
+            first = self._carry or self._queue.get()
+            self._carry = None
+            if first is _STOP:
+                return
+            batch = [first]
+            count = len(first.items)
+            deadline = time.monotonic() + self.max_wait
+            while count < self.max_batch_size:
+                with self._lock:
+                    more_coming = self._expected > len(batch)
+                timeout = deadline - time.monotonic()
+                try:
+                    nxt = self._queue.get(timeout=timeout) if more_coming and timeout > 0 else self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP or count + len(nxt.items) > self.max_batch_size:
+                    self._carry = nxt
+                    break
+                batch.append(nxt)
+                count += len(nxt.items)
+            self._run(batch, count)
+
+    def _run(self, batch: list[_Request], count: int) -> None:
+        items = [item for request in batch for item in request.items]
+        started = time.perf_counter()
+        try:
+            outputs = self.predict(items)
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].future.set_exception(exc)
+                return
+            # One bad input must not fail its neighbours: run each request on its own.
+            for request in batch:
+                self._run([request], len(request.items))
+            return
+        elapsed = (time.perf_counter() - started) * 1000
+        record_batch(size=count, predict_seconds=elapsed / 1000)
+        position = 0
+        for request in batch:
+            size = len(request.items)
+            request.future.set_result(BatchResult(outputs[position:position + size], count, elapsed))
+            position += size
+
+
+def inference_threads() -> int:
+    """Intra-op threads for the model: the cores minus one, at least one.
+
+    The web server, the database and this worker's own pool threads share the machine; OpenMP threads
+    that spin-wait on a core something else holds make a forward pass many times slower (measured on a
+    loaded 2-core box: a batch of 16 MiniLM sentences took ~430 ms with 2 threads, ~50 ms with 1).
+    `MODELMARKET["INFERENCE_TORCH_THREADS"]` > 0 (or env `MODELMARKET_INFERENCE_TORCH_THREADS`) forces a count.
+    """
+    forced = int(os.environ.get("MODELMARKET_INFERENCE_TORCH_THREADS", 0)
+                 or settings.MODELMARKET["INFERENCE_TORCH_THREADS"])
+    return forced if forced > 0 else max(1, (os.cpu_count() or 1) - 1)
+
+
+def _own_torch_threads() -> None:
+    """Set on the batcher thread itself: the one thread that runs the model owns torch's thread pool
+    (OpenMP's thread count is per calling thread, so setting it elsewhere may not reach this one).
+    Only when torch is loaded already (a transformers model): a Keras-only worker need not import it."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(inference_threads())

@@ -1,0 +1,116 @@
+"""The per-worker-process engine: the device it runs on and its cache of loaded models.
+
+Lives only in worker processes. One engine per process: a cache of loaded predictors (LRU within a memory
+budget), each with its batcher thread (`batching.Batcher`), which gathers concurrent predictions into one
+forward pass.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from config.metrics import record_model_cache
+
+from .batching import Batcher
+
+
+def worker_device() -> str:
+    """The device this worker runs models on: set by `inference_worker` per GPU, else detected."""
+    configured = os.environ.get("MODELMARKET_INFERENCE_DEVICE", "")
+    if configured:
+        return configured
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return "cuda:0"
+    except ImportError:
+        pass
+    return "cpu"
+
+
+@dataclass
+class CachedModel:
+    predictor: Any
+    batcher: Batcher
+    bytes: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    runner: Batcher | None = None  # whole predictions: claim, forward pass, bulk finish (one thread per model)
+
+    def runner_for(self, make: Callable[[list[dict[str, Any]]], list[dict[str, Any]]], *, max_batch_size: int,
+                   max_wait_ms: int) -> Batcher:
+        with self.lock:
+            if self.runner is None:
+                self.runner = Batcher(make, max_batch_size=max_batch_size, max_wait_ms=max_wait_ms)
+            return self.runner
+
+
+class ModelCache:
+    """LRU of loaded predictors within `budget_bytes`; a model is loaded once per key, even under concurrency."""
+
+    def __init__(self, budget_bytes: int):
+        self.budget_bytes = budget_bytes
+        self._models: OrderedDict[tuple, CachedModel] = OrderedDict()
+        self._loading: dict[tuple, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, loader: Callable[[], Any], *, max_batch_size: int, max_wait_ms: int,
+            ) -> tuple[CachedModel, float]:
+        """Answer the cached model and the milliseconds spent loading it (0 when it was warm)."""
+        with self._lock:
+            if key in self._models:
+                self._models.move_to_end(key)
+                record_model_cache(event="hit")
+                return self._models[key], 0.0
+            key_lock = self._loading.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if key in self._models:
+                    self._models.move_to_end(key)
+                    record_model_cache(event="hit")
+                    return self._models[key], 0.0
+            record_model_cache(event="miss")
+            started = time.perf_counter()
+            predictor = loader()
+            load_ms = (time.perf_counter() - started) * 1000
+            size = int(predictor.estimated_bytes())
+            cached = CachedModel(predictor, Batcher(predictor.predict, max_batch_size=max_batch_size,
+                                                    max_wait_ms=max_wait_ms), size)
+            with self._lock:
+                self._models[key] = cached
+                self._evict()
+                self._loading.pop(key, None)
+            return cached, load_ms
+
+    def _evict(self) -> None:
+        total = sum(model.bytes for model in self._models.values())
+        while total > self.budget_bytes and len(self._models) > 1:
+            _key, oldest = self._models.popitem(last=False)
+            oldest.batcher.stop()
+            if oldest.runner is not None:
+                oldest.runner.stop()
+            total -= oldest.bytes
+            record_model_cache(event="eviction")
+
+    def keys(self) -> list[tuple]:
+        with self._lock:
+            return list(self._models)
+
+
+_engine: ModelCache | None = None
+_engine_lock = threading.Lock()
+
+
+def model_cache() -> ModelCache:
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = ModelCache(settings.MODELMARKET["MODEL_CACHE_BYTES"])
+        return _engine

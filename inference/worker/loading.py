@@ -1,0 +1,34 @@
+"""An artifact on this machine, and its model loaded: the first step of every worker-side use of a version."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+
+from marketplace.models import AppVersion
+
+from ..artifacts import prepare_local
+
+if TYPE_CHECKING:
+    from ..runtimes import Predictor
+
+
+def local_cache_root() -> Path:
+    return Path(settings.MODELMARKET["MODEL_DIR"])
+
+
+def version_local_path(version: AppVersion) -> Path:
+    """The artifact checked and unpacked in this machine's model folder (by sha256)."""
+    with version.artifact.open("rb") as source:
+        return prepare_local(source=source, sha256=version.sha256, framework=version.framework,
+                             cache_root=local_cache_root())
+
+
+def version_load(version: AppVersion, *, device: str = "cpu") -> Predictor:
+    """Load a version's model with every guard on. Raises ArtifactRefused or runtimes.ModelRefused."""
+    from ..runtimes import load
+
+    path = version_local_path(version)
+    return load(str(path), framework=version.framework, task=version.task, device=device,
+                labels=(version.model_card or {}).get("labels"))
