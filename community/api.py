@@ -36,7 +36,7 @@ class CategorySerializer(serializers.ModelSerializer):
 
 class ThreadSerializer(serializers.ModelSerializer):
     category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    author = serializers.CharField(source="author.username", read_only=True)
+    author = serializers.CharField(source="author.display_name", read_only=True)
     body_html = serializers.SerializerMethodField()
     solved = serializers.BooleanField(source="is_solved", read_only=True)
     url = serializers.CharField(source="get_absolute_url", read_only=True)
@@ -59,7 +59,7 @@ class ThreadCreateSerializer(serializers.Serializer):
 
 
 class PostSerializer(serializers.ModelSerializer):
-    author = serializers.CharField(source="author.username", read_only=True)
+    author = serializers.CharField(source="author.display_name", read_only=True)
     likes = serializers.IntegerField(source="likes_count", read_only=True)
     thread = serializers.PrimaryKeyRelatedField(read_only=True)
     badges = serializers.SerializerMethodField()

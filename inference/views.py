@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
+from .erasure import prediction_answer_once
 
 
 @login_required
@@ -19,7 +20,8 @@ def prediction_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def prediction_detail(request: HttpRequest, prediction_id) -> HttpResponse:
-    prediction = selectors.prediction_get_for(user=request.user, prediction_id=prediction_id)
+    prediction = prediction_answer_once(prediction=selectors.prediction_get_for(user=request.user,
+                                                                                prediction_id=prediction_id))
     return render(request, "inference/prediction_detail.html", {
         "prediction": prediction,
         "payload": selectors.prediction_payload(prediction=prediction),
