@@ -121,7 +121,7 @@ def export_request(*, user: User) -> DataExport:
 def _enqueue_export(export_id: str) -> None:
     from .tasks import export_build as task
 
-    task.apply_async(args=[export_id], queue="default")
+    task.apply_async(args=(export_id,), queue="default")
 
 
 def export_build(*, export_id: str) -> DataExport | None:
@@ -156,19 +156,24 @@ def export_build(*, export_id: str) -> DataExport | None:
 
 
 def _export_discard(export: DataExport) -> None:
-    if export.file:
+    name = export.file.name if export.file else None
+    if name:
         try:
-            export.file.storage.delete(export.file.name)
+            export.file.storage.delete(name)
         except OSError:
             logger.warning("could not delete export file %s", export.file.name, exc_info=True)
+
+
+def _exports_discard(exports: list[DataExport]) -> None:
+    for export in exports:
+        _export_discard(export)
 
 
 def exports_expire(*, now: dt.datetime | None = None) -> int:
     """Delete the files of exports past their expiry; the rows stay, marked `expired`."""
     now = now or timezone.now()
     expired = list(DataExport.objects.filter(status=ExportStatus.READY, expires_at__lte=now))
-    for export in expired:
-        _export_discard(export)
+    _exports_discard(expired)
     DataExport.objects.filter(pk__in=[e.pk for e in expired]).update(status=ExportStatus.EXPIRED, file="")
     return len(expired)
 
@@ -204,7 +209,7 @@ def account_delete(*, user: User, password: str) -> User:
         App.objects.filter(owner=user, status__in=[AppStatus.PUBLISHED, AppStatus.IN_REVIEW]).update(
             status=AppStatus.SUSPENDED, status_reason=gettext_noop("The developer deleted their account."))
         DataExport.objects.filter(user=user).delete()
-        transaction.on_commit(lambda: [_export_discard(export) for export in exports])
+        transaction.on_commit(lambda: _exports_discard(exports))
         _datasets_erase(user)
         AuditLog.objects.create(actor=None, action="account_deleted", target_type="accounts.user",
                                 target_id=str(user.pk), target_repr=user.username)
@@ -240,8 +245,12 @@ def _anonymise(user: User) -> None:
 def _datasets_erase(user: User) -> None:
     """Fine-tuning datasets: the uploaded files are deleted, the rows (jobs point at them) keep only figures."""
     model = django_apps.get_model("training", "Dataset")
-    for dataset in model.objects.filter(owner=user):
-        name = dataset.file.name
-        if name:
-            transaction.on_commit(lambda storage=dataset.file.storage, name=name: storage.delete(name))
+    files = [(dataset.file.storage, dataset.file.name) for dataset in model.objects.filter(owner=user)
+             if dataset.file.name]
+
+    def delete_files() -> None:
+        for storage, name in files:
+            storage.delete(name)
+
+    transaction.on_commit(delete_files)
     model.objects.filter(owner=user).update(file="", name="", labels={})

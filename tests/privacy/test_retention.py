@@ -33,7 +33,7 @@ def test_a_retention_purge_erases_only_what_is_past_each_apps_retention(app, cal
         prediction.refresh_from_db()
         assert prediction.data_removed and prediction.input is None and prediction.output is None
         assert raw_columns(prediction) == (None, None)
-        assert str(prediction.price) == "0.010000" and prediction.metrics["predict_ms"] == 2.0  # billing and metrics stay
+        assert str(prediction.price) == "0.010000" and prediction.metrics["predict_ms"] == 2.0  # these stay
     for prediction in (young, kept, running):
         prediction.refresh_from_db()
         assert not prediction.data_removed and prediction.input["text"]
