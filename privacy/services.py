@@ -240,6 +240,21 @@ def _anonymise(user: User) -> None:
     ThreadRead.objects.filter(user=user).delete()
     WebhookSecret.objects.filter(user=user).delete()
     Wallet.objects.filter(user=user).update(payouts_enabled=False)
+    _sessions_drop(user)
+
+
+def _sessions_drop(user: User) -> None:
+    """Delete the user's stored sessions (database sessions). Any other backend's sessions stop working anyway:
+    they are bound to the password hash, which is gone, and the account is inactive."""
+    if settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
+        return
+    from django.contrib.sessions.models import Session
+
+    mine = []
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=2000):
+        if session.get_decoded().get("_auth_user_id") == str(user.pk):
+            mine.append(session.session_key)
+    Session.objects.filter(session_key__in=mine).delete()
 
 
 def _datasets_erase(user: User) -> None:

@@ -98,13 +98,22 @@ def test_a_wrong_password_is_400_with_the_error_shape_and_changes_nothing(caller
     assert client.get("/api/v1/me/").json()["email"] == caller.email  # GET /me/ is unchanged
 
 
-def test_the_settings_page_deletes_with_the_password_and_logs_out(client, caller, history):
+def test_the_settings_page_deletes_with_the_password_and_logs_out_every_session(client, caller, history):
+    from django.test import Client
+
+    elsewhere = Client()
+    elsewhere.force_login(caller)  # another browser
+    assert elsewhere.get("/settings/privacy/").status_code == 200
     client.force_login(caller)
     wrong = client.post("/settings/privacy/delete/", {"password": "nope"})
     assert wrong.status_code == 400 and "The password is not correct." in wrong.content.decode()
     done = client.post("/settings/privacy/delete/", {"password": DEFAULT_PASSWORD})
     assert done.status_code == 302 and done["Location"] == "/"
     assert client.get("/settings/privacy/").status_code == 302  # logged out: the login page
+    assert elsewhere.get("/settings/privacy/").status_code == 302  # the other session is dropped too
+    from django.contrib.sessions.models import Session
+
+    assert not [s for s in Session.objects.all() if s.get_decoded().get("_auth_user_id") == str(caller.pk)]
     caller.refresh_from_db()
     assert caller.deleted_at is not None
     assert ledger_check().ok
