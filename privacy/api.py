@@ -18,9 +18,9 @@ from . import selectors, services
 from .serializers import AccountDeleteInputSerializer, ExportOutputSerializer
 
 
+# `GET /me/` as accounts answers it, plus `DELETE /me/` (routed here first: privacy sits above accounts). No class
+# docstring: it would become the OpenAPI description of `GET /me/` too.
 class MeApi(AccountsMeApi):
-    """`GET /me/` as accounts answers it, plus `DELETE /me/` (routed here first: privacy sits above accounts)."""
-
     @extend_schema(operation_id="me_delete", tags=["accounts"],
                    summary="Delete your account: personal data erased, ledger rows kept and anonymised",
                    request=AccountDeleteInputSerializer,
