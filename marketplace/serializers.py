@@ -171,7 +171,7 @@ class AcquireOutputSerializer(serializers.Serializer):
 
 
 class ReviewOutputSerializer(serializers.ModelSerializer):
-    user = serializers.CharField(source="user.username", read_only=True)
+    user = serializers.CharField(source="user.display_name", read_only=True)
 
     class Meta:
         model = Review

@@ -45,7 +45,10 @@ def history(caller, app):
     caller.is_developer = True
     caller.save(update_fields=["is_developer"])
     own = AppFactory(owner=caller, status=AppStatus.PUBLISHED)
-    return {"thread": thread, "own_app": own}
+    from marketplace.models import Review
+
+    Review.objects.create(app=app, user=caller, rating=4, text="Good app.")
+    return {"thread": thread, "own_app": own, "reviewed": app}
 
 
 def test_deletion_erases_personal_data_and_keeps_the_ledger_balanced(caller, history):
@@ -84,6 +87,10 @@ def test_deletion_erases_personal_data_and_keeps_the_ledger_balanced(caller, his
     posts = APIClient().get(f"/api/v1/forum/threads/{thread.pk}/posts/").json()
     assert posts["results"][0]["author"] == "deleted user"
     assert APIClient().get(f"/api/v1/forum/threads/{thread.pk}/").json()["author"] == "deleted user"
+    # Reviews stay too, by "deleted user".
+    reviews = APIClient().get(f"/api/v1/apps/{history['reviewed'].slug}/reviews/").json()
+    assert [r["user"] for r in reviews["results"]] == ["deleted user"]
+    assert "deleted user" in APIClient().get(history["reviewed"].get_absolute_url()).content.decode()
 
 
 def test_a_wrong_password_is_400_with_the_error_shape_and_changes_nothing(caller, history):
