@@ -23,6 +23,8 @@ class User(AbstractUser):
     developer_terms_accepted_at = models.DateTimeField(null=True, blank=True)
     bio = models.TextField(_("bio"), blank=True, max_length=4000)
     website = models.URLField(_("website"), blank=True)
+    # Set when the account was deleted (privacy app): personal data erased, the row kept for the ledger.
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = ["username"]
@@ -37,6 +39,11 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.username or self.email
+
+    @property
+    def display_name(self) -> str:
+        """The public handle, or "deleted user" once the account was deleted."""
+        return str(_("deleted user")) if self.deleted_at else self.username
 
     @property
     def is_moderator(self) -> bool:

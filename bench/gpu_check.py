@@ -30,6 +30,7 @@ def _worker_path_setup(tmp: str) -> None:
     os.environ["CELERY_BROKER_URL"] = "memory://"
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "True"
     os.environ.setdefault("SECRET_KEY", "gpu-check-only")
+    os.environ.setdefault("PREDICTION_ENCRYPTION_KEYS", "Z3B1LWNoZWNrLW9ubHkta2V5LTMyLWJ5dGVzLWxvbmc=")
 
 
 def worker_path(*, device: str, seconds: float, levels: tuple[int, ...]) -> dict:

@@ -54,7 +54,7 @@ class ForumCategoryOutputSerializer(serializers.ModelSerializer):
 
 class ThreadOutputSerializer(serializers.ModelSerializer):
     category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    author = serializers.CharField(source="author.username", read_only=True)
+    author = serializers.CharField(source="author.display_name", read_only=True)
     body_html = serializers.SerializerMethodField()
     solved = serializers.BooleanField(source="is_solved", read_only=True)
     url = serializers.CharField(source="get_absolute_url", read_only=True)
@@ -70,7 +70,7 @@ class ThreadOutputSerializer(serializers.ModelSerializer):
 
 
 class PostOutputSerializer(serializers.ModelSerializer):
-    author = serializers.CharField(source="author.username", read_only=True)
+    author = serializers.CharField(source="author.display_name", read_only=True)
     likes = serializers.IntegerField(source="likes_count", read_only=True)
     thread = serializers.PrimaryKeyRelatedField(read_only=True)
     badges = serializers.SerializerMethodField()

@@ -11,6 +11,8 @@ from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
 
+from .crypto import derive_key as _derive_prediction_key
+from .crypto import parse_keys as _parse_prediction_keys
 from .env import BASE_DIR, env, require_in_production
 
 VAR_DIR = env.path("MODELMARKET_VAR_DIR", default=str(BASE_DIR / "var"))
@@ -56,6 +58,7 @@ INSTALLED_APPS = [
     "community",
     "analytics",
     "config",  # the composition root: commands that use every app (seed_demo, runplatform)
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -373,6 +376,28 @@ CELERY_BEAT_SCHEDULE["billing-payouts"] = {
     "schedule": env.int("BILLING_PAYOUT_INTERVAL_SECONDS", default=24 * 3600),
 }
 # --- end Billing -----------------------------------------------------------------------------
+# --- Privacy (owned by the privacy app: retention, export, deletion, encryption at rest) --------------
+# Prediction inputs and outputs are encrypted at rest (config/crypto.py). A comma-separated list of Fernet keys:
+# the first encrypts, all decrypt. Rotate: put a new key first, run `manage.py rotate_prediction_key`, then drop
+# the old one. Production refuses to start without it; development derives a key from SECRET_KEY.
+PREDICTION_ENCRYPTION_KEYS = require_in_production(
+    "PREDICTION_ENCRYPTION_KEYS",
+    env.str("PREDICTION_ENCRYPTION_KEYS", default=_derive_prediction_key(SECRET_KEY) if DEBUG else ""), debug=DEBUG,
+)
+_parse_prediction_keys(PREDICTION_ENCRYPTION_KEYS)  # a malformed key stops the start, not the first prediction
+PRIVACY = {
+    # A `store: false` answer nobody collected is erased this long after completion anyway.
+    "UNSTORED_MAX_SECONDS": env.int("PRIVACY_UNSTORED_MAX_SECONDS", default=24 * 3600),
+    # How long a data export can be downloaded once it is ready.
+    "EXPORT_TTL_HOURS": env.int("PRIVACY_EXPORT_TTL_HOURS", default=24),
+    # Rows erased per UPDATE by the retention purge (short transactions, no long locks).
+    "PURGE_BATCH_SIZE": env.int("PRIVACY_PURGE_BATCH_SIZE", default=1000),
+}
+CELERY_BEAT_SCHEDULE["privacy-retention-purge"] = {
+    "task": "privacy.tasks.retention_purge",
+    "schedule": env.int("PRIVACY_PURGE_INTERVAL_SECONDS", default=3600),
+}
+# --- end Privacy -------------------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 
 # --- Observability (config/observability.py, config/metrics.py) -----------------------------------------

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from . import docs, health, lifecycle, observability, site_views
 
 api_v1 = [
+    path("", include("privacy.api_urls")),  # first: it answers DELETE on `me/` (GET as accounts does)
     path("", include("accounts.api_urls")),
     path("", include("marketplace.api_urls")),
     path("", include("inference.api_urls")),
@@ -35,6 +36,7 @@ urlpatterns = [
     path("openai/v1/", include("inference.openai_urls")),
     path("", include("accounts.urls")),
     path("", include("analytics.urls")),
+    path("", include("privacy.urls")),
     path("", include("billing.urls")),
     path("", include("inference.urls")),
     path("", include("community.urls")),

@@ -23,6 +23,7 @@ from config.parsers import StrictJSONParser
 from marketplace.models import App
 
 from . import selectors, services
+from .erasure import prediction_answer_once
 from .models import Prediction, PredictionStatus
 from .serializers import (
     DeliveryOutputSerializer,
@@ -141,9 +142,14 @@ def _wait_for(prediction: Prediction, seconds: float) -> Prediction:
     return services.prediction_wait(prediction=prediction, seconds=seconds)
 
 
+def _payload(prediction: Prediction) -> dict:
+    """The prediction JSON of an answer; a `store: false` prediction is answered once (inference/erasure.py)."""
+    return selectors.prediction_payload(prediction=prediction_answer_once(prediction=prediction))
+
+
 def _answer(prediction: Prediction, *, replayed: bool = False) -> Response:
     code = status.HTTP_201_CREATED if prediction.is_terminal else status.HTTP_202_ACCEPTED
-    payload = selectors.prediction_payload(prediction=prediction)
+    payload = _payload(prediction)
     response = Response(payload, status=code, headers={"Location": payload["urls"]["get"]})
     if replayed:
         response["Idempotent-Replayed"] = "true"
@@ -189,9 +195,10 @@ class PredictionCreateApi(APIView):
             user=request.user, app=app, input=data["input"], version=data["version"] or None, app_version=target,
             api_key=request.auth if isinstance(request.auth, ApiKey) else None, quote_id=data["quote_id"] or None,
             max_price=data["max_price"], webhook=data["webhook"], webhook_events_filter=data["webhook_events_filter"],
-            stream=data["stream"], idempotency_key=key,
+            stream=data["stream"], idempotency_key=key, store=data["store"],
         )
-        if not created and (prediction.app_id != app.pk or prediction.input != data["input"]):
+        if not created and (prediction.app_id != app.pk or (not prediction.data_removed
+                                                            and prediction.input != data["input"])):
             raise Conflict(_("This Idempotency-Key was already used for a different request."),
                            code="idempotency_key_reused")
         wait = _wait_seconds(request)
@@ -216,7 +223,7 @@ class PredictionListApi(ListAPIView):
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response([selectors.prediction_payload(prediction=p) for p in page])
+        return self.get_paginated_response([_payload(p) for p in page])
 
 
 class PredictionDetailApi(APIView):
@@ -226,7 +233,7 @@ class PredictionDetailApi(APIView):
                    responses={200: PredictionOutputSerializer, **error_responses(401, 404)})
     def get(self, request, prediction_id):
         prediction = selectors.prediction_get_for(user=request.user, prediction_id=prediction_id)
-        return Response(selectors.prediction_payload(prediction=prediction))
+        return Response(_payload(prediction))
 
 
 class PredictionCancelApi(APIView):
@@ -238,7 +245,7 @@ class PredictionCancelApi(APIView):
     def post(self, request, prediction_id):
         prediction = selectors.prediction_get_for(user=request.user, prediction_id=prediction_id)
         prediction = services.prediction_cancel(prediction=prediction, actor=request.user)
-        return Response(selectors.prediction_payload(prediction=prediction))
+        return Response(_payload(prediction))
 
 
 class EventStreamRenderer(BaseRenderer):
@@ -287,7 +294,7 @@ def prediction_events(prediction_id, *, poll: float = 0.05, limit_seconds: float
                 yield _sse("output", output, event_id=sent_length)
             if prediction.status != PredictionStatus.SUCCEEDED:
                 yield _sse("error", {"status": prediction.status, "error": prediction.error}, event_id=sent_length)
-            yield _sse("done", selectors.prediction_payload(prediction=prediction), event_id=sent_length)
+            yield _sse("done", _payload(prediction), event_id=sent_length)
             return
         time.sleep(poll)
     yield _sse("error", {"error": _("The stream timed out.")}, event_id=sent_length)

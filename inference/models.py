@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from config.fields import EncryptedJSONField
 from marketplace.models import MONEY, App, AppVersion
 
 
@@ -43,8 +44,9 @@ class Prediction(models.Model):
                                 related_name="predictions")
     status = models.CharField(max_length=20, choices=PredictionStatus.choices, default=PredictionStatus.QUEUED,
                               db_index=True)
-    input = models.JSONField(default=dict)
-    output = models.JSONField(null=True, blank=True)
+    # Encrypted at rest (config/crypto.py); None once erased (`data_removed`: retention, `store: false`, deletion).
+    input = EncryptedJSONField(default=dict, null=True, blank=True)
+    output = EncryptedJSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     logs = models.TextField(blank=True)
 
@@ -64,6 +66,9 @@ class Prediction(models.Model):
     webhook = models.URLField(blank=True, max_length=500)
     webhook_events_filter = models.JSONField(default=list, blank=True)
     idempotency_key = models.CharField(max_length=200, blank=True)
+    # Data protection (privacy app): `store=False` answers once, then erases; `data_removed` once erased.
+    store = models.BooleanField(default=True)
+    data_removed = models.BooleanField(default=False)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -77,7 +82,9 @@ class Prediction(models.Model):
             models.UniqueConstraint(fields=["user", "idempotency_key"], condition=~Q(idempotency_key=""),
                                     name="one_prediction_per_idempotency_key"),
         ]
-        indexes = [models.Index(fields=["user", "-created_at"]), models.Index(fields=["app", "-created_at"])]
+        indexes = [models.Index(fields=["user", "-created_at"]), models.Index(fields=["app", "-created_at"]),
+                   # the retention purge: finished predictions whose data is still there
+                   models.Index(fields=["completed_at"], condition=Q(data_removed=False), name="prediction_data_kept")]
         verbose_name = _("prediction")
         verbose_name_plural = _("predictions")
 

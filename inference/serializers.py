@@ -53,6 +53,8 @@ class PredictionCreateInputSerializer(serializers.Serializer):
     webhook_events_filter = serializers.ListField(child=serializers.ChoiceField(choices=WEBHOOK_EVENTS),
                                                   required=False, default=list)
     stream = serializers.BooleanField(required=False, default=False)
+    store = serializers.BooleanField(required=False, default=True, help_text=(
+        "false: the output is answered once (response, stream or webhook), then erased with the input."))
 
 
 @extend_schema_serializer(component_name="Prediction")
@@ -63,8 +65,10 @@ class PredictionOutputSerializer(serializers.Serializer):
     app = serializers.CharField()
     version = serializers.CharField()
     status = serializers.ChoiceField(choices=PredictionStatus.choices)
-    input = serializers.JSONField()
+    input = serializers.JSONField(allow_null=True)
     output = serializers.JSONField(allow_null=True)
+    data_removed = serializers.BooleanField(help_text="Input and output were erased (retention, `store: false`).")
+    store = serializers.BooleanField()
     error = serializers.CharField(allow_null=True)
     logs = serializers.CharField()
     price = serializers.CharField(help_text="Decimal string, 6 places.")

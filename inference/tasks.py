@@ -44,11 +44,13 @@ def run_prediction(self, prediction_id: str, version_id: int | None = None, stre
 @shared_task(bind=True, acks_late=True, max_retries=None, ignore_result=True)
 def deliver_webhook(self, delivery_id: int) -> None:
     """One attempt per run; retried with growing delays until delivered or out of attempts."""
+    from .erasure import prediction_webhook_ended
     from .services.webhooks import webhook_attempt, webhook_retry_delays
 
     if not webhook_attempt(delivery_id=delivery_id):
         delays = webhook_retry_delays()
         raise self.retry(countdown=delays[min(self.request.retries, len(delays) - 1)])
+    prediction_webhook_ended(delivery_id=delivery_id)  # a `store: false` answer it carried is erased now
 
 
 # --- Worker lifecycle: heartbeat with queues and devices (routing and 503s), lost-message recovery ----------

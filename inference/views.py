@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from config.web_errors import errors_as_messages
 
 from . import selectors, services
+from .erasure import prediction_answer_once
 
 
 @login_required
@@ -20,7 +21,8 @@ def prediction_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def prediction_detail(request: HttpRequest, prediction_id) -> HttpResponse:
-    prediction = selectors.prediction_get_for(user=request.user, prediction_id=prediction_id)
+    prediction = prediction_answer_once(prediction=selectors.prediction_get_for(user=request.user,
+                                                                                prediction_id=prediction_id))
     return render(request, "inference/prediction_detail.html", {
         "prediction": prediction,
         "payload": selectors.prediction_payload(prediction=prediction),

@@ -75,6 +75,10 @@ class AppForm(forms.Form):
     purchase_price = _money_field(_("One-time purchase price"), required=False,
                                   help_text=_("Optional. Leave empty for no purchase step."))
 
+    retention_days = forms.IntegerField(
+        label=_("Keep inputs and outputs (days)"), min_value=0, max_value=365, required=False, initial=30,
+        help_text=_("Predictions' inputs and outputs are erased this many days after they finish (0-365)."))
+
     PER_CALL_FIELDS = ("base_price", "k", "window_seconds", "max_price", "free_calls_per_month")
 
     @classmethod
@@ -84,7 +88,7 @@ class AppForm(forms.Form):
             "tags": ", ".join(tag.name for tag in app.tags.all()), "pricing_model": app.pricing_model,
             "base_price": app.base_price, "k": app.k, "window_seconds": app.window_seconds,
             "max_price": app.max_price, "free_calls_per_month": app.free_calls_per_month,
-            "purchase_price": app.purchase_price,
+            "purchase_price": app.purchase_price, "retention_days": app.retention_days,
         }
 
     def tag_list(self) -> list[str]:
@@ -101,8 +105,11 @@ class AppForm(forms.Form):
 
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
-        return {"name": data["name"], "tagline": data["tagline"], "description": data["description"],
-                "category": data["category"], "pricing": self.pricing(), "tags": self.tag_list()}
+        kwargs = {"name": data["name"], "tagline": data["tagline"], "description": data["description"],
+                  "category": data["category"], "pricing": self.pricing(), "tags": self.tag_list()}
+        if data.get("retention_days") is not None:
+            kwargs["retention_days"] = data["retention_days"]
+        return kwargs
 
 
 class AppVersionForm(forms.Form):

@@ -103,6 +103,12 @@ class App(models.Model):
     owner_allowance = models.DecimalField(_("owner allowance per month"), null=True, blank=True,
                                           validators=[MinValueValidator(0)], **MONEY)
 
+    # Data protection: inputs and outputs of this app's predictions are erased this long after completion
+    # (privacy.tasks.retention_purge); prices, metrics and the ledger stay.
+    retention_days = models.PositiveSmallIntegerField(
+        _("retention (days)"), default=30, validators=[MaxValueValidator(365)],
+        help_text=_("Inputs and outputs of predictions are erased this many days after they finish (0-365)."))
+
     runs_count = models.PositiveBigIntegerField(default=0)
     rating_sum = models.PositiveIntegerField(default=0)
     reviews_count = models.PositiveIntegerField(default=0)

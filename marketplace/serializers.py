@@ -53,6 +53,8 @@ class AppCreateInputSerializer(serializers.Serializer):
     category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all())
     pricing = PricingInputSerializer(required=False)
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, max_length=10)
+    retention_days = serializers.IntegerField(required=False, min_value=0, max_value=365, help_text=_(
+        "Days inputs and outputs of this app's predictions are kept after they finish (default 30)."))
 
 
 class AppUpdateInputSerializer(AppCreateInputSerializer):
@@ -123,7 +125,7 @@ class AppOutputSerializer(serializers.ModelSerializer):
         fields = [
             "slug", "name", "tagline", "description", "category", "category_name", "owner", "status",
             "status_reason", "rating", "reviews_count", "runs", "pricing", "price", "currency", "tags", "icon",
-            "url", "latest_version", "created_at", "updated_at", "published_at",
+            "url", "latest_version", "created_at", "updated_at", "published_at", "retention_days",
         ]
         read_only_fields = fields
 
@@ -169,7 +171,7 @@ class AcquireOutputSerializer(serializers.Serializer):
 
 
 class ReviewOutputSerializer(serializers.ModelSerializer):
-    user = serializers.CharField(source="user.username", read_only=True)
+    user = serializers.CharField(source="user.display_name", read_only=True)
 
     class Meta:
         model = Review

@@ -38,7 +38,7 @@ from .pricing_port import purchase_gate
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 PRICING_FIELDS = ("base_price", "k", "window_seconds", "max_price", "free_calls_per_month", "purchase_price")
-EDITABLE_FIELDS = ("name", "tagline", "description", "category", "icon")
+EDITABLE_FIELDS = ("name", "tagline", "description", "category", "icon", "retention_days")
 
 
 def _unique_slug(name: str) -> str:
@@ -118,6 +118,7 @@ def _set_tags(app: App, tags: list[str] | None) -> None:
 def app_create(
     *, owner: User, name: str, tagline: str, category: Category, description: str = "",
     pricing: dict[str, Any] | None = None, tags: list[str] | None = None, icon: Any = None, slug: str | None = None,
+    retention_days: int | None = None,
 ) -> App:
     """A new draft owned by `owner`, who gets it in their library. `slug` is derived from the name unless given."""
     if not owner.is_developer:
@@ -128,6 +129,8 @@ def app_create(
               category=category, slug=slug or _unique_slug(name))
     if icon:
         app.icon = icon
+    if retention_days is not None:
+        app.retention_days = retention_days
     _apply_pricing(app, pricing)
     _full_clean(app)
     app.save()

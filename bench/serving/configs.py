@@ -139,6 +139,7 @@ def platform_env(args, kind: str, var_dir: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL")}
     env.update({
         "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "False", "SECRET_KEY": "bench-" + "x" * 50,
+        "PREDICTION_ENCRYPTION_KEYS": "YmVuY2gtb25seS1rZXktMzItYnl0ZXMtbG9uZy0tLSE=",
         "ALLOWED_HOSTS": "127.0.0.1,localhost", "SECURE_SSL_REDIRECT": "False", "SECURE_HSTS_SECONDS": "0",
         "SITE_URL": "http://127.0.0.1", "DB_CONN_MAX_AGE": "600", "CONN_MAX_AGE": "600",
         "API_KEY_RATE": "100000000/min", "LOG_LEVEL": "WARNING", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1",

@@ -67,7 +67,7 @@ def prediction_create(
     *, user: User, app: App, input: Any, version: str | None = None, api_key: ApiKey | None = None,  # noqa: A002
     quote_id: str | None = None, max_price: Decimal | None = None, webhook: str = "",
     webhook_events_filter: list[str] | None = None, stream: bool = False, idempotency_key: str = "",
-    app_version: AppVersion | None = None, review_run: bool = False,
+    app_version: AppVersion | None = None, review_run: bool = False, store: bool = True,
 ) -> tuple[Prediction, bool]:
     """Admit, price and queue a prediction. Answers (prediction, created); the same key answers the same one.
 
@@ -109,7 +109,7 @@ def prediction_create(
                 app=app, version=app_version, user=user, api_key=api_key, input=data, quote_id=quote_id or "",
                 max_price=max_price, webhook=webhook or "", webhook_events_filter=events, stream=stream,
                 idempotency_key=idempotency_key or "", hardware="gpu" if queue == "inference-gpu" else "cpu",
-                currency=settings.MODELMARKET["CURRENCY"],
+                currency=settings.MODELMARKET["CURRENCY"], store=store,
             )
             # Admitted in the same transaction, just before the row is written (its id exists already), so the
             # price goes in with the INSERT; a PaymentRequired rolls everything back and nothing is queued.

@@ -129,6 +129,9 @@ MATRIX = [
     Cell("ledger", "list", "GET", "/api/v1/billing/ledger/", (401, 0, 1, 0, 0)),
     Cell("ledger", "balance", "GET", "/api/v1/billing/balance/", (401, 200, 200, 200, 200)),
     Cell("ledger", "wallet page", "GET", "/billing/wallet/", (302, 200, 200, 200, 200), page=True),
+    # Data exports (privacy): the zip is its owner's only, never a public URL.
+    Cell("data export", "download", "GET", "/api/v1/me/export/{export}/download/", A),
+    Cell("data export", "status", "GET", "/api/v1/me/export/", A),
     # Quotes are personal: only the user it was given to can run at its price.
     Cell("quote", "use", "POST", "/api/v1/apps/{seller_app}/predictions/", (401, 400, 202, 400, 400),
          {"input": {"text": "hi"}, "quote_id": "{quote}"}),
@@ -175,7 +178,12 @@ def world(settings):
     for user in users.values():  # everyone may run the app: only the quote's owner decides the answer
         LibraryEntryFactory(user=user, app=seller_app)
         billing.credit_grant(user=user, amount=Decimal("1"), memo="everyone", granted_by=None)
-    ids = {**{state: app.slug for state, app in apps.items()}, "prediction": prediction.pk, "delivery": delivery.pk,
+    from privacy.services import export_build, export_request
+
+    export = export_request(user=owner)
+    export_build(export_id=str(export.pk))
+    ids = {**{state: app.slug for state, app in apps.items()}, "export": export.pk,
+           "prediction": prediction.pk, "delivery": delivery.pk,
            "key": key.pk, "dataset": dataset.pk, "spare_dataset": spare.pk, "job": job.pk,
            "post": thread.posts.get(number=1).pk, "seller_app": seller_app.slug, "quote": str(quote.pk)}
     return {"users": users, "ids": ids, "post": thread.posts.get(number=1),

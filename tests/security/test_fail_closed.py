@@ -20,14 +20,17 @@ SCRIPT = (
 
 def _settings_in_subprocess(**overrides) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS",
-                                                            "WEBHOOK_ALLOW_PRIVATE_ADDRESSES")}
+                                                            "WEBHOOK_ALLOW_PRIVATE_ADDRESSES",
+                                                            "PREDICTION_ENCRYPTION_KEYS")}
     env.update(overrides)
     return subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
 
 
 def test_debug_is_off_unless_the_environment_turns_it_on():
-    result = _settings_in_subprocess(SECRET_KEY="a-real-secret-for-this-test-only", SITE_URL="https://mm.example")
+    # Production also needs the key that encrypts prediction data (tests/privacy/test_encryption.py: refused without)
+    result = _settings_in_subprocess(SECRET_KEY="a-real-secret-for-this-test-only", SITE_URL="https://mm.example",
+                                     PREDICTION_ENCRYPTION_KEYS="Zm9yLXRoaXMtdGVzdC1vbmx5LTMyLWJ5dGVzLWtleSE=")
     assert result.returncode == 0, result.stderr
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert loaded["debug"] is False

@@ -57,6 +57,9 @@ class Prediction(Model):
     started_at: str | None = None
     completed_at: str | None = None
     urls: dict[str, str] | None = None
+    # Data protection: `store=False` answers once; `data_removed` once input and output were erased.
+    store: bool | None = None
+    data_removed: bool | None = None
     _client: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -134,6 +137,7 @@ class App(Model):
     price: str | None = None
     latest_version: Any = None
     created_at: str | None = None
+    retention_days: int | None = None  # days inputs and outputs of its predictions are kept
 
 
 @dataclass
