@@ -45,7 +45,7 @@ def test_a_quote_and_an_admission_use_the_same_price(paid_app, buyer):
 
 
 def test_training_prices_a_job_with_billings_rate(settings):
-    from inference.training.selectors import training_price_per_second
+    from training.selectors import training_price_per_second
 
     settings.BILLING = {**settings.BILLING, "TRAINING_PRICE_PER_SECOND": {"cpu": D("0.5"), "gpu": D("2")}}
     assert training_price_per_second(hardware="cpu") == D("0.5") == contract.training_rate("cpu")
@@ -55,8 +55,8 @@ def test_training_prices_a_job_with_billings_rate(settings):
 
 
 def test_training_estimate_price_is_billings_training_price(settings):
-    from inference.training.selectors import training_estimate
     from tests.factories import AppVersionFactory
+    from training.selectors import training_estimate
 
     settings.BILLING = {**settings.BILLING, "TRAINING_PRICE_PER_SECOND": {"cpu": D("0.000300"), "gpu": D("1")}}
 

@@ -49,7 +49,7 @@ def demo_site(demo_store_without_npc, eager_celery):
     billing_demo.seed_demo(stdout=StringIO())
     community_demo.seed_demo(stdout=StringIO())
     # Training is its own app after the architecture work (training/), inside inference/ before it.
-    training = "training" if importlib.util.find_spec("training") else "inference.training"
+    training = "training"
     importlib.import_module(f"{training}.demo").seed_demo(stdout=StringIO())
     dataset = importlib.import_module(f"{training}.models").Dataset.objects.get()
     draft = App.objects.get(slug="essay-feedback")
