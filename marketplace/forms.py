@@ -7,6 +7,7 @@ from PIL import Image, UnidentifiedImageError
 
 from config.money import StrictDecimalFormField
 
+from .model_card_forms import ModelCardFields
 from .models import App, AppVersion, Framework, Hardware, PricingModel, Task
 from .selectors import categories_all
 
@@ -104,8 +105,8 @@ class AppForm(forms.Form):
                 "category": data["category"], "pricing": self.pricing(), "tags": self.tag_list()}
 
 
-class AppVersionForm(forms.Form):
-    """A new version of an app.
+class AppVersionForm(ModelCardFields):
+    """A new version of an app (with its model card, see model_card_forms.py).
 
     EXTENSION POINT (inference): add the artifact upload and the task/framework/hardware fields here and return
     them from `service_kwargs()` (or override `save()`). The console view already posts `request.FILES`, renders

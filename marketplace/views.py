@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from accounts.forms import add_service_errors
 
 from .forms import SORTS, AppForm, AppVersionForm, ReplyForm, ReviewForm, StoreFilterForm
+from .model_cards import version_model_card_update
 from .models import App, AppStatus, Category, Review, VersionStatus
 from .selectors import (
     app_current_price,
@@ -270,6 +271,7 @@ def console_version_new(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             version = form.save(app=app, actor=request.user)
+            version_model_card_update(version=version, actor=request.user, **form.model_card_values())
         except (ValidationError, PermissionDenied) as error:
             add_service_errors(form, error)
         else:
