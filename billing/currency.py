@@ -44,10 +44,12 @@ def money_convert(*, amount: Decimal, currency: str, rates: dict[str, Decimal]) 
 
 
 def money_text_in(*, amount: Decimal, currency: str) -> str:
-    """A converted amount for display: cents from one unit up, four decimals below (¥7.10, €0.0018)."""
+    """A converted amount for display: cents from one unit up, up to four decimals below (¥7.10, €0.0018, €0.92)."""
     places = Decimal("0.01") if abs(amount) >= 1 else Decimal("0.0001")
     rounded = amount.quantize(places, rounding=ROUND_HALF_UP)
-    digits = f"{abs(rounded):,.{-places.as_tuple().exponent}f}"  # type: ignore[operator]
+    whole, _dot, frac = f"{abs(rounded):,f}".partition(".")
+    frac = frac.rstrip("0").ljust(2, "0")
+    digits = f"{whole}.{frac}"
     symbol = SYMBOLS.get(currency.lower())
     text = f"{symbol}{digits}" if symbol else f"{digits} {currency.upper()}"
     return f"−{text}" if rounded < 0 else text
