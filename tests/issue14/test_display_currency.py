@@ -100,6 +100,7 @@ def test_the_settings_page_saves_the_pick(client_for):
     client = client_for(person, language="zh-hans")
     page = client.get("/settings/").content.decode()
     assert 'id="display-currency"' in page and 'name="display_currency"' in page
+    assert "价格显示为" in page and "跟随语言（当前为 CNY）" in page  # in Chinese, defaulting to yuan
     assert client.post("/settings/currency/", {"display_currency": "eur"}).status_code == 302
     person.refresh_from_db()
     assert person.display_currency == "eur"

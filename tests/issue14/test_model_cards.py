@@ -40,6 +40,8 @@ def test_the_owner_edits_a_card_in_the_console_and_the_app_page_shows_it_with_th
     for text in ("Model card · v1.0.0", "all-MiniLM-L6-v2", "3,000 generated patient messages.", "macro_f1", "0.93",
                  "Sorting notes.", "English only.", "Apache-2.0"):
         assert text in versions, text
+    chinese = client_for(language="zh-hans").get(app.get_absolute_url()).content.decode()
+    assert "模型卡片 · v1.0.0" in chinese and "评估指标" in chinese and "许可证" in chinese
     console = client_for(owner).get(f"/console/apps/{app.slug}/").content.decode()
     assert url in console and "Edit model card" in console
 
