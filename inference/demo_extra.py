@@ -124,7 +124,7 @@ CARD_METRICS = {  # metric on the card: key in what the build reported
                       "agreement_leave_one_question_out": "cross_validated_agreement",
                       "graded_answers": "examples"},
     "symptom-triage": {"handwritten_accuracy": "handwritten_accuracy", "handwritten_examples": "handwritten_examples",
-                       "held_out_accuracy": "held_out_accuracy"},
+                       "generated_held_out_accuracy": "held_out_accuracy"},
 }
 
 

@@ -39,7 +39,7 @@ def try_it_extras(version) -> dict:
         "pairs": grading_pairs(card) if version is not None and version.task == "answer-grading" else [],
         "i18n": {
             "grades": {key: str(name) for key, name in GRADE_NAMES.items()},
-            "score": _("Similarity to the reference answer"), "grade": _("Grade"),
+            "score": _("Similarity"), "grade": _("Grade"),
             "notices": notices_translated(),
         },
     }
