@@ -5,9 +5,16 @@ from decimal import Decimal
 import pytest
 from selenium.webdriver.common.by import By
 
+from tests.browser.test_first_impression import _axe_serious
 from tests.browser.test_try_it import _log_in, _run_and_wait
 
 pytestmark = pytest.mark.browser
+
+
+def _axe_mine(browser) -> list[str]:
+    """axe's serious findings, but the nav bell's: with unread notifications its name and visible count differ
+    (label-content-name-mismatch), which is older than issue 14 and not on these components."""
+    return [finding for finding in _axe_serious(browser) if "'.bell'" not in finding]
 
 
 @pytest.fixture
@@ -44,6 +51,7 @@ def test_the_grader_and_triage_demos_with_their_notices_cards_and_prices(live_se
     browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", cards)
     assert "all-MiniLM-L6-v2" in cards.text and "Model card · v1.0.0" in cards.text
     browser.shot("issue14-grader-model-card")
+    assert _axe_mine(browser) == []
 
     browser.add_cookie({"name": "django_language", "value": "zh-hans"})
     browser.get(f"{base}/apps/symptom-triage/")
@@ -56,6 +64,7 @@ def test_the_grader_and_triage_demos_with_their_notices_cards_and_prices(live_se
     browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", cards)
     assert "模型卡片 · v1.0.0" in cards.text and "局限性" in cards.text
     browser.shot("issue14-triage-zh-model-card")
+    assert _axe_mine(browser) == []
 
     browser.get(f"{base}/apps/")
     assert "≈ ¥" in browser.find_element(By.CSS_SELECTOR, '[data-app="symptom-triage"]').text
@@ -65,4 +74,5 @@ def test_the_grader_and_triage_demos_with_their_notices_cards_and_prices(live_se
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", card)
     assert card.is_displayed() and "跟随语言（当前为 CNY）" in card.text
     browser.shot("issue14-settings-currency")
+    assert _axe_mine(browser) == []
     assert browser.console_errors() == []
