@@ -6,6 +6,14 @@ from django.utils.translation import gettext_lazy as _
 MODERATORS_GROUP = "Moderators"
 
 
+class DisplayCurrency(models.TextChoices):
+    """Currencies prices can be shown in (approximately; billing/currency.py). The ledger keeps one currency."""
+
+    USD = "usd", _("US dollar (USD)")
+    CNY = "cny", _("Chinese yuan (CNY)")
+    EUR = "eur", _("Euro (EUR)")
+
+
 class UserQuerySet(models.QuerySet):
     def moderators(self) -> "UserQuerySet":
         return self.filter(models.Q(is_superuser=True) | models.Q(groups__name=MODERATORS_GROUP)).distinct()
@@ -20,6 +28,9 @@ class User(AbstractUser):
 
     email = models.EmailField(_("email address"), unique=True)
     is_developer = models.BooleanField(_("developer"), default=False)
+    # Prices are shown in this currency too (empty: by language, accounts/preferences.py).
+    display_currency = models.CharField(_("display currency"), max_length=3, blank=True,
+                                        choices=DisplayCurrency.choices)
     developer_terms_accepted_at = models.DateTimeField(null=True, blank=True)
     bio = models.TextField(_("bio"), blank=True, max_length=4000)
     website = models.URLField(_("website"), blank=True)

@@ -11,12 +11,14 @@ from config.errors import DomainError
 from config.web_errors import error_messages
 
 from . import charts, selectors, services
+from .currency import currency_rate_set, money_text_in, rate_is_stale
 from .forms import CreditGrantForm
 from .models import (
     Account,
     Charge,
     ChargeStatus,
     CreditGrant,
+    CurrencyRate,
     EconomicsReport,
     Entry,
     Payout,
@@ -220,3 +222,43 @@ class EconomicsReportAdmin(ReadOnlyAdmin):
             "opts": self.model._meta, **(extra_context or {}),
         }
         return TemplateResponse(request, "billing/admin/economics.html", context)
+
+
+@admin.register(CurrencyRate)
+class CurrencyRateAdmin(admin.ModelAdmin):
+    """The display-currency rate table moderators keep (billing/currency.py): shown prices only, never charges."""
+
+    list_display = ["code", "per_settlement_unit", "example", "updated_at", "stale"]
+    list_editable = ["per_settlement_unit"]
+    fields = ["code", "per_settlement_unit", "updated_at"]
+    readonly_fields = ["updated_at"]
+
+    def _moderator(self, request) -> bool:
+        return request.user.is_active and request.user.is_moderator
+
+    def has_module_permission(self, request):
+        return self._moderator(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._moderator(request)
+
+    def has_add_permission(self, request):
+        return self._moderator(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._moderator(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._moderator(request)
+
+    @admin.display(description=_("1 unit of the settlement currency shows as"))
+    def example(self, obj: CurrencyRate) -> str:
+        return money_text_in(amount=obj.per_settlement_unit, currency=obj.code)
+
+    @admin.display(description=_("stale"), boolean=True)
+    def stale(self, obj: CurrencyRate) -> bool:
+        return rate_is_stale(rate=obj)
+
+    def save_model(self, request, obj, form, change):
+        saved = currency_rate_set(code=obj.code, per_settlement_unit=obj.per_settlement_unit)
+        obj.pk, obj.updated_at = saved.pk, saved.updated_at

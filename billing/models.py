@@ -9,10 +9,13 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from accounts.models import DisplayCurrency
 
 MONEY = {"max_digits": 18, "decimal_places": 6}
 ZERO = Decimal("0.000000")
@@ -362,3 +365,26 @@ class EconomicsReport(Transaction):
         proxy = True
         verbose_name = _("economics report")
         verbose_name_plural = _("economics report")
+
+
+class CurrencyRate(models.Model):
+    """A display currency's rate, kept by moderators in the admin (billing/currency.py).
+
+    Pages may show prices in it, marked approximate; the ledger, quotes and charges stay in the settlement
+    currency (settings.MODELMARKET["CURRENCY"]). `per_settlement_unit`: what one settlement unit is worth in it.
+    """
+
+    code = models.CharField(_("currency"), max_length=3, unique=True, choices=DisplayCurrency.choices)
+    per_settlement_unit = models.DecimalField(
+        _("units per settlement unit"), max_digits=18, decimal_places=8,
+        validators=[MinValueValidator(Decimal("0.00000001"))],
+        help_text=_("How much one unit of the settlement currency is worth in this currency, e.g. 7.10 yuan."))
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("currency rate")
+        verbose_name_plural = _("currency rates")
+
+    def __str__(self) -> str:
+        return f"1 {settings.MODELMARKET['CURRENCY'].upper()} = {self.per_settlement_unit} {self.code.upper()}"

@@ -13,7 +13,10 @@ from django.db import transaction
 
 from marketplace.models import App, AppVersion, VersionStatus
 
-DEMO_USER_APPS = ("faq-search", "finance-sentiment", "npc-dialogue", "shape-classifier", "similar-items")
+from .demo_extra import GRADER_EXAMPLES, build_grader, build_triage_with_notice, demo_card_fill
+
+DEMO_USER_APPS = ("faq-search", "finance-sentiment", "npc-dialogue", "shape-classifier", "similar-items",
+                  "answer-grader")
 
 
 def demo_cache_dir() -> Path:
@@ -125,8 +128,10 @@ DEMO_MODELS = {
     "finance-sentiment": ("finance-sentiment-v2.keras", build_finance),
     "npc-dialogue": ("npc-dialogue-v2.zip", build_npc),
     "shape-classifier": ("shape-classifier-v2.keras", build_shapes),
-    "symptom-triage": ("symptom-triage-v1.keras", build_triage),
+    # v2: the v1 classifier with the "not medical advice" notice in its artifact (inference/demo_extra.py).
+    "symptom-triage": ("symptom-triage-v2.keras", build_triage_with_notice),
     "language-identifier": ("language-identifier-v1.keras", build_language),
+    "answer-grader": ("answer-grader-v1.zip", build_grader),
 }
 
 
@@ -154,6 +159,7 @@ DEMO_EXAMPLES = {
     "language-identifier": {"examples": ["Bonjour, je voudrais réserver une table pour ce soir.",
                                          "Wie spät ist es bitte?", "¿Dónde está la biblioteca?",
                                          "Where is the nearest bus stop?"]},
+    "answer-grader": GRADER_EXAMPLES,
 }
 EVALUATION_SETS = ("fresh", "handwritten")  # named on the model card by the Try-it tag (translated there)
 
@@ -230,6 +236,7 @@ def seed_demo(*, stdout) -> None:
         version, info = demo_model_attach(slug)
         if version is None:
             continue
+        demo_card_fill(version=version, info=info)
         accuracy = info.get("held_out_accuracy")
         note = f", held-out accuracy {accuracy:.1%}" if accuracy is not None else ""
         stdout.write(f"Model for {slug}: {version.status}{note} {version.error}".rstrip())

@@ -38,6 +38,11 @@ INPUT_SCHEMAS: dict[str, dict] = {
         "properties": {"image": {"type": "string", "contentEncoding": "base64",
                                  "description": "A base64 PNG or JPEG."}},
     },
+    "answer-grading": {
+        "type": "object", "required": ["answer", "reference"], "additionalProperties": False,
+        "properties": {"answer": {**_TEXT, "description": "The student's answer."},
+                       "reference": {**_TEXT, "description": "The model answer it is graded against."}},
+    },
 }
 
 _ITEM_OUTPUTS = {
@@ -46,12 +51,15 @@ _ITEM_OUTPUTS = {
                                                             "dim": {"type": "integer"}}},
     "text-generation": {"type": "object", "properties": {"text": {"type": "string"}}},
     "image-classification": {"type": "object", "properties": {"labels": _LABELS}},
+    "answer-grading": {"type": "object", "properties": {
+        "score": {"type": "number", "minimum": 0, "maximum": 1, "description": "Similarity to the reference."},
+        "grade": {"type": "string", "enum": ["correct", "partial", "incorrect"]}}},
 }
 
 
 def output_schema(task: str) -> dict:
     item = _ITEM_OUTPUTS[task]
-    if task == "image-classification":
+    if task in ("image-classification", "answer-grading"):
         return item
     return {"oneOf": [item, {"type": "object", "properties": {"results": {"type": "array", "items": item}}}]}
 
@@ -60,6 +68,8 @@ EXAMPLE_INPUTS = {
     "text-classification": {"text": "Quarterly revenue rose 12% and the company raised its guidance."},
     "feature-extraction": {"text": "How do I reset my password?"},
     "text-generation": {"text": "Guard: Halt!", "max_new_tokens": 8},
+    "answer-grading": {"answer": "Plants use sunlight, water and carbon dioxide.",
+                       "reference": "Plants need sunlight, water and carbon dioxide to make glucose and oxygen."},
 }
 
 
@@ -80,6 +90,11 @@ def example_input(task: str) -> dict:
 def version_example_input(version) -> dict:
     """The version's own first example (model card `examples`) when it is a valid input, else the task's."""
     examples = (version.model_card or {}).get("examples") or []
+    if version.task == "answer-grading":  # examples are {answer, reference} pairs
+        first = examples[0] if examples and isinstance(examples[0], dict) else {}
+        if {"answer", "reference"} <= set(first):
+            return {key: str(first[key])[:MAX_TEXT_CHARS] for key in ("answer", "reference")}
+        return example_input(version.task)
     if version.task != "image-classification" and examples and isinstance(examples[0], str):
         example = {"text": examples[0][:MAX_TEXT_CHARS]}
         if version.task == "text-generation":
@@ -164,6 +179,8 @@ def input_items(*, task: str, data: dict) -> list[dict]:
     """Split a validated input into the model's batch items."""
     if task == "image-classification":
         return [{"image": decode_image(data["image"])}]
+    if task == "answer-grading":
+        return [{"answer": data["answer"], "reference": data["reference"]}]
     extra = {"max_new_tokens": data.get("max_new_tokens", 32)} if task == "text-generation" else {}
     texts = data["texts"] if "texts" in data else [data["text"]]
     return [{"text": text, **extra} for text in texts]

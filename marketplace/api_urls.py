@@ -1,7 +1,7 @@
 """API routes of the marketplace app (under /api/v1/)."""
 from django.urls import path
 
-from . import api
+from . import api, model_card_api
 
 urlpatterns = [
     path("categories/", api.CategoryListApi.as_view(), name="api-categories"),
@@ -11,4 +11,6 @@ urlpatterns = [
     path("apps/<slug:slug>/review/", api.AppModerationApi.as_view(), name="api-app-review"),
     path("apps/<slug:slug>/acquire/", api.AppAcquireApi.as_view(), name="api-app-acquire"),
     path("apps/<slug:slug>/reviews/", api.AppReviewListCreateApi.as_view(), name="api-app-reviews"),
+    path("apps/<slug:slug>/versions/<str:version>/card/", model_card_api.VersionModelCardApi.as_view(),
+         name="api-version-card"),
 ]

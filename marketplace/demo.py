@@ -96,9 +96,9 @@ DEMO_APPS = [
         ),
     },
     {
-        "slug": "symptom-triage", "name": "Symptom Triage Notes", "category": "healthcare",
-        "tagline": "Sorts free-text patient messages into routine, soon and urgent for the care team.",
-        "tags": ["triage", "clinical text", "classification"], "featured": False,
+        "slug": "symptom-triage", "name": "Symptom Triage Notes (demo)", "category": "healthcare",
+        "tagline": "Demo: sorts free-text patient messages into routine, soon and urgent. Not medical advice.",
+        "tags": ["demo", "triage", "clinical text", "classification"], "featured": False,
         "pricing": {"model": "per_call", "base_price": Decimal("0.004000"), "k": Decimal("0"),
                     "window_seconds": 3600, "max_price": Decimal("0.004000"), "free_calls_per_month": 50},
         "version": {"task": Task.TEXT_CLASSIFICATION, "framework": Framework.KERAS},
@@ -106,7 +106,8 @@ DEMO_APPS = [
             "Reads messages such as *\"my chest has felt tight since this morning\"* and suggests a triage "
             "level so urgent cases reach a clinician first.\n\n"
             "> **Not medical advice, and not a medical device.** It assists staff who make the decision; it never "
-            "replaces them. In an emergency, call your local emergency number.\n\n"
+            "replaces them. In an emergency, call your local emergency number. Every answer carries this notice "
+            "in its `notice` field.\n\n"
             "A small demonstration model: a word and word-pair classifier trained on generated patient messages. "
             "It is right on 28 of 30 hand-written messages, and it will be wrong on real ones.\n\n"
             "## Labels\n\n- `routine`\n- `soon` (within 24 hours)\n- `urgent` (now)\n\n"
@@ -139,6 +140,27 @@ DEMO_APPS = [
             "English (`en`), German (`de`), French (`fr`), Spanish (`es`), Italian (`it`), Portuguese (`pt`), "
             "Dutch (`nl`), Swedish (`sv`), Polish (`pl`) and Turkish (`tr`).\n\n"
             "It looks at character sequences of one to three letters, the classic approach for short texts.\n"
+        ),
+    },
+    {
+        "slug": "answer-grader", "name": "Short-Answer Grader (demo)", "category": "education",
+        "tagline": "Demo: grades a student's short answer against the model answer by meaning, not exact words.",
+        "tags": ["demo", "grading", "embeddings", "teaching"], "pricing": FREE,
+        "version": {"task": Task.ANSWER_GRADING, "framework": Framework.TRANSFORMERS},
+        "description": (
+            "> **A demonstration model.** The grade comes from how close the answer's meaning is to the reference "
+            "answer, not from a teacher. Check any grade that matters.\n\n"
+            "Send the student's answer and the reference answer; get a **score** from 0 to 1 (the cosine similarity "
+            "of their all-MiniLM-L6-v2 sentence embeddings) and a **grade**: `correct`, `partial` or `incorrect`.\n\n"
+            "## How it was calibrated\n\n"
+            "Two thresholds on the score were chosen on 72 answers to 12 school questions that we graded by hand "
+            "(shipped with the platform). The model card shows how often it agrees with those grades, and the "
+            "honest figure: agreement when each question is graded with thresholds calibrated on the others.\n\n"
+            "## Known weak spots\n\n"
+            "- An answer that reuses the reference's words but says something wrong can still score high.\n"
+            "- Very short correct answers (*\"Gravity.\"*) can score low.\n\n"
+            + _example("answer-grader", '{"input": {"answer": "It pumps blood round the body", '
+                                        '"reference": "The heart pumps blood around the body."}}')
         ),
     },
 ]

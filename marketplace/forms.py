@@ -7,6 +7,7 @@ from PIL import Image, UnidentifiedImageError
 
 from config.money import StrictDecimalFormField
 
+from .model_card_forms import ModelCardFields
 from .models import App, AppVersion, PricingModel, Task
 from .selectors import categories_all
 from .services import app_version_create
@@ -112,8 +113,8 @@ class AppForm(forms.Form):
         return kwargs
 
 
-class AppVersionForm(forms.Form):
-    """A new version of an app: its number and changelog.
+class AppVersionForm(ModelCardFields):
+    """A new version of an app: its number, changelog and model card (see model_card_forms.py).
 
     EXTENSION POINT: the app that stores the model itself (inference) subclasses this form with the artifact
     upload and the task/framework/hardware fields, and registers it with `version_form_register()` (in its

@@ -166,6 +166,8 @@ class Task(models.TextChoices):
     FEATURE_EXTRACTION = "feature-extraction", _("Feature extraction")
     TEXT_GENERATION = "text-generation", _("Text generation")
     IMAGE_CLASSIFICATION = "image-classification", _("Image classification")
+    # {answer, reference} -> {score, grade}: a sentence encoder and calibrated thresholds (inference/grading.py).
+    ANSWER_GRADING = "answer-grading", _("Answer grading")
 
 
 class Framework(models.TextChoices):
@@ -201,6 +203,13 @@ class AppVersion(models.Model):
     output_schema = models.JSONField(default=dict, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
     model_card = models.JSONField(default=dict, blank=True)
+    # The model card a buyer reads (marketplace/model_cards.py): filled by fine-tuning, edited by the owner.
+    base_model = models.CharField(_("base model"), max_length=200, blank=True)
+    training_data = models.TextField(_("training data"), max_length=4000, blank=True)
+    evaluation_metrics = models.JSONField(_("evaluation metrics"), default=dict, blank=True)
+    intended_use = models.TextField(_("intended use"), max_length=4000, blank=True)
+    limitations = models.TextField(_("limitations"), max_length=4000, blank=True)
+    license = models.CharField(_("licence"), max_length=100, blank=True)
 
     max_batch_size = models.PositiveSmallIntegerField(default=32, validators=[MinValueValidator(1),
                                                                              MaxValueValidator(256)])

@@ -1,7 +1,7 @@
 """Server-rendered store and console pages."""
 from django.urls import path
 
-from . import views
+from . import model_card_views, views
 
 app_name = "marketplace"
 urlpatterns = [
@@ -19,4 +19,6 @@ urlpatterns = [
     path("console/apps/<slug:slug>/", views.console_app, name="console_app"),
     path("console/apps/<slug:slug>/versions/new/", views.console_version_new, name="console_version_new"),
     path("console/apps/<slug:slug>/submit/", views.console_app_submit, name="console_app_submit"),
+    path("console/apps/<slug:slug>/versions/<str:version>/card/", model_card_views.console_version_card,
+         name="console_version_card"),
 ]

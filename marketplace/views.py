@@ -14,6 +14,7 @@ from config.errors import PermissionDenied
 from config.web_errors import WebError, form_add_error, message_error
 
 from .forms import SORTS, AppForm, ReplyForm, ReviewForm, StoreFilterForm, version_form_class
+from .model_cards import version_model_card_update
 from .models import App, AppStatus, Category, Review, VersionStatus
 from .selectors import (
     app_current_price,
@@ -273,6 +274,7 @@ def console_version_new(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             version = form.save(app=app, actor=request.user)
+            version_model_card_update(version=version, actor=request.user, **form.model_card_values())
         except WebError as error:
             form_add_error(form, error)
         else:

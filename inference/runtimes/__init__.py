@@ -3,8 +3,9 @@
 Only workers import this package: it pulls in torch or TensorFlow, which the web process never loads.
 Fine-tuning (training) reuses it to evaluate and publish its results.
 
-A batch is a list of items, one per input: `{"text": str}` (plus `max_new_tokens` for generation)
-or `{"image": PIL.Image}`. `predict` answers one output dict per item, in order.
+A batch is a list of items, one per input: `{"text": str}` (plus `max_new_tokens` for generation),
+`{"image": PIL.Image}` or `{"answer": str, "reference": str}` (answer grading). `predict` answers one output
+dict per item, in order.
 """
 from collections.abc import Iterator
 from typing import Protocol
@@ -28,15 +29,24 @@ class Predictor(Protocol):
 
 
 def load(path: str, *, framework: str, task: str, device: str = "cpu", labels: list[str] | None = None) -> Predictor:
-    """Load a checked artifact folder (transformers) or `.keras` file (keras) onto `device`."""
+    """Load a checked artifact folder (transformers) or `.keras` file (keras) onto `device`.
+
+    An artifact's `modelmarket.json` may add a notice to every output (runtimes/artifact_meta.py).
+    """
+    from .artifact_meta import with_notice
+
+    if framework == "transformers" and task == "answer-grading":
+        from .grading_runtime import GradingPredictor
+
+        return with_notice(GradingPredictor(path, device=device), path)
     if framework == "transformers":
         from .transformers_runtime import TransformersPredictor
 
-        return TransformersPredictor(path, task=task, device=device)
+        return with_notice(TransformersPredictor(path, task=task, device=device), path)
     if framework == "keras":
         from .keras_runtime import KerasPredictor
 
-        return KerasPredictor(path, task=task, device=device, labels=labels)
+        return with_notice(KerasPredictor(path, task=task, device=device, labels=labels), path)
     raise ModelRefused(f"Unknown framework {framework!r}.")
 
 

@@ -5,6 +5,8 @@
   const form = document.getElementById("try-form");
   if (!root || !form) return;
   const t = JSON.parse(document.getElementById("try-i18n").textContent);
+  const extra = document.getElementById("try-i18n-extra");  // grades and output notices (issue 14)
+  const tx = extra ? JSON.parse(extra.textContent) : { grades: {}, notices: {} };
   const task = root.dataset.task;
   const $ = (id) => document.getElementById(id);
   const statusEl = $("try-status"), output = $("try-output"), errorEl = $("try-error");
@@ -90,7 +92,13 @@
       const box = el("div", "try-generated");
       box.append(el("span", "prompt", prediction.input.text), document.createTextNode(out.text || ""));
       output.append(box);
+    } else if (task === "answer-grading") {
+      const head = el("div", "try-grade");
+      head.append(el("span", "muted", tx.grade + ": "), el("strong", "", tx.grades[out.grade] || out.grade));
+      output.append(head, bar(tx.score, out.score, true, Number(out.score).toFixed(2)));
     }
+    // A notice the model ships with (e.g. "not medical advice"), in the page's language when it is a known one.
+    if (out.notice) output.append(el("p", "output-notice", tx.notices[out.notice] || out.notice));
   }
   function renderMetrics(p) {
     const m = p.metrics || {};
@@ -137,6 +145,10 @@
     if (task === "image-classification") {
       if (!imageData) throw new Error(t.needImage);
       return { input: { image: imageData }, candidates: [] };
+    }
+    if (task === "answer-grading") {
+      return { input: { answer: $("try-answer").value.trim(), reference: $("try-reference").value.trim() },
+               candidates: [] };
     }
     const text = $("try-text").value.trim();
     if (task === "feature-extraction") {
@@ -191,6 +203,12 @@
   if (again && $("try-text")) $("try-text").value = again;
   document.querySelectorAll(".try-example").forEach((button) =>
     button.addEventListener("click", () => { $("try-text").value = button.dataset.text; }));
+  document.querySelectorAll(".try-pair").forEach((button) => button.addEventListener("click", () => {
+    $("try-answer").value = button.dataset.answer;
+    $("try-reference").value = button.dataset.reference;
+    const question = $("try-question");
+    if (question && button.dataset.question) question.textContent = question.textContent.split(": ")[0] + ": " + button.dataset.question;
+  }));
   const tokens = $("try-tokens");
   if (tokens) tokens.addEventListener("input", () => { $("try-tokens-out").value = tokens.value; });
 

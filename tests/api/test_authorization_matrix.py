@@ -82,6 +82,16 @@ MATRIX = [
     Cell("artifact", "upload", "POST", "/api/v1/apps/{draft}/versions/", (401, 404, 400, 404, 404), {}),
     Cell("artifact", "new version page", "GET", "/console/apps/{draft}/versions/new/", (302, 404, 200, 404, 404),
          page=True),
+    # Model cards (issue 14): whoever sees the version reads its card; only the app's owner edits it.
+    Cell("version", "model card", "GET", "/api/v1/apps/{published}/versions/1.0.0/card/", (200, 200, 200, 200, 200)),
+    Cell("version", "model card (draft app)", "GET", "/api/v1/apps/{draft}/versions/1.0.0/card/", R),
+    Cell("version", "edit model card", "PATCH", "/api/v1/apps/{published}/versions/1.0.0/card/",
+         (401, 403, 200, 403, 403), {"license": "MIT"}),
+    Cell("version", "edit model card (draft app)", "PATCH", "/api/v1/apps/{draft}/versions/1.0.0/card/",
+         (401, 404, 200, 404, 404), {"license": "MIT"}),
+    Cell("version", "model card page", "GET", "/console/apps/{published}/versions/1.0.0/card/", P, page=True),
+    Cell("version", "model card save", "POST", "/console/apps/{published}/versions/1.0.0/card/",
+         (302, 404, 302, 404, 404), {"license": "MIT"}, page=True),
     # Predictions (incl. the stream): only the caller who made them.
     Cell("prediction", "read", "GET", "/api/v1/predictions/{prediction}/", A),
     Cell("prediction", "cancel", "POST", "/api/v1/predictions/{prediction}/cancel/", A),

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from config.errors import Conflict, PermissionDenied
 from inference.services import version_upload
+from marketplace.model_cards import model_card_from_training, version_model_card_fill
 from marketplace.models import App, AppVersion, Task
 
 from ..models import JobStatus, TrainingJob
@@ -48,6 +49,8 @@ def training_job_publish(*, job: TrainingJob, actor: User, version: str, changel
     new_version.metrics = {**(new_version.metrics or {}),
                            **{key: job.metrics.get(key) for key in ("epoch", "loss", "eval_loss", "eval_accuracy")}}
     new_version.save(update_fields=["model_card", "metrics"])
+    new_version = version_model_card_fill(
+        version=new_version, values=model_card_from_training(training_card=job.model_card, base=base))
     job.published_version = new_version
     job.logs = append_log(job.logs, _("Published as %(app)s version %(v)s; validation and review follow.")
                           % {"app": target.slug, "v": new_version.version})
