@@ -1,4 +1,5 @@
 """Selenium steps shared by the browser flows."""
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -13,7 +14,10 @@ def fill(browser, name: str, value: str) -> None:
 
 
 def wait_text(browser, text: str, timeout: float = 20) -> None:
-    WebDriverWait(browser, timeout).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
+    """Wait for `text` on the page, across the page load a form post starts (the old body goes stale midway:
+    Chrome then answers "Node ... does not belong to the document", which is retried like a stale element)."""
+    WebDriverWait(browser, timeout, ignored_exceptions=(StaleElementReferenceException, WebDriverException)).until(
+        EC.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
 
 
 def log_in(browser, base: str, email: str, *, password: str = DEFAULT_PASSWORD, next_url: str = "") -> None:
