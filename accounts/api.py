@@ -28,7 +28,7 @@ def _me(user) -> dict:
     return {
         "id": user.pk, "email": user.email, "username": user.username, "is_developer": user.is_developer,
         "is_moderator": user.is_moderator, "balance": user_balance(user=user),
-        "currency": settings.MODELMARKET["CURRENCY"],
+        "currency": settings.CURRENCY,
     }
 
 

@@ -30,7 +30,7 @@ from .serializers import (
 
 
 def _currency() -> str:
-    return settings.MODELMARKET["CURRENCY"]
+    return settings.CURRENCY
 
 
 class QuoteApi(APIView):

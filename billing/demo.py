@@ -16,7 +16,7 @@ DEMO_MEMO = "Welcome credits (demo)"
 
 
 def seed_demo(*, stdout) -> None:
-    amount = settings.BILLING["DEMO_CREDITS"]
+    amount = settings.BILLING_DEMO_CREDITS
     moderator = demo_user("moderator")
     for role in ("user", "developer", "moderator"):
         user = demo_user(role)

@@ -9,9 +9,12 @@ from .models import CreditGrant
 
 
 class TopUpForm(forms.Form):
-    amount = StrictDecimalFormField(label=_("Amount"), max_digits=12, decimal_places=2,
-                                min_value=settings.BILLING["TOPUP_MINIMUM"],
-                                widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}))
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Built per form, not at import: the minimum is read from settings when the form is made.
+        self.fields["amount"] = StrictDecimalFormField(
+            label=_("Amount"), max_digits=12, decimal_places=2, min_value=settings.BILLING_TOPUP_MINIMUM,
+            widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}))
 
 
 class BudgetForm(forms.Form):

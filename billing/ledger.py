@@ -24,7 +24,7 @@ def money(value) -> Decimal:
 
 
 def currency() -> str:
-    return settings.MODELMARKET["CURRENCY"]
+    return settings.CURRENCY
 
 
 def to_minor_units(amount: Decimal, currency_code: str | None = None, *, rounding=ROUND_HALF_UP) -> int:

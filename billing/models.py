@@ -271,7 +271,7 @@ class Purchase(CheckoutPayment):
 
     @property  # type: ignore[override]
     def currency(self) -> str:
-        return str(settings.MODELMARKET["CURRENCY"])
+        return settings.CURRENCY
 
 
 class PayoutStatus(models.TextChoices):

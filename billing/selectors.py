@@ -280,7 +280,7 @@ def owner_allowance_left(*, app: App, now: dt.datetime | None = None) -> Decimal
     """How much of this month's cost C the platform still covers for the owner's own calls of `app`."""
     allowance = app.owner_allowance
     if allowance is None:
-        allowance = settings.BILLING["OWNER_MONTHLY_ALLOWANCE"]
+        allowance = settings.BILLING_OWNER_MONTHLY_ALLOWANCE
     used = (Charge.objects.filter(user_id=app.owner_id, app=app, created_at__gte=month_start(now))
             .aggregate(total=Sum("cost"))["total"]) or Decimal("0")
     return max(Decimal("0"), allowance - used)

@@ -71,8 +71,8 @@ def wallet(request: HttpRequest) -> HttpResponse:
         "budget": budget, "spent": spent,
         "budget_pct": min(100, int(spent * 100 / budget)) if budget else None,
         "page": page, "topup_form": topup_form, "budget_form": budget_form,
-        "stripe_enabled": services.stripe_configured(), "currency": settings.MODELMARKET["CURRENCY"],
-        "topup_minimum": settings.BILLING["TOPUP_MINIMUM"],
+        "stripe_enabled": services.stripe_configured(), "currency": settings.CURRENCY,
+        "topup_minimum": settings.BILLING_TOPUP_MINIMUM,
         "topups": user.topups.all()[:5], "grants": user.credit_grants.all()[:5],
     })
 
@@ -98,7 +98,7 @@ def purchase(request: HttpRequest, slug: str) -> HttpResponse:
             error = " ".join(error_messages(exc))
     return render(request, "billing/purchase.html", {
         "app": app, "balance": selectors.user_balance(user=request.user), "error": error,
-        "stripe_enabled": services.stripe_configured(), "currency": settings.MODELMARKET["CURRENCY"]})
+        "stripe_enabled": services.stripe_configured(), "currency": settings.CURRENCY})
 
 
 @require_GET
@@ -114,7 +114,7 @@ def app_price(request: HttpRequest, slug: str) -> JsonResponse:
     demand_display = ngettext("%(n)s call in the last %(s)s s", "%(n)s calls in the last %(s)s s", demand) % {
         "n": demand, "s": app.window_seconds}
     return JsonResponse({"price": str(price), "demand": demand,
-                         "window_seconds": app.window_seconds, "currency": settings.MODELMARKET["CURRENCY"],
+                         "window_seconds": app.window_seconds, "currency": settings.CURRENCY,
                          "free": app.pricing_model == PricingModel.FREE,
                          "price_display": money_text(price), "demand_display": demand_display})
 
@@ -145,8 +145,8 @@ def earnings(request: HttpRequest) -> HttpResponse:
     return render(request, "billing/earnings.html", {
         "apps": apps, "earnings": selectors.developer_earnings(user=user),
         "payouts": selectors.payouts_of(user=user)[:50], "wallet": wallet,
-        "threshold": settings.BILLING["PAYOUT_THRESHOLD"], "stripe_enabled": services.stripe_configured(),
-        "currency": settings.MODELMARKET["CURRENCY"], "fee_pct": int(settings.MODELMARKET["PLATFORM_FEE"] * 100),
+        "threshold": settings.BILLING_PAYOUT_THRESHOLD, "stripe_enabled": services.stripe_configured(),
+        "currency": settings.CURRENCY, "fee_pct": int(settings.PLATFORM_FEE * 100),
     })
 
 

@@ -257,11 +257,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "training-reap-stale-jobs": {"task": "training.reap_stale_jobs", "schedule": 60.0},
 }
 
-# Product settings.
-MODELMARKET = {
-    "PLATFORM_FEE": Decimal(env.str("PLATFORM_FEE", default="0.20")),
-    "CURRENCY": env.str("CURRENCY", default="usd"),
-}
+# --- Product settings ------------------------------------------------------------------------------------
+# One typed entry each, named like its environment variable, read as `settings.X` when the code needs it (so tests
+# override it with the `settings` fixture); this is its one default. No app keeps a `_conf()` or dict of its own.
+# The platform's share of each paid call (the developer gets the rest), and the currency of every price.
+PLATFORM_FEE: Decimal = Decimal(env.str("PLATFORM_FEE", default="0.20"))
+CURRENCY: str = env.str("CURRENCY", default="usd")
 # --- Accounts, marketplace and community (owned by those apps; read as settings.X at call time) -------------
 # The most active API keys one user may hold.
 MAX_API_KEYS_PER_USER: int = env.int("MAX_API_KEYS_PER_USER", default=50)
@@ -288,88 +289,89 @@ COMMUNITY_THREADS_PER_PAGE: int = env.int("COMMUNITY_THREADS_PER_PAGE", default=
 COMMUNITY_SUSPEND_DAYS: int = env.int("COMMUNITY_SUSPEND_DAYS", default=7)
 # --- end accounts, marketplace and community -----------------------------------------------------------
 # --- Inference and training (owned by inference/ and training/) ----------------------------------------------
-# Every key has its one default here; the code reads `settings.MODELMARKET["KEY"]` when it needs it (so tests
-# may override the dict), never with a default of its own.
-MODELMARKET.update({
-    # Uploads and artifacts.
-    "MAX_ARTIFACT_BYTES": env.int("MAX_ARTIFACT_BYTES", default=512 * 1024 * 1024),
-    "ARTIFACT_MAX_FILES": env.int("ARTIFACT_MAX_FILES", default=500),
-    "ARTIFACT_MAX_UNPACKED_BYTES": env.int("ARTIFACT_MAX_UNPACKED_BYTES", default=8 * 1024**3),
-    "ARTIFACT_MAX_COMPRESSION_RATIO": env.int("ARTIFACT_MAX_COMPRESSION_RATIO", default=200),
-    # Untrusted models: a ceiling on the network a config.json may describe (checked before anything is
-    # allocated), and the memory and wall clock the sandboxed first load + example may use.
-    "MAX_MODEL_PARAMS": env.int("MAX_MODEL_PARAMS", default=1_000_000_000),
-    "VALIDATION_MEMORY_BYTES": env.int("VALIDATION_MEMORY_BYTES", default=6 * 1024**3),
-    "VALIDATION_TIMEOUT_SECONDS": env.int("VALIDATION_TIMEOUT_SECONDS", default=300),
-    # Inputs of a prediction.
-    "MAX_TEXT_INPUT_BYTES": env.int("MAX_TEXT_INPUT_BYTES", default=256 * 1024),
-    "MAX_IMAGE_INPUT_BYTES": env.int("MAX_IMAGE_INPUT_BYTES", default=6 * 1024 * 1024),
-    # Workers: where unpacked artifacts live, the unpacked-artifact cache (least recently used models are
-    # evicted past this size), the loaded-model cache of each worker process, and torch's threads (0: the
-    # cores minus one; env MODELMARKET_INFERENCE_TORCH_THREADS wins).
-    "MODEL_DIR": env.str("MODEL_DIR", default=str(VAR_DIR("models"))),
-    "MODEL_CACHE_MAX_BYTES": env.int("MODEL_CACHE_MAX_BYTES", default=20 * 1024**3),
-    "MODEL_CACHE_BYTES": env.int("MODEL_CACHE_BYTES", default=4 * 1024**3),
-    "INFERENCE_TORCH_THREADS": env.int("INFERENCE_TORCH_THREADS", default=0),
-    "ALLOW_GPU_FALLBACK_TO_CPU": env.bool("ALLOW_GPU_FALLBACK_TO_CPU", default=True),
-    # Workers re-send predictions queued this long (a broker message lost to a SIGKILL); see
-    # inference/worker/recovery.py.
-    "PREDICTION_REQUEUE_AFTER_SECONDS": env.int("PREDICTION_REQUEUE_AFTER_SECONDS", default=30),
-    # Concurrent `Prefer: wait` requests and SSE streams one user may hold open (429 past these).
-    "MAX_WAITS_PER_USER": env.int("MAX_WAITS_PER_USER", default=512),
-    "MAX_STREAMS_PER_USER": env.int("MAX_STREAMS_PER_USER", default=64),
-    # Webhooks to loopback/private addresses: allowed in development (local receivers), refused in production.
-    "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=DEBUG),
-    "WEBHOOK_TIMEOUT_SECONDS": env.float("WEBHOOK_TIMEOUT_SECONDS", default=10),
-    # Seconds between delivery attempts; a delivery gives up after one attempt more than this list is long.
-    "WEBHOOK_RETRY_DELAYS": [int(value) for value in env.list("WEBHOOK_RETRY_DELAYS",
-                                                               default=["5", "30", "120", "600", "1800", "3600"])],
-    # Datasets.
-    "MAX_DATASET_BYTES": env.int("MAX_DATASET_BYTES", default=20 * 1024 * 1024),
-    "MIN_ROWS_PER_LABEL": env.int("MIN_ROWS_PER_LABEL", default=5),
-    "MAX_DATASET_LABELS": env.int("MAX_DATASET_LABELS", default=100),
-    "MAX_DATASET_TEXT_CHARS": env.int("MAX_DATASET_TEXT_CHARS", default=10_000),
-    # Training jobs: time limits, how many a developer may have queued or running, when a silent worker is
-    # presumed dead (and how often a job is restarted after that), and where workers unpack and train.
-    "TRAINING_TIME_LIMIT_SECONDS": env.int("TRAINING_TIME_LIMIT_SECONDS", default=3600),
-    "TRAINING_MAX_TIME_LIMIT_SECONDS": env.int("TRAINING_MAX_TIME_LIMIT_SECONDS", default=6 * 3600),
-    "TRAINING_MAX_ACTIVE_JOBS": env.int("TRAINING_MAX_ACTIVE_JOBS", default=3),
-    "TRAINING_STALE_SECONDS": env.int("TRAINING_STALE_SECONDS", default=120),
-    "TRAINING_MAX_ATTEMPTS": env.int("TRAINING_MAX_ATTEMPTS", default=2),
-    "TRAINING_QUEUE_TIMEOUT_SECONDS": env.int("TRAINING_QUEUE_TIMEOUT_SECONDS", default=24 * 3600),
-    "TRAINING_WORK_DIR": env.str("TRAINING_WORK_DIR",
-                                 default=os.path.join(tempfile.gettempdir(), "modelmarket-training")),
-    "TRAINING_USE_GPU": env.bool("TRAINING_USE_GPU", default=True),
-})
+# Uploads: the largest artifact (413 past it); a zip may unpack to this many files, this many bytes, and at most
+# this compression ratio (a zip bomb is refused).
+MAX_ARTIFACT_BYTES: int = env.int("MAX_ARTIFACT_BYTES", default=512 * 1024 * 1024)
+ARTIFACT_MAX_FILES: int = env.int("ARTIFACT_MAX_FILES", default=500)
+ARTIFACT_MAX_UNPACKED_BYTES: int = env.int("ARTIFACT_MAX_UNPACKED_BYTES", default=8 * 1024**3)
+ARTIFACT_MAX_COMPRESSION_RATIO: int = env.int("ARTIFACT_MAX_COMPRESSION_RATIO", default=200)
+# Untrusted models: a ceiling on the network a config.json may describe (checked before anything is
+# allocated), and the memory and wall clock the sandboxed first load + example may use.
+MAX_MODEL_PARAMS: int = env.int("MAX_MODEL_PARAMS", default=1_000_000_000)
+VALIDATION_MEMORY_BYTES: int = env.int("VALIDATION_MEMORY_BYTES", default=6 * 1024**3)
+VALIDATION_TIMEOUT_SECONDS: int = env.int("VALIDATION_TIMEOUT_SECONDS", default=300)
+# The largest input of a prediction: a text field, an image field.
+MAX_TEXT_INPUT_BYTES: int = env.int("MAX_TEXT_INPUT_BYTES", default=256 * 1024)
+MAX_IMAGE_INPUT_BYTES: int = env.int("MAX_IMAGE_INPUT_BYTES", default=6 * 1024 * 1024)
+# Workers: where unpacked artifacts live, the unpacked-artifact cache (least recently used models are evicted
+# past this size), the loaded-model cache of each worker process, torch's threads (0: the cores minus one; env
+# MODELMARKET_INFERENCE_TORCH_THREADS wins), and whether CPU workers run `gpu` versions when no GPU worker exists.
+MODEL_DIR: str = env.str("MODEL_DIR", default=str(VAR_DIR("models")))
+MODEL_CACHE_MAX_BYTES: int = env.int("MODEL_CACHE_MAX_BYTES", default=20 * 1024**3)
+MODEL_CACHE_BYTES: int = env.int("MODEL_CACHE_BYTES", default=4 * 1024**3)
+INFERENCE_TORCH_THREADS: int = env.int("INFERENCE_TORCH_THREADS", default=0)
+ALLOW_GPU_FALLBACK_TO_CPU: bool = env.bool("ALLOW_GPU_FALLBACK_TO_CPU", default=True)
+# Workers re-send predictions queued this long (a broker message lost to a SIGKILL); see
+# inference/worker/recovery.py.
+PREDICTION_REQUEUE_AFTER_SECONDS: int = env.int("PREDICTION_REQUEUE_AFTER_SECONDS", default=30)
+# Concurrent `Prefer: wait` requests and SSE streams one user may hold open (429 past these).
+MAX_WAITS_PER_USER: int = env.int("MAX_WAITS_PER_USER", default=512)
+MAX_STREAMS_PER_USER: int = env.int("MAX_STREAMS_PER_USER", default=64)
+# Webhooks to loopback/private addresses: allowed in development (local receivers), refused in production.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES: bool = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=DEBUG)
+# How long one webhook delivery may take.
+WEBHOOK_TIMEOUT_SECONDS: float = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
+# Seconds between delivery attempts; a delivery gives up after one attempt more than this list is long.
+WEBHOOK_RETRY_DELAYS: list[int] = [int(value) for value in env.list(
+    "WEBHOOK_RETRY_DELAYS", default=["5", "30", "120", "600", "1800", "3600"])]
+# Datasets: the largest upload, the fewest rows a label needs, the most labels, the longest text of a row.
+MAX_DATASET_BYTES: int = env.int("MAX_DATASET_BYTES", default=20 * 1024 * 1024)
+MIN_ROWS_PER_LABEL: int = env.int("MIN_ROWS_PER_LABEL", default=5)
+MAX_DATASET_LABELS: int = env.int("MAX_DATASET_LABELS", default=100)
+MAX_DATASET_TEXT_CHARS: int = env.int("MAX_DATASET_TEXT_CHARS", default=10_000)
+# Training jobs: a job's default and largest time limit, how many a developer may have queued or running, when a
+# silent worker is presumed dead (and how often a job is restarted after that), how long a job may wait in the
+# queue, where workers unpack and train, and whether they train on a GPU when they have one.
+TRAINING_TIME_LIMIT_SECONDS: int = env.int("TRAINING_TIME_LIMIT_SECONDS", default=3600)
+TRAINING_MAX_TIME_LIMIT_SECONDS: int = env.int("TRAINING_MAX_TIME_LIMIT_SECONDS", default=6 * 3600)
+TRAINING_MAX_ACTIVE_JOBS: int = env.int("TRAINING_MAX_ACTIVE_JOBS", default=3)
+TRAINING_STALE_SECONDS: int = env.int("TRAINING_STALE_SECONDS", default=120)
+TRAINING_MAX_ATTEMPTS: int = env.int("TRAINING_MAX_ATTEMPTS", default=2)
+TRAINING_QUEUE_TIMEOUT_SECONDS: int = env.int("TRAINING_QUEUE_TIMEOUT_SECONDS", default=24 * 3600)
+TRAINING_WORK_DIR: str = env.str("TRAINING_WORK_DIR",
+                                 default=os.path.join(tempfile.gettempdir(), "modelmarket-training"))
+TRAINING_USE_GPU: bool = env.bool("TRAINING_USE_GPU", default=True)
 # --- end Inference and training ------------------------------------------------------------------------------
 # --- Billing (owned by the billing app) -------------------------------------------------------
 # Without STRIPE_SECRET_KEY the platform runs on wallet credits only (demo grants, moderator grants).
-STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
-STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
-STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_SECRET_KEY: str = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET: str = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE: str = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 # A Stripe call made inside a DB transaction (billing/services/stripe_api.py): "raise" (development and tests)
 # or "warn" (log an error and go ahead; production).
-STRIPE_CALLS_IN_TRANSACTION = env.str("STRIPE_CALLS_IN_TRANSACTION", default="raise" if DEBUG else "warn")
-BILLING = {
-    # Inference cost C per compute second, per hardware class.
-    "COST_PER_SECOND": {
-        "cpu": Decimal(env.str("BILLING_COST_PER_SECOND_CPU", default="0.000020")),
-        "gpu": Decimal(env.str("BILLING_COST_PER_SECOND_GPU", default="0.000400")),
-    },
-    # What a fine-tuning job costs its user per compute second.
-    "TRAINING_PRICE_PER_SECOND": {
-        "cpu": Decimal(env.str("BILLING_TRAINING_PRICE_PER_SECOND_CPU", default="0.000100")),
-        "gpu": Decimal(env.str("BILLING_TRAINING_PRICE_PER_SECOND_GPU", default="0.002000")),
-    },
-    "TOPUP_MINIMUM": Decimal(env.str("BILLING_TOPUP_MINIMUM", default="5.00")),
-    "TOPUP_MAXIMUM": Decimal(env.str("BILLING_TOPUP_MAXIMUM", default="10000.00")),
-    "PAYOUT_THRESHOLD": Decimal(env.str("BILLING_PAYOUT_THRESHOLD", default="10.00")),
-    "QUOTE_TTL_SECONDS": env.int("BILLING_QUOTE_TTL_SECONDS", default=120),
-    "DEMO_CREDITS": Decimal(env.str("BILLING_DEMO_CREDITS", default="25.00")),
-    # Owners run their own apps at cost C; this much cost per app and month is free (moderators can change
-    # it per app).
-    "OWNER_MONTHLY_ALLOWANCE": Decimal(env.str("BILLING_OWNER_MONTHLY_ALLOWANCE", default="1.00")),
+STRIPE_CALLS_IN_TRANSACTION: str = env.str("STRIPE_CALLS_IN_TRANSACTION", default="raise" if DEBUG else "warn")
+# Inference cost C per compute second, per hardware class (env BILLING_COST_PER_SECOND_CPU, _GPU).
+BILLING_COST_PER_SECOND: dict[str, Decimal] = {
+    "cpu": Decimal(env.str("BILLING_COST_PER_SECOND_CPU", default="0.000020")),
+    "gpu": Decimal(env.str("BILLING_COST_PER_SECOND_GPU", default="0.000400")),
 }
+# What a fine-tuning job costs its user per compute second, per hardware class (env ..._CPU, _GPU).
+BILLING_TRAINING_PRICE_PER_SECOND: dict[str, Decimal] = {
+    "cpu": Decimal(env.str("BILLING_TRAINING_PRICE_PER_SECOND_CPU", default="0.000100")),
+    "gpu": Decimal(env.str("BILLING_TRAINING_PRICE_PER_SECOND_GPU", default="0.002000")),
+}
+# The smallest and largest wallet top-up.
+BILLING_TOPUP_MINIMUM: Decimal = Decimal(env.str("BILLING_TOPUP_MINIMUM", default="5.00"))
+BILLING_TOPUP_MAXIMUM: Decimal = Decimal(env.str("BILLING_TOPUP_MAXIMUM", default="10000.00"))
+# A developer's earnings are paid out once they reach this much.
+BILLING_PAYOUT_THRESHOLD: Decimal = Decimal(env.str("BILLING_PAYOUT_THRESHOLD", default="10.00"))
+# How long a quoted price holds.
+BILLING_QUOTE_TTL_SECONDS: int = env.int("BILLING_QUOTE_TTL_SECONDS", default=120)
+# The credits a demo account's wallet is granted (seed_demo).
+BILLING_DEMO_CREDITS: Decimal = Decimal(env.str("BILLING_DEMO_CREDITS", default="25.00"))
+# Owners run their own apps at cost C; this much cost per app and month is free (moderators can change it per
+# app).
+BILLING_OWNER_MONTHLY_ALLOWANCE: Decimal = Decimal(env.str("BILLING_OWNER_MONTHLY_ALLOWANCE", default="1.00"))
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE["billing-payouts"] = {
     "task": "billing.tasks.payouts_run",
@@ -385,14 +387,12 @@ PREDICTION_ENCRYPTION_KEYS = require_in_production(
     env.str("PREDICTION_ENCRYPTION_KEYS", default=_derive_prediction_key(SECRET_KEY) if DEBUG else ""), debug=DEBUG,
 )
 _parse_prediction_keys(PREDICTION_ENCRYPTION_KEYS)  # a malformed key stops the start, not the first prediction
-PRIVACY = {
-    # A `store: false` answer nobody collected is erased this long after completion anyway.
-    "UNSTORED_MAX_SECONDS": env.int("PRIVACY_UNSTORED_MAX_SECONDS", default=24 * 3600),
-    # How long a data export can be downloaded once it is ready.
-    "EXPORT_TTL_HOURS": env.int("PRIVACY_EXPORT_TTL_HOURS", default=24),
-    # Rows erased per UPDATE by the retention purge (short transactions, no long locks).
-    "PURGE_BATCH_SIZE": env.int("PRIVACY_PURGE_BATCH_SIZE", default=1000),
-}
+# A `store: false` answer nobody collected is erased this long after completion anyway.
+PRIVACY_UNSTORED_MAX_SECONDS: int = env.int("PRIVACY_UNSTORED_MAX_SECONDS", default=24 * 3600)
+# How long a data export can be downloaded once it is ready.
+PRIVACY_EXPORT_TTL_HOURS: int = env.int("PRIVACY_EXPORT_TTL_HOURS", default=24)
+# Rows erased per UPDATE by the retention purge (short transactions, no long locks).
+PRIVACY_PURGE_BATCH_SIZE: int = env.int("PRIVACY_PURGE_BATCH_SIZE", default=1000)
 CELERY_BEAT_SCHEDULE["privacy-retention-purge"] = {
     "task": "privacy.tasks.retention_purge",
     "schedule": env.int("PRIVACY_PURGE_INTERVAL_SECONDS", default=3600),
@@ -428,8 +428,8 @@ METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.
 # Paid calls jump the queue: message priority 0-9, higher first (config.celery.message_priority maps it for
 # Redis, where 0 is first). RabbitMQ queues are declared with x-max-priority (classic queues only).
 CELERY_TASK_QUEUE_MAX_PRIORITY = None if env.bool("CELERY_QUORUM_QUEUES", default=False) else 10
-PREDICTION_PRIORITY = {"paid": env.int("PREDICTION_PRIORITY_PAID", default=8),
-                       "free": env.int("PREDICTION_PRIORITY_FREE", default=3)}
+PREDICTION_PRIORITY: dict[str, int] = {"paid": env.int("PREDICTION_PRIORITY_PAID", default=8),
+                                      "free": env.int("PREDICTION_PRIORITY_FREE", default=3)}
 # RabbitMQ only: declare the queues as quorum queues (replicated; production). Quorum queues in
 # RabbitMQ >= 4.0 support priorities natively (two levels: normal and high).
 CELERY_QUORUM_QUEUES = env.bool("CELERY_QUORUM_QUEUES", default=False)
@@ -443,8 +443,8 @@ CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIM
 # --- Analytics (owned by the analytics app) -------------------------------------------------------
 # The usage rollups behind the developer and platform dashboards are recomputed for the last
 # ANALYTICS_ROLLUP_DAYS days (today included) every ANALYTICS_ROLLUP_INTERVAL_SECONDS.
-ANALYTICS_ROLLUP_DAYS = env.int("ANALYTICS_ROLLUP_DAYS", default=3)
-ANALYTICS_ROLLUP_INTERVAL_SECONDS = env.int("ANALYTICS_ROLLUP_INTERVAL_SECONDS", default=300)
+ANALYTICS_ROLLUP_DAYS: int = env.int("ANALYTICS_ROLLUP_DAYS", default=3)
+ANALYTICS_ROLLUP_INTERVAL_SECONDS: int = env.int("ANALYTICS_ROLLUP_INTERVAL_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE["analytics-usage-rollup"] = {
     "task": "analytics.tasks.usage_rollup_recent",
     "schedule": float(ANALYTICS_ROLLUP_INTERVAL_SECONDS),

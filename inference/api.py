@@ -68,7 +68,7 @@ class VersionListCreateApi(APIView):
     def post(self, request, slug: str):
         if not request.user.is_authenticated:
             raise ApiError(_("Log in or use an API key."), code="not_authenticated", status_code=401)
-        limit = settings.MODELMARKET["MAX_ARTIFACT_BYTES"]
+        limit = settings.MAX_ARTIFACT_BYTES
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         if declared > limit + 64 * 1024:
             raise ApiError(_("The upload is %(size)d bytes; the limit is %(limit)d.") % {"size": declared,
@@ -113,7 +113,7 @@ def wait_slot_take(*, user_id: int, kind: str) -> str:
     """Count one open wait or stream of this user (shared cache); 429 past the configured cap."""
     from django.core.cache import cache
 
-    cap = settings.MODELMARKET["MAX_WAITS_PER_USER" if kind == "wait" else "MAX_STREAMS_PER_USER"]
+    cap = settings.MAX_WAITS_PER_USER if kind == "wait" else settings.MAX_STREAMS_PER_USER
     key = f"mm:open-{kind}s:{user_id}"
     cache.add(key, 0, timeout=SLOT_TTL_SECONDS)
     try:

@@ -34,11 +34,10 @@ class UnpackLimits:
 
     @classmethod
     def from_settings(cls) -> "UnpackLimits":
-        conf = settings.MODELMARKET
         return cls(
-            max_files=int(conf["ARTIFACT_MAX_FILES"]),
-            max_total_bytes=int(conf["ARTIFACT_MAX_UNPACKED_BYTES"]),
-            max_ratio=int(conf["ARTIFACT_MAX_COMPRESSION_RATIO"]),
+            max_files=settings.ARTIFACT_MAX_FILES,
+            max_total_bytes=settings.ARTIFACT_MAX_UNPACKED_BYTES,
+            max_ratio=settings.ARTIFACT_MAX_COMPRESSION_RATIO,
         )
 
 
@@ -179,7 +178,7 @@ def estimate_parameters(config: dict, _depth: int = 0) -> int:
 
 def check_parameter_budget(config: dict) -> None:
     """Refuse a config that describes a bigger network than MAX_MODEL_PARAMS, before anything is allocated."""
-    limit = int(settings.MODELMARKET["MAX_MODEL_PARAMS"])
+    limit = settings.MAX_MODEL_PARAMS
     estimate = estimate_parameters(config)
     if estimate > limit:
         raise ArtifactRefused(_(
@@ -299,7 +298,7 @@ def cache_evict(cache_root: Path, *, keep: Path | None = None, max_bytes: int | 
     import time
 
     if max_bytes is None:
-        max_bytes = int(settings.MODELMARKET["MODEL_CACHE_MAX_BYTES"])
+        max_bytes = settings.MODEL_CACHE_MAX_BYTES
     recent = time.time() - min_age_seconds
     entries = []
     for folder in cache_root.iterdir() if cache_root.exists() else []:

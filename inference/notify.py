@@ -16,7 +16,7 @@ TTL_SECONDS = 300
 
 def _redis():
     global _client
-    url = getattr(settings, "CELERY_BROKER_URL", "") or ""
+    url = settings.CELERY_BROKER_URL or ""
     if not url.startswith(("redis://", "rediss://", "redis+socket://")):
         return None
     with _lock:

@@ -105,8 +105,8 @@ def version_example_input(version) -> dict:
 
 def max_input_bytes(task: str) -> int:
     if task == "image-classification":
-        return int(settings.MODELMARKET["MAX_IMAGE_INPUT_BYTES"])
-    return int(settings.MODELMARKET["MAX_TEXT_INPUT_BYTES"])
+        return settings.MAX_IMAGE_INPUT_BYTES
+    return settings.MAX_TEXT_INPUT_BYTES
 
 
 def _has_nul(value) -> bool:

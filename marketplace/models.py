@@ -99,7 +99,7 @@ class App(models.Model):
     # A pricing change to a published app waits here until a moderator approves it (`app_review`).
     pending_pricing = models.JSONField(null=True, blank=True)
     # The owner's own calls are metered at cost C; this much cost per month is on the platform (set by
-    # moderators; empty means BILLING["OWNER_MONTHLY_ALLOWANCE"]).
+    # moderators; empty means settings.BILLING_OWNER_MONTHLY_ALLOWANCE).
     owner_allowance = models.DecimalField(_("owner allowance per month"), null=True, blank=True,
                                           validators=[MinValueValidator(0)], **MONEY)
 

@@ -209,7 +209,7 @@ def categories_all() -> QuerySet[Category]:
 
 
 def currency() -> str:
-    return settings.MODELMARKET["CURRENCY"]
+    return settings.CURRENCY
 
 
 # --- Store pages (web) -------------------------------------------------------------------------------------------

@@ -140,7 +140,7 @@ class AppOutputSerializer(serializers.ModelSerializer):
         return f"{price:.6f}"
 
     def get_currency(self, app: App) -> str:
-        return settings.MODELMARKET["CURRENCY"]
+        return settings.CURRENCY
 
     @extend_schema_field(serializers.ListField(child=serializers.SlugField()))
     def get_tags(self, app: App) -> list[str]:

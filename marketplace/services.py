@@ -334,7 +334,7 @@ def app_acquire_blocker(*, user: User, app: App) -> dict[str, Any] | None:
     if not gate.app_needs_purchase(user=user, app=app):
         return None
     return {"checkout_url": gate.purchase_checkout_url(user=user, app=app), "price": str(app.purchase_price),
-            "currency": settings.MODELMARKET["CURRENCY"]}
+            "currency": settings.CURRENCY}
 
 
 @transaction.atomic

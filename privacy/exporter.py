@@ -108,7 +108,7 @@ def ledger(user: User) -> Iterator[Row]:
     yield {
         "wallet": None if wallet is None else {
             "balance": wallet.balance, "held": wallet.held, "monthly_budget": wallet.monthly_budget,
-            "currency": settings.MODELMARKET["CURRENCY"],
+            "currency": settings.CURRENCY,
         },
     }
     queryset = (Entry.objects.filter(account__user=user).select_related("transaction", "account", "transaction__app")
@@ -117,7 +117,7 @@ def ledger(user: User) -> Iterator[Row]:
         txn = entry.transaction
         yield {
             "id": entry.pk, "transaction": txn.pk, "kind": txn.kind, "account": entry.account.kind,
-            "amount": entry.amount, "currency": settings.MODELMARKET["CURRENCY"], "memo": txn.memo,
+            "amount": entry.amount, "currency": settings.CURRENCY, "memo": txn.memo,
             "app": txn.app.slug if txn.app else None, "prediction": txn.prediction_id or None,
             "created_at": txn.created_at,
         }

@@ -55,18 +55,18 @@ def _erase_in_batches(queryset: Any, *, batch: int) -> int:
 def retention_purge(*, now: dt.datetime | None = None) -> int:
     """Erase inputs and outputs past each app's retention, and `store: false` answers nobody collected.
 
-    One short UPDATE per batch (PRIVACY["PURGE_BATCH_SIZE"]), per distinct retention period in use, so no
+    One short UPDATE per batch (settings.PRIVACY_PURGE_BATCH_SIZE), per distinct retention period in use, so no
     long-held locks. Prices, metrics and the ledger stay. Answers how many predictions were erased.
     """
     now = now or timezone.now()
-    batch = int(settings.PRIVACY["PURGE_BATCH_SIZE"])
+    batch = settings.PRIVACY_PURGE_BATCH_SIZE
     finished = Prediction.objects.filter(data_removed=False, status__in=TERMINAL_STATUSES, completed_at__isnull=False)
     erased = 0
     for days in sorted(set(App.objects.values_list("retention_days", flat=True))):
         expired = finished.filter(app__retention_days=days, completed_at__lte=now - dt.timedelta(days=days))
         erased += _erase_in_batches(expired, batch=batch)
     unstored = finished.filter(store=False, completed_at__lte=now - dt.timedelta(
-        seconds=int(settings.PRIVACY["UNSTORED_MAX_SECONDS"])))
+        seconds=settings.PRIVACY_UNSTORED_MAX_SECONDS))
     erased += _erase_in_batches(unstored, batch=batch)
     exports_expire(now=now)
     return erased
@@ -150,7 +150,7 @@ def export_build(*, export_id: str) -> DataExport | None:
     now = timezone.now()
     DataExport.objects.filter(pk=export_id).update(
         status=ExportStatus.READY, file=stored, size=size, finished_at=now,
-        expires_at=now + dt.timedelta(hours=int(settings.PRIVACY["EXPORT_TTL_HOURS"])))
+        expires_at=now + dt.timedelta(hours=settings.PRIVACY_EXPORT_TTL_HOURS))
     export.refresh_from_db()
     return export
 

@@ -1,5 +1,6 @@
-"""Architecture rules no linter checks for us: no module over 500 lines (outside migrations and tests), and
-templates without inline CSS or JavaScript (styles and scripts live in static/).
+"""Architecture rules no linter checks for us: no module over 500 lines (outside migrations and tests),
+templates without inline CSS or JavaScript (styles and scripts live in static/), and one way to read a product
+setting (a typed entry of config/settings.py, read as `settings.X` when the code runs).
 
 The import contracts are `lint-imports` ([tool.importlinter] in pyproject.toml) and the types are `mypy`; both run
 in `make test` and `make lint` before pytest. This file needs no database: `python tests/test_architecture.py`
@@ -7,6 +8,7 @@ runs it alone (as `make lint` does) and lists the offenders.
 """
 from __future__ import annotations
 
+import ast
 import re
 import sys
 from pathlib import Path
@@ -120,6 +122,127 @@ def test_the_template_check_finds_each_kind_of_inline_code():
     assert inline_code('<a href="javascript:void(0)">') == ["javascript: URL at line 1"]
 
 
+
+# One way to read a product setting (shared/ARCHITECTURE.md "Settings"): a typed module-level entry of
+# config/settings.py, read as `settings.X` when the code runs, so tests can override it with the `settings` fixture.
+# No dicts of product settings (`settings.MODELMARKET["X"]`), no per-app defaults (`getattr(settings, "X", 1)`,
+# `_conf()` helpers, `conf.py` modules), and no copy taken at import time (a module constant, a class attribute,
+# a default argument), which an override would never reach.
+SETTINGS_MODULES = ("config/settings.py", "config/settings_test.py")
+REMOVED_SETTINGS_DICTS = {"MODELMARKET", "BILLING", "PRIVACY"}
+CONF_HELPERS = {"_conf", "conf", "get_conf", "get_setting", "_setting"}
+CONF_MODULES = {"conf.py", "app_settings.py"}
+
+
+def settings_entries(root: Path = ROOT) -> tuple[set[str], set[str]]:
+    """The names config/settings.py defines at module level, and those of them that carry a type annotation."""
+    tree = ast.parse((root / "config" / "settings.py").read_text(encoding="utf-8"))
+    names: set[str] = set()
+    typed: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+            typed.add(node.target.id)
+        elif isinstance(node, ast.Assign):
+            names.update(target.id for target in node.targets if isinstance(target, ast.Name))
+    return names, typed
+
+
+def _settings_aliases(tree: ast.Module) -> set[str]:
+    """The names `django.conf.settings` is bound to in a module (`settings`, or an `as` alias)."""
+    return {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+            and node.module == "django.conf" for alias in node.names if alias.name == "settings"}
+
+
+def _import_time_nodes(tree: ast.Module) -> list[ast.AST]:
+    """Every node that runs when the module is imported: module and class bodies, default arguments and
+    decorators, but not function bodies."""
+    found: list[ast.AST] = []
+    pending: list[ast.AST] = list(tree.body)
+    while pending:
+        node = pending.pop()
+        found.append(node)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            arguments = node.args
+            pending += [value for value in (*arguments.defaults, *arguments.kw_defaults) if value is not None]
+            if not isinstance(node, ast.Lambda):
+                pending += node.decorator_list
+                pending += [node.returns] if node.returns else []
+            continue
+        pending += list(ast.iter_child_nodes(node))
+    return found
+
+
+def settings_read_problems(path: Path, root: Path = ROOT) -> list[str]:
+    """What in one module reads a product setting another way than `settings.X` at call time."""
+    rel = path.relative_to(root).as_posix()
+    if rel in SETTINGS_MODULES:
+        return []
+    problems = [f"{rel}: a settings module of its own; add the entries to config/settings.py"
+                for _ in [path.name] if path.name in CONF_MODULES]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    problems += [f"{rel}:{node.lineno}: {node.name}() keeps settings defaults of its own; read settings.X"
+                 for node in ast.walk(tree)
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in CONF_HELPERS]
+    aliases = _settings_aliases(tree)
+    if not aliases:
+        return problems
+    names, typed = settings_entries(root)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
+            if node.attr in REMOVED_SETTINGS_DICTS:
+                problems.append(f"{rel}:{node.lineno}: settings.{node.attr} is gone; read its flat entry settings.X")
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr"
+              and len(node.args) > 2 and isinstance(node.args[0], ast.Name) and node.args[0].id in aliases):
+            problems.append(f"{rel}:{node.lineno}: getattr(settings, ..., default) keeps a default of its own; "
+                            "give the entry its one default in config/settings.py and read settings.X")
+    for node in _import_time_nodes(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
+                and node.attr in typed):
+            problems.append(f"{rel}:{node.lineno}: settings.{node.attr} is read at import time; read it when the "
+                            "code runs (tests and operators change it)")
+    return problems
+
+
+def settings_reads_problems(root: Path = ROOT) -> list[str]:
+    return [problem for path in own_modules(root) for problem in settings_read_problems(path, root)]
+
+
+def test_product_settings_are_read_one_way():
+    problems = settings_reads_problems()
+    assert not problems, "One way to read a product setting (shared/ARCHITECTURE.md): " + "; ".join(problems)
+
+
+def test_product_settings_are_flat_typed_entries():
+    names, typed = settings_entries()
+    assert not names & REMOVED_SETTINGS_DICTS, "config/settings.py still defines a dict of product settings"
+    for name in ("PLATFORM_FEE", "CURRENCY", "MAX_ARTIFACT_BYTES", "TRAINING_STALE_SECONDS",
+                 "BILLING_COST_PER_SECOND", "BILLING_PAYOUT_THRESHOLD", "PRIVACY_EXPORT_TTL_HOURS",
+                 "COMMUNITY_HIDE_THRESHOLD", "MAX_API_KEYS_PER_USER"):
+        assert name in typed, f"{name} is not a typed entry of config/settings.py"
+
+
+def test_the_settings_check_finds_each_other_way(tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "settings.py").write_text("from decimal import Decimal\nFEE: Decimal = Decimal('0.2')\n"
+                                                     "MODELMARKET = {'FEE': FEE}\nDEBUG = True\n")
+    (tmp_path / "app").mkdir()
+    good = tmp_path / "app" / "good.py"
+    good.write_text("from django.conf import settings\nX = settings.DEBUG\n\n\n"
+                    "def fee():\n    return settings.FEE\n")
+    bad = tmp_path / "app" / "bad.py"
+    bad.write_text("from django.conf import settings as s\nFEE = s.FEE\n\n\n"
+                   "class Form:\n    fee = s.FEE\n\n\n"
+                   "def f(fee=s.FEE):\n    return s.MODELMARKET['FEE'], getattr(s, 'FEE', 1)\n\n\n"
+                   "def _conf():\n    return {}\n")
+    (tmp_path / "app" / "conf.py").write_text("LIMIT = 1\n")
+    assert settings_read_problems(good, tmp_path) == []
+    problems = settings_read_problems(bad, tmp_path)
+    assert [problem.split(": ", 1)[0] for problem in sorted(problems)] == [
+        "app/bad.py:10", "app/bad.py:10", "app/bad.py:13", "app/bad.py:2", "app/bad.py:6", "app/bad.py:9"]
+    assert settings_read_problems(tmp_path / "app" / "conf.py", tmp_path) == [
+        "app/conf.py: a settings module of its own; add the entries to config/settings.py"]
+
 if __name__ == "__main__":
     offenders = long_modules()
     for name, lines in offenders:
@@ -129,4 +252,8 @@ if __name__ == "__main__":
     for problem in inline:
         print(f"{problem} (move it to static/)")
     print(f"{len(template_files())} templates checked, {len(inline)} with inline CSS or JavaScript")
-    sys.exit(1 if offenders or inline else 0)
+    settings_problems = settings_reads_problems()
+    for problem in settings_problems:
+        print(problem)
+    print(f"{len(settings_problems)} product settings read another way than settings.X at call time")
+    sys.exit(1 if offenders or inline or settings_problems else 0)

@@ -57,7 +57,7 @@ MULTIPART_OVERHEAD = 64 * 1024
 
 def _refuse_declared_oversize(request) -> None:
     """413 from the declared Content-Length, before the multipart parser reads and spools the body."""
-    max_bytes = int(settings.MODELMARKET["MAX_DATASET_BYTES"])
+    max_bytes = settings.MAX_DATASET_BYTES
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

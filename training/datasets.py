@@ -16,13 +16,12 @@ REQUIRED_COLUMNS = ("text", "label")
 
 
 def limits() -> dict[str, int]:
-    """Dataset limits, from `settings.MODELMARKET` (read at call time, so tests and operators can tune them)."""
-    product = settings.MODELMARKET
+    """Dataset limits, from settings (read at call time, so tests and operators can tune them)."""
     return {
-        "max_bytes": int(product["MAX_DATASET_BYTES"]),
-        "min_rows_per_label": int(product["MIN_ROWS_PER_LABEL"]),
-        "max_labels": int(product["MAX_DATASET_LABELS"]),
-        "max_text_chars": int(product["MAX_DATASET_TEXT_CHARS"]),
+        "max_bytes": settings.MAX_DATASET_BYTES,
+        "min_rows_per_label": settings.MIN_ROWS_PER_LABEL,
+        "max_labels": settings.MAX_DATASET_LABELS,
+        "max_text_chars": settings.MAX_DATASET_TEXT_CHARS,
     }
 
 

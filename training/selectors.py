@@ -107,15 +107,15 @@ def training_estimate(*, base_version: AppVersion, dataset: Dataset, hyperparame
         seconds = 20 + flops / throughput
     seconds = int(math.ceil(seconds))
     price = billing.training_price(seconds=seconds, hardware=hardware)
-    return Estimate(seconds=seconds, price=price, currency=settings.MODELMARKET["CURRENCY"], hardware=hardware,
+    return Estimate(seconds=seconds, price=price, currency=settings.CURRENCY, hardware=hardware,
                     steps=steps)
 
 
 def jobs_stale(*, now: datetime | None = None) -> QuerySet[TrainingJob]:
     """Running jobs whose worker stopped beating, and queued jobs no worker ever took."""
     now = now or timezone.now()
-    stale = now - timedelta(seconds=int(settings.MODELMARKET["TRAINING_STALE_SECONDS"]))
-    queued_too_long = now - timedelta(seconds=int(settings.MODELMARKET["TRAINING_QUEUE_TIMEOUT_SECONDS"]))
+    stale = now - timedelta(seconds=settings.TRAINING_STALE_SECONDS)
+    queued_too_long = now - timedelta(seconds=settings.TRAINING_QUEUE_TIMEOUT_SECONDS)
     running = TrainingJob.objects.filter(status=JobStatus.RUNNING)
     return (running.filter(heartbeat_at__lt=stale) | running.filter(heartbeat_at__isnull=True, started_at__lt=stale)
             | TrainingJob.objects.filter(status=JobStatus.QUEUED, created_at__lt=queued_too_long))

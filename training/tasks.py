@@ -28,7 +28,7 @@ def training_job_run(self, *, job_id: int) -> str:
     outcome = run(job_id=job_id, worker=worker)
     if outcome == "busy":
         # Another delivery is running it: look again once its heartbeat would have gone stale.
-        raise self.retry(countdown=int(settings.MODELMARKET["TRAINING_STALE_SECONDS"]) + 5, queue=TRAINING_QUEUE)
+        raise self.retry(countdown=settings.TRAINING_STALE_SECONDS + 5, queue=TRAINING_QUEUE)
     return outcome
 
 

@@ -54,10 +54,10 @@ def training_job_claim(*, job_id: int, worker: str) -> str:
         job_finish(job, JobStatus.CANCELED, _("Canceled before training started."))
         return "done"
     if job.status == JobStatus.RUNNING:
-        stale = now - timedelta(seconds=int(settings.MODELMARKET["TRAINING_STALE_SECONDS"]))
+        stale = now - timedelta(seconds=settings.TRAINING_STALE_SECONDS)
         if job.heartbeat_at and job.heartbeat_at >= stale:
             return "busy"
-        if job.attempts >= int(settings.MODELMARKET["TRAINING_MAX_ATTEMPTS"]):
+        if job.attempts >= settings.TRAINING_MAX_ATTEMPTS:
             job_finish(job, JobStatus.FAILED, _("Failed: the worker was lost again."),
                        error=_("The worker running this job stopped (it was lost %(n)d times). Start the job again.")
                        % {"n": job.attempts})
@@ -153,7 +153,7 @@ class JobReporter:
 
 
 def _work_root() -> Path:
-    root = Path(settings.MODELMARKET["TRAINING_WORK_DIR"])
+    root = Path(settings.TRAINING_WORK_DIR)
     root.mkdir(parents=True, exist_ok=True)
     return root
 
@@ -210,7 +210,7 @@ def training_job_run(*, job_id: int, worker: str = "") -> str:
     work = Path(tempfile.mkdtemp(prefix=f"job{job.pk}-", dir=_work_root()))
     started = time.monotonic()
     try:
-        device = pick_device() if settings.MODELMARKET["TRAINING_USE_GPU"] else "cpu"
+        device = pick_device() if settings.TRAINING_USE_GPU else "cpu"
         rows = selectors.dataset_rows(dataset=job.dataset)
         train_rows, validation_rows = split_rows(rows, validation_fraction=job.dataset.validation_fraction,
                                                  seed=job.dataset.seed)

@@ -72,7 +72,7 @@ def topup_amount_validate(amount: object) -> Decimal:
     value = parse_amount(amount)
     if from_minor_units(to_minor_units(value)) != value:
         raise invalid(_("Use whole cents, e.g. 10.00."), field="amount")
-    minimum, maximum = settings.BILLING["TOPUP_MINIMUM"], settings.BILLING["TOPUP_MAXIMUM"]
+    minimum, maximum = settings.BILLING_TOPUP_MINIMUM, settings.BILLING_TOPUP_MAXIMUM
     if value < minimum:
         raise invalid(_("The minimum top-up is %(min)s %(currency)s.")
                       % {"min": minimum, "currency": pricing.currency().upper()}, field="amount")

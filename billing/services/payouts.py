@@ -71,7 +71,7 @@ def payout_create(*, developer: User) -> Payout | None:
     if not wallet.stripe_account_id or not wallet.payouts_enabled:
         return None
     amount = floor_to_minor(selectors.developer_earnings(user=developer))
-    if amount <= 0 or amount < settings.BILLING["PAYOUT_THRESHOLD"]:
+    if amount <= 0 or amount < settings.BILLING_PAYOUT_THRESHOLD:
         return None
     payout = Payout.objects.create(developer=developer, amount=amount, currency=pricing.currency(),
                                    destination=wallet.stripe_account_id)

@@ -29,7 +29,7 @@ SIX = Decimal("0.000001")
 
 
 def currency() -> str:
-    return str(settings.MODELMARKET["CURRENCY"])
+    return settings.CURRENCY
 
 
 # --- The per-call price ---------------------------------------------------------------------------------------
@@ -87,7 +87,7 @@ def app_prices(*, apps: Iterable[App]) -> dict[int, Decimal]:
 
 def fee_split(price: Decimal) -> tuple[Decimal, Decimal]:
     """(developer share, platform fee); the fee takes the rounding remainder so they sum to price."""
-    share = money(price * (Decimal("1") - settings.MODELMARKET["PLATFORM_FEE"]))
+    share = money(price * (Decimal("1") - settings.PLATFORM_FEE))
     return share, money(price - share)
 
 
@@ -99,7 +99,7 @@ def _rate(table: dict[str, Decimal], hardware: str) -> Decimal:
 
 def cost_rate(hardware: str) -> Decimal:
     """Inference cost C per compute second on this hardware class."""
-    return _rate(settings.BILLING["COST_PER_SECOND"], hardware)
+    return _rate(settings.BILLING_COST_PER_SECOND, hardware)
 
 
 def compute_cost(*, seconds: Decimal | int | str | None, hardware: str) -> Decimal:
@@ -117,7 +117,7 @@ def owner_hold(*, app: App, hardware: str, time_limit: int | None) -> Decimal:
 
 def training_rate(hardware: str) -> Decimal:
     """What a compute second of fine-tuning costs its user on this hardware class."""
-    return _rate(settings.BILLING["TRAINING_PRICE_PER_SECOND"], hardware)
+    return _rate(settings.BILLING_TRAINING_PRICE_PER_SECOND, hardware)
 
 
 def training_price(*, seconds: Decimal | int | str, hardware: str) -> Decimal:
@@ -133,12 +133,12 @@ def free_call_available(*, user: User, app: App) -> bool:
 
 @transaction.atomic
 def quote_create(*, user: User, app: App) -> Quote:
-    """A price for this user's next call, held for BILLING['QUOTE_TTL_SECONDS']."""
+    """A price for this user's next call, held for settings.BILLING_QUOTE_TTL_SECONDS."""
     if app.pricing_model == PricingModel.FREE or app.owner_id == user.pk or free_call_available(user=user, app=app):
         price = ZERO
     else:
         price = app_price(app=app)
-    expires_at = timezone.now() + dt.timedelta(seconds=settings.BILLING["QUOTE_TTL_SECONDS"])
+    expires_at = timezone.now() + dt.timedelta(seconds=settings.BILLING_QUOTE_TTL_SECONDS)
     return Quote.objects.create(user=user, app=app, price=price, expires_at=expires_at)
 
 

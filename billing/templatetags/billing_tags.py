@@ -13,5 +13,5 @@ register = template.Library()
 def live_price(app) -> dict:
     demand = app_demand(app=app)
     return {"price": app_price(app=app, demand=demand), "demand": demand,
-            "currency": settings.MODELMARKET["CURRENCY"],
-            "symbol": CURRENCY_SYMBOLS.get(settings.MODELMARKET["CURRENCY"].lower(), "")}
+            "currency": settings.CURRENCY,
+            "symbol": CURRENCY_SYMBOLS.get(settings.CURRENCY.lower(), "")}

@@ -150,7 +150,7 @@ def money_text(value, *, signed: bool = False) -> str:
     digits = money(abs(amount), 4 if abs(amount) >= 1 else 6)
     whole, _dot, frac = digits.partition(".")
     digits = f"{int(whole):,}.{frac}" if frac else f"{int(whole):,}"
-    code = settings.MODELMARKET["CURRENCY"].lower()
+    code = settings.CURRENCY.lower()
     symbol = CURRENCY_SYMBOLS.get(code)
     text = f"{symbol}{digits}" if symbol else f"{digits} {code.upper()}"
     if amount < 0:

@@ -38,7 +38,7 @@ def queue_for(*, hardware: str) -> str:
         return "inference-cpu"
     if queue_is_served(queue="inference-gpu"):
         return "inference-gpu"
-    if settings.MODELMARKET["ALLOW_GPU_FALLBACK_TO_CPU"]:
+    if settings.ALLOW_GPU_FALLBACK_TO_CPU:
         return "inference-cpu"
     raise Unavailable(_("No GPU worker is available for this app right now; try again later."),
                       code="no_gpu_worker", headers={"Retry-After": "30"})
@@ -109,7 +109,7 @@ def prediction_create(
                 app=app, version=app_version, user=user, api_key=api_key, input=data, quote_id=quote_id or "",
                 max_price=max_price, webhook=webhook or "", webhook_events_filter=events, stream=stream,
                 idempotency_key=idempotency_key or "", hardware="gpu" if queue == "inference-gpu" else "cpu",
-                currency=settings.MODELMARKET["CURRENCY"], store=store,
+                currency=settings.CURRENCY, store=store,
             )
             # Admitted in the same transaction, just before the row is written (its id exists already), so the
             # price goes in with the INSERT; a PaymentRequired rolls everything back and nothing is queued.

@@ -46,7 +46,7 @@ def version_upload(
     if errors:
         raise InvalidInput(next(iter(errors.values()))[0], fields=errors)
     assert artifact is not None  # for the type checker: refused above
-    limit = int(settings.MODELMARKET["MAX_ARTIFACT_BYTES"])
+    limit = settings.MAX_ARTIFACT_BYTES
     if (artifact.size or 0) > limit:
         message = _("The file is %(size)d bytes; the limit is %(limit)d.") % {"size": artifact.size, "limit": limit}
         raise ArtifactTooLarge(message, fields={"artifact": [message]})

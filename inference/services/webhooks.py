@@ -46,7 +46,7 @@ def webhook_url_problem(url: str) -> str | None:
 
 
 def _webhook_allow_private() -> bool:
-    return bool(settings.MODELMARKET["WEBHOOK_ALLOW_PRIVATE_ADDRESSES"])
+    return settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES
 
 
 def webhook_secret_for(*, user: User) -> WebhookSecret:
@@ -91,7 +91,7 @@ def _enqueue_delivery(delivery_id: int) -> None:
 
 
 def webhook_retry_delays() -> list[int]:
-    return list(settings.MODELMARKET["WEBHOOK_RETRY_DELAYS"])
+    return list(settings.WEBHOOK_RETRY_DELAYS)
 
 
 def webhook_attempt(*, delivery_id: int) -> bool:
@@ -122,7 +122,7 @@ def webhook_attempt(*, delivery_id: int) -> bool:
     response_body, error = "", ""
     try:
         status_code, response_body = webhook_post(target, body=body, headers=headers,
-                                                  timeout=settings.MODELMARKET["WEBHOOK_TIMEOUT_SECONDS"])
+                                                  timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
     except (OSError, http.client.HTTPException, ValueError) as exc:
         error = f"{type(exc).__name__}: {exc}"[:200]
     if status_code is not None and 300 <= status_code < 400:

@@ -69,8 +69,8 @@ def try_it_context(app, user) -> dict:
         "paid": app.pricing_model != "free",
         "i18n": {
             "runCosts": _("This run costs %(price)s"), "runFree": _("This run is free"),
-            "currencySymbol": CURRENCY_SYMBOLS.get(settings.MODELMARKET["CURRENCY"].lower(), ""),
-            "currencyCode": settings.MODELMARKET["CURRENCY"].upper(),
+            "currencySymbol": CURRENCY_SYMBOLS.get(settings.CURRENCY.lower(), ""),
+            "currencyCode": settings.CURRENCY.upper(),
             "queued": _("Queued"), "starting": _("Loading model"), "processing": _("Running"), "succeeded": _("Done"),
             "failed": _("Failed"), "canceled": _("Canceled"), "sending": _("Sending"), "quoting": _("Getting a quote"),
             "similarity": _("Similarity to your question"), "top": _("Most likely"), "price": _("price"),

@@ -125,10 +125,10 @@ def inference_threads() -> int:
     The web server, the database and this worker's own pool threads share the machine; OpenMP threads
     that spin-wait on a core something else holds make a forward pass many times slower (measured on a
     loaded 2-core box: a batch of 16 MiniLM sentences took ~430 ms with 2 threads, ~50 ms with 1).
-    `MODELMARKET["INFERENCE_TORCH_THREADS"]` > 0 (or env `MODELMARKET_INFERENCE_TORCH_THREADS`) forces a count.
+    `settings.INFERENCE_TORCH_THREADS` > 0 (or env `MODELMARKET_INFERENCE_TORCH_THREADS`) forces a count.
     """
     forced = int(os.environ.get("MODELMARKET_INFERENCE_TORCH_THREADS", 0)
-                 or settings.MODELMARKET["INFERENCE_TORCH_THREADS"])
+                 or settings.INFERENCE_TORCH_THREADS)
     return forced if forced > 0 else max(1, (os.cpu_count() or 1) - 1)
 
 

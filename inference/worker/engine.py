@@ -112,5 +112,5 @@ def model_cache() -> ModelCache:
     global _engine
     with _engine_lock:
         if _engine is None:
-            _engine = ModelCache(settings.MODELMARKET["MODEL_CACHE_BYTES"])
+            _engine = ModelCache(settings.MODEL_CACHE_BYTES)
         return _engine

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def local_cache_root() -> Path:
-    return Path(settings.MODELMARKET["MODEL_DIR"])
+    return Path(settings.MODEL_DIR)
 
 
 def version_local_path(version: AppVersion) -> Path:

@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 def requeue_after_seconds() -> int:
-    return int(settings.MODELMARKET["PREDICTION_REQUEUE_AFTER_SECONDS"])
+    return settings.PREDICTION_REQUEUE_AFTER_SECONDS
 
 
 def predictions_requeue_lost(*, now: datetime | None = None, limit: int = 200) -> int:

@@ -70,8 +70,8 @@ def _version_try_sandboxed(version: AppVersion, *, path: Path, items: list[dict[
     try:
         return model_try(path=str(path), framework=version.framework, task=version.task, device=device,
                          labels=(version.model_card or {}).get("labels"), items=items,
-                         memory_bytes=int(settings.MODELMARKET["VALIDATION_MEMORY_BYTES"]),
-                         timeout=float(settings.MODELMARKET["VALIDATION_TIMEOUT_SECONDS"]))
+                         memory_bytes=settings.VALIDATION_MEMORY_BYTES,
+                         timeout=float(settings.VALIDATION_TIMEOUT_SECONDS))
     except Exception as exc:  # the sandbox itself failed: say so rather than leave the version `validating`
         logger.exception("sandboxed validation of version %s could not run", version.pk)
         return TryResult(ok=False, kind="error", message=f"{type(exc).__name__}: {exc}"[:500])
@@ -79,12 +79,12 @@ def _version_try_sandboxed(version: AppVersion, *, path: Path, items: list[dict[
 
 def _sandbox_reason(tried: TryResult) -> str:
     """The developer-facing sentence for a model that failed in the sandbox."""
-    megabytes = int(settings.MODELMARKET["VALIDATION_MEMORY_BYTES"]) // (1024 * 1024)
+    megabytes = settings.VALIDATION_MEMORY_BYTES // (1024 * 1024)
     if tried.kind == "refused":
         return tried.message
     if tried.kind == "timeout":
         return _("Loading the model and answering the example took longer than %(seconds)s seconds.") % {
-            "seconds": settings.MODELMARKET["VALIDATION_TIMEOUT_SECONDS"]}
+            "seconds": settings.VALIDATION_TIMEOUT_SECONDS}
     if tried.kind == "memory":
         return _("The model needed more than the %(mb)d MB of memory a model may use while loading.") % {
             "mb": megabytes}

@@ -151,7 +151,7 @@ MATRIX = [
 
 @pytest.fixture
 def world(settings):
-    settings.MODELMARKET = {**settings.MODELMARKET, "ALLOW_GPU_FALLBACK_TO_CPU": True}
+    settings.ALLOW_GPU_FALLBACK_TO_CPU = True
     from community.models import ForumCategory
     from community.services import thread_create
     from training.services import dataset_create

@@ -22,7 +22,7 @@ def test_page_size_is_capped_at_100_with_more_than_100_rows(api_client):
 
 
 def test_the_413_pre_check_refuses_an_upload_larger_than_the_limit_before_reading_it(settings):
-    settings.MODELMARKET = {**settings.MODELMARKET, "MAX_ARTIFACT_BYTES": 1024}
+    settings.MAX_ARTIFACT_BYTES = 1024
     app = AppFactory()
     client = key_client(app.owner)
     big = SimpleUploadedFile("model.keras", b"\0" * (1024 + 200 * 1024), content_type="application/octet-stream")
@@ -38,7 +38,7 @@ def test_the_413_pre_check_refuses_an_upload_larger_than_the_limit_before_readin
 
 def test_an_upload_just_over_the_limit_is_refused_by_the_service(settings):
     """Under the pre-check's margin, the service's exact size check answers 413 too."""
-    settings.MODELMARKET = {**settings.MODELMARKET, "MAX_ARTIFACT_BYTES": 1024}
+    settings.MAX_ARTIFACT_BYTES = 1024
     app = AppFactory()
     client = key_client(app.owner)
     over = SimpleUploadedFile("model.keras", b"\0" * 2048, content_type="application/octet-stream")

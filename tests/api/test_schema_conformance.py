@@ -45,7 +45,7 @@ def _keep_the_test_connection():
 
 @pytest.fixture(autouse=True)
 def _model_dir(settings, tmp_path):
-    settings.MODELMARKET = {**settings.MODELMARKET, "MODEL_DIR": str(tmp_path / "models")}
+    settings.MODEL_DIR = str(tmp_path / "models")
 
 
 @schema.parametrize()

@@ -40,7 +40,7 @@ def test_admit_holds_then_settle_splits_fee_and_books_cost(buyer, paid_app, sett
     from billing.ledger import platform_balance
 
     assert platform_balance("platform_fees") == D("0.002000")
-    assert platform_balance("inference_cost") == D("2.5") * settings.BILLING["COST_PER_SECOND"]["cpu"]
+    assert platform_balance("inference_cost") == D("2.5") * settings.BILLING_COST_PER_SECOND["cpu"]
     assert Charge.objects.get().status == ChargeStatus.SETTLED
     assert selectors.ledger_check().ok
 
@@ -224,7 +224,7 @@ def test_training_jobs_hold_and_settle_per_second(buyer, settings):
             self.pk, self.owner, self.hardware = pk, user, "cpu"
 
     fund(buyer, "1")
-    rate = settings.BILLING["TRAINING_PRICE_PER_SECOND"]["cpu"]
+    rate = settings.BILLING_TRAINING_PRICE_PER_SECOND["cpu"]
     job = Job(1, buyer)
     admission = services.training_admit(job=job, estimated_seconds=D("100"))
     assert admission.price == 100 * rate
@@ -257,7 +257,7 @@ def test_economics_report_per_app_and_day(buyer, paid_app, settings):
     rows = selectors.economics()
     assert len(rows) == 1
     row = rows[0]
-    cost = 20 * settings.BILLING["COST_PER_SECOND"]["cpu"]
+    cost = 20 * settings.BILLING_COST_PER_SECOND["cpu"]
     assert (row.calls, row.revenue, row.cost) == (2, D("0.021"), cost)
     assert row.developer_share == D("0.016800") and row.platform_fee == D("0.004200")
     assert row.profit == D("0.021") - cost

@@ -47,7 +47,7 @@ def test_a_quote_and_an_admission_use_the_same_price(paid_app, buyer):
 def test_training_prices_a_job_with_billings_rate(settings):
     from training.selectors import training_price_per_second
 
-    settings.BILLING = {**settings.BILLING, "TRAINING_PRICE_PER_SECOND": {"cpu": D("0.5"), "gpu": D("2")}}
+    settings.BILLING_TRAINING_PRICE_PER_SECOND = {"cpu": D("0.5"), "gpu": D("2")}
     assert training_price_per_second(hardware="cpu") == D("0.5") == contract.training_rate("cpu")
     assert training_price_per_second(hardware="gpu") == D("2")
     assert training_price_per_second(hardware="tpu") == D("0.5")  # an unknown class falls back to cpu's rate
@@ -58,7 +58,7 @@ def test_training_estimate_price_is_billings_training_price(settings):
     from tests.factories import AppVersionFactory
     from training.selectors import training_estimate
 
-    settings.BILLING = {**settings.BILLING, "TRAINING_PRICE_PER_SECOND": {"cpu": D("0.000300"), "gpu": D("1")}}
+    settings.BILLING_TRAINING_PRICE_PER_SECOND = {"cpu": D("0.000300"), "gpu": D("1")}
 
     class Dataset:  # what the estimate reads of a dataset
         train_rows, rows, validation_rows, mean_words = 80, 100, 20, 12.0

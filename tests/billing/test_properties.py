@@ -88,5 +88,5 @@ def test_any_sequence_keeps_the_ledger_balanced(settings_fixture_free, ops):
 
 @pytest.fixture
 def settings_fixture_free(settings):
-    settings.BILLING = {**settings.BILLING, "PAYOUT_THRESHOLD": Decimal("0.01")}
+    settings.BILLING_PAYOUT_THRESHOLD = Decimal("0.01")
     settings.STRIPE_SECRET_KEY = ""

@@ -131,7 +131,7 @@ def test_same_webhook_event_ten_times_in_parallel_credits_once(fake_stripe, eage
 @pytest.mark.django_db
 def test_connect_onboarding_account_updated_and_payout(fake_stripe, eager_celery, buyer, settings,
                                                        django_capture_on_commit_callbacks):
-    settings.BILLING = {**settings.BILLING, "PAYOUT_THRESHOLD": D("1.00")}
+    settings.BILLING_PAYOUT_THRESHOLD = D("1.00")
     app = PaidAppFactory(base_price=D("2.345678"), k=D("0"), max_price=D("10"))
     developer = app.owner
     fund(buyer, "20")
@@ -171,7 +171,7 @@ def test_connect_onboarding_account_updated_and_payout(fake_stripe, eager_celery
 
 @pytest.mark.django_db
 def test_failed_transfer_gives_earnings_back(fake_stripe, settings):
-    settings.BILLING = {**settings.BILLING, "PAYOUT_THRESHOLD": D("1.00")}
+    settings.BILLING_PAYOUT_THRESHOLD = D("1.00")
     app = PaidAppFactory(base_price=D("5"), k=D("0"), max_price=D("5"))
     user = UserFactory()
     fund(user, "10")

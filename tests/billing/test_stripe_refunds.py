@@ -175,7 +175,7 @@ def test_purchase_refund_on_stripe_reverses_share_and_fee(fake_stripe, eager_cel
 @pytest.mark.django_db
 def test_purchase_refund_after_payout_flags_the_developer_share(fake_stripe, eager_celery, buyer, moderator,
                                                                 settings, django_capture_on_commit_callbacks):
-    settings.BILLING = {**settings.BILLING, "PAYOUT_THRESHOLD": D("1.00")}
+    settings.BILLING_PAYOUT_THRESHOLD = D("1.00")
     purchase = paid_purchase(fake_stripe, buyer, "10.00")
     developer = purchase.app.owner
     account = services.stripe_client().v1.accounts.create(params={"type": "express"})

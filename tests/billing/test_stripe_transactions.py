@@ -91,7 +91,7 @@ def test_event_processing_fetches_from_stripe_before_any_lock(fake_stripe, eager
 
 
 def test_connect_onboarding_and_payouts_call_stripe_outside_transactions(fake_stripe, settings, stripe_requests):
-    settings.BILLING = {**settings.BILLING, "PAYOUT_THRESHOLD": D("1.00")}
+    settings.BILLING_PAYOUT_THRESHOLD = D("1.00")
     app = PaidAppFactory(base_price=D("2"), k=D("0"), max_price=D("2"))
     buyer = UserFactory()
     fund(buyer, "10")

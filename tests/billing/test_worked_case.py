@@ -19,7 +19,7 @@ D = Decimal
 
 @pytest.mark.django_db
 def test_seed_worked_case(settings):
-    settings.BILLING = {**settings.BILLING, "COST_PER_SECOND": {"cpu": D("1"), "gpu": D("1")}}
+    settings.BILLING_COST_PER_SECOND = {"cpu": D("1"), "gpu": D("1")}
     app_a = PaidAppFactory(name="A", base_price=D("10"), k=D("2"), max_price=D("1000"), window_seconds=3600)
     app_b = PaidAppFactory(name="B", base_price=D("5"), k=D("2"), max_price=D("1000"), window_seconds=3600)
     cost = {app_a.pk: "10", app_b.pk: "5"}  # C_A = 10, C_B = 5: compute seconds at 1.00 per second

@@ -110,7 +110,7 @@ def test_top_up_run_paid_app_and_see_the_books(live_server, browser, stripe_serv
     browser.shot("billing-5-wallet-after-run")
 
     # 3. The developer's earnings rose by price × (1 − fee).
-    fee = settings.MODELMARKET["PLATFORM_FEE"]
+    fee = settings.PLATFORM_FEE
     app.owner.set_password(DEFAULT_PASSWORD)
     app.owner.save()
     log_in(browser, base, app.owner.email)

@@ -24,7 +24,7 @@ def _amounts() -> list[str]:
 
 @pytest.mark.parametrize("currency", ["usd", "eur", "chf"])
 def test_the_browser_formats_money_as_the_price_filter(browser, settings, currency):
-    settings.MODELMARKET = {**settings.MODELMARKET, "CURRENCY": currency}
+    settings.CURRENCY = currency
     amounts = _amounts()
     expected = [money_text(amount) for amount in amounts]
     browser.get("about:blank")

@@ -36,7 +36,7 @@ def haiku_model(tmp_path_factory):
 @pytest.fixture
 def eager_validation(settings, tmp_path):
     """Validate uploaded models in the web process at commit time, as a worker would (no worker needed)."""
-    settings.MODELMARKET = {**settings.MODELMARKET, "MODEL_DIR": str(tmp_path / "models")}
+    settings.MODEL_DIR = str(tmp_path / "models")
     with celery_eager(propagates=False):
         yield
 

@@ -23,7 +23,7 @@ class Platform:
 
 @pytest.fixture(autouse=True)
 def _model_dir(settings, tmp_path):
-    settings.MODELMARKET = {**settings.MODELMARKET, "MODEL_DIR": str(tmp_path / "models")}
+    settings.MODEL_DIR = str(tmp_path / "models")
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def platform(live_server, celery_worker_factory, tiny_models, settings, monkeypa
     settings.SITE_URL = live_server.url
     # Webhook receivers in these tests listen on 127.0.0.1: allowed here and in the worker (it reads the env).
     monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "true")
-    settings.MODELMARKET = {**settings.MODELMARKET, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": True}
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
     celery_worker_factory(concurrency=1)  # every queue: inference, webhooks, validation, training
     user = UserFactory()
     embedder = AppFactory(slug="tiny-embedder", name="Tiny Embedder", status=AppStatus.PUBLISHED)

@@ -85,7 +85,7 @@ def runner(db, published_app):
 
 @pytest.fixture(autouse=True)
 def _model_dir(settings, tmp_path):
-    settings.MODELMARKET = {**settings.MODELMARKET, "MODEL_DIR": str(tmp_path / "models")}
+    settings.MODEL_DIR = str(tmp_path / "models")
 
 
 def copy_tree(src: Path, dst: Path) -> Path:

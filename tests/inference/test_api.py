@@ -61,7 +61,7 @@ def test_upload_errors(published_app, tiny_models, settings):
     bad_semver = client.post(url, {"artifact": SimpleUploadedFile("m.zip", b"PK"), "version": "one",
                                    "task": "text-classification", "framework": "transformers"}, format="multipart")
     assert "version" in _error(bad_semver, 400)["fields"]
-    settings.MODELMARKET = {**settings.MODELMARKET, "MAX_ARTIFACT_BYTES": 1000}
+    settings.MAX_ARTIFACT_BYTES = 1000
     too_big = client.post(url, {"artifact": SimpleUploadedFile("m.zip", b"x" * 5000), "version": "1.0.0",
                                 "task": "text-classification", "framework": "transformers"}, format="multipart")
     _error(too_big, 413, "too_large")
@@ -192,10 +192,10 @@ def test_unknown_or_unready_versions(classifier_app, runner):
 def test_gpu_versions_without_gpu_workers(published_app, tiny_models, runner, settings):
     ready_version(published_app, tiny_models["classifier"], task="text-classification", hardware="gpu")
     client = _client(runner)
-    settings.MODELMARKET = {**settings.MODELMARKET, "ALLOW_GPU_FALLBACK_TO_CPU": False}
+    settings.ALLOW_GPU_FALLBACK_TO_CPU = False
     body = _error(_predict(client, published_app, {"input": {"text": "a"}}), 503, "no_gpu_worker")
     assert "GPU" in body["message"]
-    settings.MODELMARKET = {**settings.MODELMARKET, "ALLOW_GPU_FALLBACK_TO_CPU": True}
+    settings.ALLOW_GPU_FALLBACK_TO_CPU = True
     response = _predict(client, published_app, {"input": {"text": "a"}})
     assert response.status_code == 202
     assert Prediction.objects.get(pk=response.json()["id"]).hardware == "cpu"
@@ -320,7 +320,7 @@ def test_gpu_versions_go_to_a_live_gpu_worker(published_app, tiny_models, runner
     from inference.models import WorkerHeartbeat
 
     ready_version(published_app, tiny_models["classifier"], task="text-classification", hardware="gpu")
-    settings.MODELMARKET = {**settings.MODELMARKET, "ALLOW_GPU_FALLBACK_TO_CPU": False}
+    settings.ALLOW_GPU_FALLBACK_TO_CPU = False
     beat = WorkerHeartbeat.objects.create(hostname="gpu0@box", queues=["inference-gpu"], devices=["cuda:0"],
                                           last_seen=timezone.now())
     response = _predict(_client(runner), published_app, {"input": {"text": "a"}})
@@ -335,7 +335,7 @@ def test_open_waits_and_streams_are_capped_per_user(classifier_app, runner, sett
     """Past the cap a wait or a stream answers 429 with Retry-After; a finished one gives its slot back."""
     from django.core.cache import cache
 
-    settings.MODELMARKET = {**settings.MODELMARKET, "MAX_WAITS_PER_USER": 1, "MAX_STREAMS_PER_USER": 1}
+    settings.MAX_WAITS_PER_USER = settings.MAX_STREAMS_PER_USER = 1
     client = _client(runner)
     cache.set(f"mm:open-waits:{runner.pk}", 1, timeout=60)  # another request of this user is waiting now
     response = _predict(client, classifier_app, {"input": {"text": "hi"}}, HTTP_PREFER="wait=1")

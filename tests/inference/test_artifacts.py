@@ -75,7 +75,7 @@ def test_links_are_refused(tmp_path, tiny_models):
 
 @pytest.mark.django_db
 def test_too_many_files_are_refused(tmp_path, tiny_models, settings):
-    settings.MODELMARKET = {**settings.MODELMARKET, "ARTIFACT_MAX_FILES": 12}
+    settings.ARTIFACT_MAX_FILES = 12
     path = _zip_with(tmp_path / "many.zip", tiny_models["classifier_dir"],
                      extra={f"notes/{i}.txt": b"note" for i in range(12)})
     version = _validate(path)
@@ -84,7 +84,7 @@ def test_too_many_files_are_refused(tmp_path, tiny_models, settings):
 
 @pytest.mark.django_db
 def test_too_much_uncompressed_data_is_refused(tmp_path, tiny_models, settings):
-    settings.MODELMARKET = {**settings.MODELMARKET, "ARTIFACT_MAX_UNPACKED_BYTES": 2 * 1024 * 1024}
+    settings.ARTIFACT_MAX_UNPACKED_BYTES = 2 * 1024 * 1024
     path = _zip_with(tmp_path / "big.zip", tiny_models["classifier_dir"], extra={"extra.safetensors": os.urandom(
         3 * 1024 * 1024)})
     version = _validate(path)

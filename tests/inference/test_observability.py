@@ -113,7 +113,7 @@ def test_metrics_count_a_paid_prediction_its_batch_and_its_ledger_postings(eager
 def test_a_request_id_follows_a_prediction_into_the_worker_and_its_webhook(
         celery_worker_factory, published_app, runner, tiny_models, receiver, monkeypatch, settings,  # noqa: F811
         artifacts_dir, tmp_path):
-    settings.MODELMARKET = {**settings.MODELMARKET, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": True}
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
     monkeypatch.setenv("LOG_FORMAT", "json")
     monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "True")
     monkeypatch.setenv("WORKER_METRICS_PORT", "0")

@@ -39,7 +39,7 @@ def test_console_upload_form_stores_the_artifact_and_shows_errors_inline(tiny_mo
     response = client.post(url, {"version": "1.1.0", "task": "text-classification", "framework": "transformers",
                                  "hardware": "cpu", "artifact": upload_file(pickled)})
     assert response.status_code == 400 and "pickle-based" in response.content.decode()
-    settings.MODELMARKET = {**settings.MODELMARKET, "MAX_ARTIFACT_BYTES": 100}
+    settings.MAX_ARTIFACT_BYTES = 100
     response = client.post(url, {"version": "1.2.0", "task": "text-classification", "framework": "transformers",
                                  "hardware": "cpu", "artifact": upload_file(tiny_models["classifier"])})
     assert response.status_code == 400 and "the limit is 100" in response.content.decode()

@@ -33,7 +33,7 @@ def _purge(name: str) -> None:
 
 
 def test_only_predictions_queued_too_long_are_resent_once_per_window(settings):
-    settings.MODELMARKET = {**settings.MODELMARKET, "PREDICTION_REQUEUE_AFTER_SECONDS": 30}
+    settings.PREDICTION_REQUEUE_AFTER_SECONDS = 30
     app = PaidAppFactory()
     version = AppVersionFactory(app=app, status="ready")
     user = UserFactory()

@@ -72,19 +72,19 @@ def test_a_40b_config_next_to_tiny_weights_ends_invalid_and_the_worker_lives(
 
 @pytest.mark.django_db
 def test_a_model_over_the_memory_ceiling_ends_invalid(published_app, tiny_models, settings):
-    settings.MODELMARKET = {**settings.MODELMARKET, "VALIDATION_MEMORY_BYTES": 16 * 1024 * 1024}
+    settings.VALIDATION_MEMORY_BYTES = 16 * 1024 * 1024
     version = ready_version(published_app, tiny_models["classifier"], task="text-classification")
     assert version.status == VersionStatus.INVALID
     assert "memory" in version.error, version.error
     # The same model with the default ceiling is fine: it was the limit, not the model.
-    settings.MODELMARKET = {**settings.MODELMARKET, "VALIDATION_MEMORY_BYTES": 6 * 1024**3}
+    settings.VALIDATION_MEMORY_BYTES = 6 * 1024**3
     again = ready_version(published_app, tiny_models["classifier"], task="text-classification", version="1.0.1")
     assert again.status == VersionStatus.READY, again.error
 
 
 @pytest.mark.django_db
 def test_a_model_past_the_time_limit_ends_invalid(published_app, tiny_models, settings):
-    settings.MODELMARKET = {**settings.MODELMARKET, "VALIDATION_TIMEOUT_SECONDS": 0.01}
+    settings.VALIDATION_TIMEOUT_SECONDS = 0.01
     started = time.monotonic()
     version = ready_version(published_app, tiny_models["generator"], task="text-generation")
     assert version.status == VersionStatus.INVALID and "longer than" in version.error, version.error

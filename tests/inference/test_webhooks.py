@@ -62,7 +62,7 @@ def receiver():
 
 @pytest.fixture
 def fast_retries(settings):
-    settings.MODELMARKET = {**settings.MODELMARKET, "WEBHOOK_RETRY_DELAYS": [0, 0, 0]}
+    settings.WEBHOOK_RETRY_DELAYS = [0, 0, 0]
 
 
 def _verify(secret: str, headers: dict, body: bytes) -> bool:
@@ -149,7 +149,7 @@ def test_unreachable_receivers_are_logged_not_raised(published_app, runner, tiny
                                  "http://[::1]/hook", "ftp://93.184.216.34/hook"])
 def test_production_refuses_webhooks_to_internal_addresses(published_app, runner, tiny_models, settings, url):
     """SSRF guard: with private addresses disallowed (the production default) such URLs are a 400."""
-    settings.MODELMARKET = {**settings.MODELMARKET, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": False}
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
     ready_version(published_app, tiny_models["classifier"], task="text-classification")
     client = APIClient()
     client.force_authenticate(runner)
@@ -163,7 +163,7 @@ def test_production_refuses_webhooks_to_internal_addresses(published_app, runner
 def test_a_public_address_passes_the_webhook_guard(settings):
     from inference.services import webhook_url_problem
 
-    settings.MODELMARKET = {**settings.MODELMARKET, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": False}
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
     assert webhook_url_problem("https://93.184.216.34/hook") is None
     assert webhook_url_problem("http://127.0.0.1/hook") is not None
 
@@ -176,7 +176,7 @@ def test_a_delivery_whose_host_turned_internal_fails_without_a_request(published
     _run(published_app, runner, hook.url)  # allowed while private addresses are allowed (development)
     delivery = WebhookDelivery.objects.get()
     assert len(hook.requests) == 1
-    settings.MODELMARKET = {**settings.MODELMARKET, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": False}
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
     from inference.services import webhook_attempt, webhook_redeliver
 
     copy = webhook_redeliver(delivery=delivery, actor=runner)

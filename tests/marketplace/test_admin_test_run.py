@@ -26,7 +26,7 @@ def tiny_classifier(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _model_dir(settings, tmp_path):
-    settings.MODELMARKET = {**settings.MODELMARKET, "MODEL_DIR": str(tmp_path / "models")}
+    settings.MODEL_DIR = str(tmp_path / "models")
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ def test_zero_days_erases_at_the_next_purge_and_the_beat_runs_it(app, caller):
 
 
 def test_unread_store_false_answers_are_erased_after_the_maximum_anyway(app, caller, settings):
-    settings.PRIVACY = {**settings.PRIVACY, "UNSTORED_MAX_SECONDS": 3600}
+    settings.PRIVACY_UNSTORED_MAX_SECONDS = 3600
     forgotten = finished(app, caller, store=False, days_ago=0.1)
     fresh = finished(app, caller, store=False, days_ago=0.01)
     retention_purge()

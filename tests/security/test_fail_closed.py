@@ -14,7 +14,7 @@ SCRIPT = (
     "import django, json, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings'; django.setup();"
     "from django.conf import settings as s;"
     "print(json.dumps({'debug': s.DEBUG, 'hosts': s.ALLOWED_HOSTS,"
-    " 'private_webhooks': s.MODELMARKET['WEBHOOK_ALLOW_PRIVATE_ADDRESSES'], 'ssl_redirect': s.SECURE_SSL_REDIRECT}))"
+    " 'private_webhooks': s.WEBHOOK_ALLOW_PRIVATE_ADDRESSES, 'ssl_redirect': s.SECURE_SSL_REDIRECT}))"
 )
 
 

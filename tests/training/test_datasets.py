@@ -89,7 +89,7 @@ def test_bad_datasets_get_clear_errors(dev_client, data, name, code, phrase):
 
 
 def test_too_large_dataset_is_refused_with_413_and_not_stored(dev_client, settings):
-    settings.MODELMARKET = {**settings.MODELMARKET, "MAX_DATASET_BYTES": 1000}
+    settings.MAX_DATASET_BYTES = 1000
     response = upload(dev_client, csv_bytes(small_rows(20)))
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "too_large"
@@ -98,7 +98,7 @@ def test_too_large_dataset_is_refused_with_413_and_not_stored(dev_client, settin
 
 
 def test_min_rows_per_label_is_configurable(dev_client, settings):
-    settings.MODELMARKET = {**settings.MODELMARKET, "MIN_ROWS_PER_LABEL": 10}
+    settings.MIN_ROWS_PER_LABEL = 10
     response = upload(dev_client, csv_bytes(small_rows(per_label=8)))
     assert response.status_code == 400
     assert "at least 10 rows" in response.json()["error"]["message"]
@@ -147,7 +147,7 @@ def test_only_developers_with_the_right_scope_can_upload(api_client):
 
 def test_a_declared_content_length_over_the_limit_is_refused_before_the_body_is_read(dev_client, settings):
     """The body here is small, but the request says it is huge: the declared size alone gets the 413."""
-    settings.MODELMARKET = {**settings.MODELMARKET, "MAX_DATASET_BYTES": 100_000}
+    settings.MAX_DATASET_BYTES = 100_000
     response = dev_client.post(URL, {"file": SimpleUploadedFile("data.csv", csv_bytes(small_rows(12)))},
                                format="multipart", CONTENT_LENGTH=str(100_000 + 64 * 1024 + 1))
     assert response.status_code == 413, response.content

@@ -162,7 +162,7 @@ def test_finished_jobs_cannot_be_canceled_or_published_twice(client, bert_versio
 
 
 def test_too_many_active_jobs_conflict(client, bert_version, dataset, settings):
-    settings.MODELMARKET = {**settings.MODELMARKET, "TRAINING_MAX_ACTIVE_JOBS": 1}
+    settings.TRAINING_MAX_ACTIVE_JOBS = 1
     assert client.post(JOBS, body(bert_version, dataset), format="json").status_code == 201
     response = client.post(JOBS, body(bert_version, dataset), format="json")
     assert response.status_code == 409 and response.json()["error"]["code"] == "too_many_jobs"

@@ -46,7 +46,7 @@ def assert_settled_from_compute_seconds(job_id: int, body: dict) -> Decimal:
     from billing.models import Transaction
 
     charge = Charge.objects.get(subject=f"training:{job_id}")
-    rate = settings.BILLING["TRAINING_PRICE_PER_SECOND"][body.get("hardware", "cpu")]
+    rate = settings.BILLING_TRAINING_PRICE_PER_SECOND[body.get("hardware", "cpu")]
     expected = min(charge.price, money(Decimal(body["compute_seconds"]) * rate))
     assert expected > 0
     settle = Transaction.objects.get(kind="settle", memo=f"training:{job_id}")
@@ -186,7 +186,7 @@ def test_a_worker_killed_mid_job_leaves_the_job_failed_not_running(
     worker.proc.wait(timeout=10)
     assert TrainingJob.objects.get(pk=job["id"]).status == JobStatus.RUNNING
     # The reaper finds it once its heartbeat is older than the stale threshold.
-    settings.MODELMARKET = {**settings.MODELMARKET, "TRAINING_STALE_SECONDS": 2}
+    settings.TRAINING_STALE_SECONDS = 2
     time.sleep(2.5)
     assert services.training_jobs_reap_stale() == 1
     body = client.get(f"{JOBS}{job['id']}/").json()

@@ -54,4 +54,4 @@ def test_the_live_price_answer_carries_the_texts_the_page_renders(client, langua
 def test_small_prices_keep_their_digits_in_the_answer(client):
     app = PaidAppFactory(base_price=Decimal("0.002100"), k=Decimal("0.000100"), max_price=Decimal("0.01"))
     assert client.get(f"/billing/apps/{app.slug}/price/").json()["price_display"] == "$0.0021"
-    assert settings.MODELMARKET["CURRENCY"].lower() == "usd"
+    assert settings.CURRENCY.lower() == "usd"

@@ -47,7 +47,7 @@ def _clean_split(validation_fraction: Any, seed: Any) -> tuple[Decimal, int]:
 
 def _too_large(size: int) -> InvalidInput:
     """The 413 for a dataset file over MAX_DATASET_BYTES (checked before anything is read or stored)."""
-    max_bytes = int(settings.MODELMARKET["MAX_DATASET_BYTES"])
+    max_bytes = settings.MAX_DATASET_BYTES
     return InvalidInput(_("The file is %(size)d bytes; datasets can be at most %(max)d bytes.")
                         % {"size": size, "max": max_bytes}, code="too_large", status=413,
                         fields={"file": [_("File too large.")]})
@@ -63,7 +63,7 @@ def dataset_create(*, owner: User, file: UploadedFile | ContentFile, name: str =
     """
     require_developer(owner)
     fraction, seed = _clean_split(validation_fraction, seed)
-    max_bytes = int(settings.MODELMARKET["MAX_DATASET_BYTES"])
+    max_bytes = settings.MAX_DATASET_BYTES
     if file.size is not None and file.size > max_bytes:
         raise _too_large(file.size)
     file.seek(0)

@@ -115,8 +115,8 @@ def training_job_create(*, owner: User, base_version: AppVersion, dataset: Datas
         message = _("This dataset is invalid: %(error)s") % {"error": dataset.error}
         raise InvalidInput(message, fields={"dataset": [message]})
     params = hyperparameters_clean(framework=base_version.framework, raw=hyperparameters)
-    max_limit = int(settings.MODELMARKET["TRAINING_MAX_TIME_LIMIT_SECONDS"])
-    limit = int(settings.MODELMARKET["TRAINING_TIME_LIMIT_SECONDS"])
+    max_limit = settings.TRAINING_MAX_TIME_LIMIT_SECONDS
+    limit = settings.TRAINING_TIME_LIMIT_SECONDS
     if time_limit_seconds not in (None, ""):
         try:
             limit = int(time_limit_seconds)
@@ -126,7 +126,7 @@ def training_job_create(*, owner: User, base_version: AppVersion, dataset: Datas
             message = _("The time limit must be between 10 and %(max)d seconds.") % {"max": max_limit}
             raise InvalidInput(message, fields={"time_limit_seconds": [message]})
     active = TrainingJob.objects.filter(owner=owner).active().count()
-    if active >= int(settings.MODELMARKET["TRAINING_MAX_ACTIVE_JOBS"]):
+    if active >= settings.TRAINING_MAX_ACTIVE_JOBS:
         raise Conflict(_("You already have %(n)d jobs queued or running; wait for one to finish.") % {"n": active},
                        code="too_many_jobs")
     estimate = selectors.training_estimate(base_version=base_version, dataset=dataset, hyperparameters=params)
@@ -163,7 +163,7 @@ def training_job_cancel(*, job: TrainingJob, actor: User) -> TrainingJob:
     now = timezone.now()
     job.cancel_requested_at = job.cancel_requested_at or now
     fields = ["cancel_requested_at"]
-    stale = now - timedelta(seconds=int(settings.MODELMARKET["TRAINING_STALE_SECONDS"]))
+    stale = now - timedelta(seconds=settings.TRAINING_STALE_SECONDS)
     if job.status == JobStatus.QUEUED or (job.heartbeat_at and job.heartbeat_at < stale):
         job_finish(job, JobStatus.CANCELED, _("Canceled by the developer."))
         return job
