@@ -1,6 +1,6 @@
 """Display currency: prices shown in USD, CNY or EUR beside the settlement amount, for display only.
 
-The ledger keeps one settlement currency (settings.MODELMARKET["CURRENCY"]); quotes, charges, wallets and the
+The ledger keeps one settlement currency (settings.CURRENCY); quotes, charges, wallets and the
 API stay in it. Moderators keep the rates in the admin (`CurrencyRate`); a converted amount is always marked
 approximate ("≈ ¥7.10") and never replaces the settlement amount where money is charged.
 """
@@ -25,7 +25,7 @@ SYMBOLS = {"usd": "$", "eur": "€", "cny": "¥"}
 
 
 def settlement_currency() -> str:
-    return str(settings.MODELMARKET["CURRENCY"]).lower()
+    return str(settings.CURRENCY).lower()
 
 
 def currency_rates() -> dict[str, Decimal]:

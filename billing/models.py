@@ -387,4 +387,4 @@ class CurrencyRate(models.Model):
         verbose_name_plural = _("currency rates")
 
     def __str__(self) -> str:
-        return f"1 {settings.MODELMARKET['CURRENCY'].upper()} = {self.per_settlement_unit} {self.code.upper()}"
+        return f"1 {settings.CURRENCY.upper()} = {self.per_settlement_unit} {self.code.upper()}"
