@@ -371,7 +371,7 @@ class CurrencyRate(models.Model):
     """A display currency's rate, kept by moderators in the admin (billing/currency.py).
 
     Pages may show prices in it, marked approximate; the ledger, quotes and charges stay in the settlement
-    currency (settings.MODELMARKET["CURRENCY"]). `per_settlement_unit`: what one settlement unit is worth in it.
+    currency (settings.CURRENCY). `per_settlement_unit`: what one settlement unit is worth in it.
     """
 
     code = models.CharField(_("currency"), max_length=3, unique=True, choices=DisplayCurrency.choices)

@@ -453,7 +453,7 @@ CELERY_BEAT_SCHEDULE["analytics-usage-rollup"] = {
 # --- Display currency (issue 14; billing/currency.py) ------------------------------------------------------
 # Pages may show prices in USD, CNY or EUR beside the settlement amount, converted at the rates moderators keep in
 # the admin (billing.CurrencyRate) and marked approximate. The ledger, quotes, charges and the API stay in
-# MODELMARKET["CURRENCY"]. Every template gets the visitor's currency (their pick, else by language).
+# settings.CURRENCY. Every template gets the visitor's currency (their pick, else by language).
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("billing.context_processors.display_currency")
 # A rate older than this is still used, but the admin lists it as stale.
 DISPLAY_CURRENCY_STALE_DAYS: int = env.int("DISPLAY_CURRENCY_STALE_DAYS", default=30)

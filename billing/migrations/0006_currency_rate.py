@@ -13,7 +13,7 @@ STARTING_RATES = {"cny": Decimal("7.10"), "eur": Decimal("0.92")}  # per US doll
 
 
 def seed_rates(apps, schema_editor):
-    if settings.MODELMARKET["CURRENCY"].lower() != "usd":
+    if settings.CURRENCY.lower() != "usd":
         return
     CurrencyRate = apps.get_model("billing", "CurrencyRate")
     for code, rate in STARTING_RATES.items():
