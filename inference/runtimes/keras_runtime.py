@@ -3,6 +3,7 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")  # share a GPU instead of taking all its memory
 
 import contextlib  # noqa: E402
 import threading  # noqa: E402
