@@ -165,7 +165,9 @@ def test_cancel_stops_a_running_job_within_seconds(trainer, bert_version, celery
 def test_time_limit_stops_the_job(trainer, bert_version, celery_worker_factory):
     celery_worker_factory(queues="training")
     client = key_client(trainer)
-    rows = small_rows(per_label=40)
+    # Enough work that no machine finishes it inside the limit: the whole shipped set (3 x 225 rows) for 20
+    # epochs at batch 1, ~13,500 steps. With 120 rows a quiet machine once finished in under 10 s.
+    rows = small_rows(per_label=225)
     big = services.dataset_create(owner=trainer, file=ContentFile(csv_bytes(rows), name="long.csv"))
     response = client.post(JOBS, {"base_app": bert_version.app.slug, "base_version": bert_version.version,
                                   "dataset": big.pk, "time_limit_seconds": 10,
