@@ -1,0 +1,46 @@
+"""Organisation pages: create, switch, members (invite, change role, remove)."""
+import pytest
+from django.test import Client
+
+from accounts.models import Membership
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_create_invite_change_role_remove_and_switch():
+    alice, bob = UserFactory(), UserFactory()
+    ac = _client(alice)
+    assert ac.get("/orgs/").status_code == 200
+    response = ac.post("/orgs/", {"name": "Acme"})
+    assert response.status_code == 302 and response["Location"] == "/orgs/acme/members/"
+    assert ac.session["current_org"] == "acme"
+    ac.post("/orgs/acme/members/", {"email": bob.email, "role": "developer"})
+    bob_m = Membership.objects.get(user=bob)
+    assert bob_m.role == "developer"
+    page = ac.get("/orgs/acme/members/").content.decode()
+    assert bob.email in page and 'id="org-invite"' in page
+    ac.post(f"/orgs/acme/members/{bob_m.pk}/", {"role": "billing"})
+    assert Membership.objects.get(pk=bob_m.pk).role == "billing"
+    # Bob sees the members but cannot manage them.
+    bc = _client(bob)
+    assert 'id="org-invite"' not in bc.get("/orgs/acme/members/").content.decode()
+    bc.post(f"/orgs/acme/members/{Membership.objects.get(user=alice).pk}/", {"remove": "1"})
+    assert Membership.objects.filter(user=alice).exists()
+    # Switch: to a member's org, back to personal; someone else's org is a 404.
+    assert bc.post("/orgs/switch/", {"org": "acme"}).status_code == 302 and bc.session["current_org"] == "acme"
+    bc.post("/orgs/switch/", {"org": ""})
+    assert "current_org" not in bc.session
+    assert _client(UserFactory()).post("/orgs/switch/", {"org": "acme"}).status_code == 404
+    ac.post(f"/orgs/acme/members/{bob_m.pk}/", {"remove": "1"})
+    assert not Membership.objects.filter(user=bob).exists()
+    # The last owner cannot leave: the page says so and the membership stays.
+    response = ac.post(f"/orgs/acme/members/{Membership.objects.get(user=alice).pk}/", {"remove": "1"}, follow=True)
+    assert Membership.objects.filter(user=alice).exists()
+    assert "needs an owner" in response.content.decode()
