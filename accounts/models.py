@@ -97,6 +97,8 @@ class ApiKey(models.Model):
     """Only a SHA-256 of the secret is stored; the full key is shown once, at creation."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
+    # An org key (issue 14): calls made with it are admitted against and charged to the org's wallet.
+    org = models.ForeignKey("Organisation", on_delete=models.CASCADE, null=True, blank=True, related_name="api_keys")
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(max_length=16, unique=True)
     hashed_key = models.CharField(max_length=64, unique=True)
@@ -228,6 +230,10 @@ class Membership(models.Model):
     org = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="org_memberships")
     role = models.CharField(_("role"), max_length=20, choices=OrgRole.choices, default=OrgRole.MEMBER)
+    spend_cap = models.DecimalField(
+        _("spend cap"), max_digits=18, decimal_places=6, null=True, blank=True,
+        help_text=_("The most this member may spend of the org's wallet per calendar month. Empty means no cap."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -3,6 +3,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -40,7 +41,11 @@ def org_switch(request: HttpRequest) -> HttpResponse:
         request.session[SESSION_ORG] = slug
     else:
         request.session.pop(SESSION_ORG, None)
-    return redirect(request.POST.get("next") or "accounts:orgs")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = ""
+    return redirect(target or "accounts:orgs")
 
 
 @login_required
@@ -57,7 +62,8 @@ def org_members(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "accounts/org_members.html", {
         "org": org, "members": members_of(org=org), "roles": OrgRole.choices,
         "my_role": perms.role_of(request.user, org),
-        "can_manage": perms.org_can(request.user, org, perms.MEMBERS_MANAGE)})
+        "can_manage": perms.org_can(request.user, org, perms.MEMBERS_MANAGE),
+        "can_see_wallet": perms.org_can(request.user, org, perms.WALLET_VIEW)})
 
 
 @login_required

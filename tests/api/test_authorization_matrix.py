@@ -154,6 +154,8 @@ MATRIX = [
     Cell("org member", "change role page", "POST", "/orgs/{org}/members/{member}/", (302, 404, 302, 404, 404),
          {"role": "admin"}, page=True),
     Cell("org invitation", "page", "GET", "/orgs/invitations/{invitation}/", P, page=True),
+    Cell("org", "wallet page", "GET", "/billing/orgs/{org}/wallet/", P, page=True),
+    Cell("org", "wallet balance", "GET", "/api/v1/billing/balance/?org={org}", A),
     # Quotes are personal: only the user it was given to can run at its price.
     Cell("quote", "use", "POST", "/api/v1/apps/{seller_app}/predictions/", (401, 400, 202, 400, 400),
          {"input": {"text": "hi"}, "quote_id": "{quote}"}),

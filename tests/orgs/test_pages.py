@@ -44,3 +44,31 @@ def test_create_invite_change_role_remove_and_switch():
     response = ac.post(f"/orgs/acme/members/{Membership.objects.get(user=alice).pk}/", {"remove": "1"}, follow=True)
     assert Membership.objects.filter(user=alice).exists()
     assert "needs an owner" in response.content.decode()
+
+
+def test_the_switcher_is_in_the_menu_and_next_stays_on_this_site():
+    alice = UserFactory()
+    client = _client(alice)
+    assert 'id="org-switcher"' not in client.get("/orgs/").content.decode()
+    client.post("/orgs/", {"name": "Acme"})
+    page = client.get("/orgs/").content.decode()
+    assert 'id="org-switcher"' in page and '<option value="acme" selected>Acme</option>' in page
+    assert client.post("/orgs/switch/", {"org": "acme", "next": "/billing/wallet/"})["Location"] == "/billing/wallet/"
+    assert client.post("/orgs/switch/", {"org": "acme", "next": "https://evil.example/"})["Location"] == "/orgs/"
+
+
+def test_org_wallet_page_by_role():
+    from billing import services
+
+    alice, member, billing = UserFactory(), UserFactory(), UserFactory()
+    _client(alice).post("/orgs/", {"name": "Acme"})
+    org = Membership.objects.get(user=alice).org
+    Membership.objects.create(org=org, user=member, role="member")
+    Membership.objects.create(org=org, user=billing, role="billing")
+    services.org_credit_grant(org=org, amount="4", memo="Seed credits", granted_by=None)
+    page = _client(billing).get("/billing/orgs/acme/wallet/")
+    assert page.status_code == 200 and "Seed credits" in page.content.decode()
+    assert _client(member).get("/billing/orgs/acme/wallet/").status_code == 403
+    assert _client(UserFactory()).get("/billing/orgs/acme/wallet/").status_code == 404
+    members_page = _client(alice).get("/orgs/acme/members/").content.decode()
+    assert "/billing/orgs/acme/wallet/" in members_page
