@@ -58,7 +58,7 @@ def _org_balance(request: Request, slug: str) -> dict:
     available, held = selectors.org_balance(org=org)
     return {"balance": available, "held": held, "currency": _currency(),
             "monthly_budget": None, "spent_this_month": selectors.org_spent_this_month(org=org),
-            "earnings": selectors.ZERO}
+            "earnings": selectors.org_earnings(org=org)}
 
 
 class BalanceApi(APIView):

@@ -213,6 +213,13 @@ def org_balance(*, org: object) -> tuple[Decimal, Decimal]:
     return money(balance - held), held
 
 
+def org_earnings(*, org: object) -> Decimal:
+    """The org's apps' accrued developer share (issue 14)."""
+    total = Entry.objects.filter(account__org_id=getattr(org, "pk", org), account__kind=AccountKind.EARNINGS).aggregate(
+        s=Sum("amount"))["s"]
+    return money(-(total or ZERO))
+
+
 def org_spent_this_month(*, org: object, user: object = None, now: dt.datetime | None = None) -> Decimal:
     """Held plus settled charges on the org's wallet since the first of the month (one member's, given `user`)."""
     charges = _live_charges().filter(org_id=getattr(org, "pk", org), created_at__gte=month_start(now))

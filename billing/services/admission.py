@@ -34,7 +34,7 @@ from .. import selectors
 from ..ledger import accounts_get, book, money, wallet_lock
 from ..models import ZERO, Account, AccountKind, Charge, ChargeStatus, Entry, Transaction, TransactionKind, Wallet
 from . import pricing
-from .orgs import org_hold, payer_accounts, payer_key, payer_rows
+from .orgs import earner_key, org_hold, payer_accounts, payer_key, payer_rows
 from .pricing import refuse
 from .wallet import spend_alerts
 
@@ -228,7 +228,7 @@ def _settlement_lines(charge: Charge, amount: Decimal, *, to_developer: bool,
     lines = [(account[payer_key(charge)], amount)]
     if to_developer and charge.app is not None:
         share, fee = pricing.fee_split(amount)
-        lines += [(account[(AccountKind.EARNINGS, charge.app.owner_id)], -share),
+        lines += [(account[earner_key(charge.app)], -share),
                   (account[(AccountKind.PLATFORM_FEES, None)], -fee)]
     else:
         lines.append((account[(AccountKind.PLATFORM_FEES, None)], -amount))
@@ -244,7 +244,7 @@ def _settle(charge: Charge, *, amount: Decimal, to_developer: bool, prediction_i
         return
     pairs: list[tuple[str, int | None]] = [payer_key(charge), (AccountKind.PLATFORM_FEES, None)]
     if to_developer and charge.app is not None:
-        pairs.append((AccountKind.EARNINGS, charge.app.owner_id))
+        pairs.append(earner_key(charge.app))
     account = payer_accounts(pairs)
     book(kind=TransactionKind.SETTLE, key=f"settle:{charge.subject}", user=charge.user, app=charge.app,
          prediction_id=prediction_id, lines=_settlement_lines(charge, amount, to_developer=to_developer,
@@ -383,7 +383,7 @@ def predictions_finish_batch(*, succeeded: Sequence[BillablePrediction], failed:
         if charge.price > 0 and by_subject[charge.subject][1]:
             pairs.add(payer_key(charge))
             if charge.app is not None:
-                pairs.add((AccountKind.EARNINGS, charge.app.owner_id))
+                pairs.add(earner_key(charge.app))
     ordered = sorted(pairs, key=lambda pair: (pair[0], pair[1] or 0))
     account = payer_accounts(ordered)
     now = timezone.now()

@@ -45,11 +45,18 @@ def org_credit_grant(*, org: Organisation, amount: object, memo: str, granted_by
 # --- Admission against an org's wallet (calls made with an org key) -------------------------------------------
 
 ORG_WALLET = "org_wallet"  # the payer key of an org's wallet account in settlement account maps
+ORG_EARNINGS = "org_earnings"  # the earner key of an org's earnings account (the org's apps)
+ORG_KINDS = {ORG_WALLET: AccountKind.WALLET, ORG_EARNINGS: AccountKind.EARNINGS}
 
 
 def payer_key(charge: Charge) -> tuple[str, int | None]:
     """Who pays a charge: the org's wallet for calls made with an org key, else the user's wallet."""
     return (ORG_WALLET, charge.org_id) if charge.org_id else (AccountKind.WALLET, charge.user_id)
+
+
+def earner_key(app: Any) -> tuple[str, int | None]:
+    """Who earns a developer share: an org's app earns for the org, any other app for its owner."""
+    return (ORG_EARNINGS, app.org_id) if app.org_id else (AccountKind.EARNINGS, app.owner_id)
 
 
 def payer_rows(key: tuple[str, int | None]) -> QuerySet[Any]:
@@ -63,11 +70,11 @@ def payer_rows(key: tuple[str, int | None]) -> QuerySet[Any]:
 def payer_accounts(pairs: Iterable[tuple[str, int | None]]) -> dict[tuple[str, int | None], Account]:
     """Ledger accounts for settlement pairs; org wallets by org, the rest as `ledger.accounts_get` does."""
     pairs = list(pairs)
-    plain = [pair for pair in pairs if pair[0] != ORG_WALLET]
+    plain = [pair for pair in pairs if pair[0] not in ORG_KINDS]
     found = dict(zip(plain, accounts_get(*plain), strict=True)) if plain else {}
     for kind, pk in pairs:
-        if kind == ORG_WALLET:
-            found[(kind, pk)] = org_account_get(AccountKind.WALLET, pk)
+        if kind in ORG_KINDS:
+            found[(kind, pk)] = org_account_get(ORG_KINDS[kind], pk)
     return found
 
 

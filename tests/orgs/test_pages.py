@@ -72,3 +72,21 @@ def test_org_wallet_page_by_role():
     assert _client(UserFactory()).get("/billing/orgs/acme/wallet/").status_code == 404
     members_page = _client(alice).get("/orgs/acme/members/").content.decode()
     assert "/billing/orgs/acme/wallet/" in members_page
+
+
+def test_api_keys_page_makes_an_org_key():
+    from accounts.models import ApiKey
+
+    alice = UserFactory()
+    client = _client(alice)
+    assert 'name="org"' not in client.get("/settings/keys/").content.decode()  # no orgs: no choice
+    client.post("/orgs/", {"name": "Acme"})
+    page = client.get("/settings/keys/").content.decode()
+    assert '<option value="acme" selected>Acme</option>' in page  # the current org is preselected
+    response = client.post("/settings/keys/", {"name": "team", "scopes": ["predict"], "org": "acme"})
+    assert response.status_code == 302
+    assert ApiKey.objects.get(name="team").org.slug == "acme"
+    client.post("/settings/keys/", {"name": "mine", "scopes": ["predict"], "org": ""})
+    assert ApiKey.objects.get(name="mine").org is None
+    forged = client.post("/settings/keys/", {"name": "x", "scopes": ["predict"], "org": "elsewhere"})
+    assert forged.status_code == 400 and not ApiKey.objects.filter(name="x").exists()
