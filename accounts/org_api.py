@@ -21,7 +21,7 @@ from .org_serializers import (
     OrgCreateInputSerializer,
     OrgOutputSerializer,
 )
-from .org_services import member_change_role, member_invite, member_remove, org_create
+from .org_services import member_change_role, member_invite, member_remove, member_set_cap, org_create
 from .permissions import ScopePermission
 
 TAGS = ["orgs"]
@@ -30,9 +30,9 @@ TAGS = ["orgs"]
 def member_data(item: Membership | Invitation) -> dict[str, Any]:
     if isinstance(item, Membership):
         return {"id": item.pk, "email": item.user.email, "username": item.user.username, "role": item.role,
-                "status": "active", "expires": None}
+                "status": "active", "expires": None, "spend_cap": item.spend_cap}
     return {"id": None, "email": item.email, "username": None, "role": item.role, "status": "invited",
-            "expires": item.expires}
+            "expires": item.expires, "spend_cap": None}
 
 
 class OrgListCreateApi(APIView):
@@ -93,15 +93,18 @@ class MemberDetailApi(APIView):
         org = org_for(request.user, slug)
         return get_object_or_404(Membership.objects.select_related("user", "org"), org=org, pk=id)
 
-    @extend_schema(operation_id="orgs_members_update", tags=TAGS, summary="Change a member's role",
+    @extend_schema(operation_id="orgs_members_update", tags=TAGS, summary="Change a member's role or spend cap",
                    request=MemberUpdateInputSerializer,
                    responses={200: MemberOutputSerializer, **error_responses(400, 401, 403, 404, 409)})
     def patch(self, request: Request, slug: str, id: int) -> Response:
         membership = self._membership(request, slug, id)
         serializer = MemberUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        membership = member_change_role(actor=request.user, membership=membership,
-                                        role=serializer.validated_data["role"])
+        data = serializer.validated_data
+        if "spend_cap" in data:
+            membership = member_set_cap(actor=request.user, membership=membership, spend_cap=data["spend_cap"])
+        if "role" in data:
+            membership = member_change_role(actor=request.user, membership=membership, role=data["role"])
         return Response(MemberOutputSerializer(member_data(membership)).data)
 
     @extend_schema(operation_id="orgs_members_remove", tags=TAGS,

@@ -2,6 +2,8 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from config.money import StrictDecimalField
+
 from .models import OrgRole
 
 
@@ -21,7 +23,11 @@ class MemberInviteInputSerializer(serializers.Serializer):
 
 
 class MemberUpdateInputSerializer(serializers.Serializer):
-    role = serializers.ChoiceField(choices=OrgRole.choices)
+    role = serializers.ChoiceField(choices=OrgRole.choices, required=False)
+    spend_cap = StrictDecimalField(
+        max_digits=18, decimal_places=6, min_value=0, required=False, allow_null=True,
+        help_text=_("The most this member may spend of the org's wallet per calendar month (null: no cap). "
+                    "Roles billing, admin and owner."))
 
 
 class MemberOutputSerializer(serializers.Serializer):
@@ -31,3 +37,4 @@ class MemberOutputSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=OrgRole.choices)
     status = serializers.ChoiceField(choices=[("active", _("Active")), ("invited", _("Invited"))])
     expires = serializers.DateTimeField(allow_null=True, help_text=_("When a pending invitation expires."))
+    spend_cap = serializers.DecimalField(max_digits=18, decimal_places=6, allow_null=True)

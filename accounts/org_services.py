@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -145,6 +146,17 @@ def member_change_role(*, actor: User, membership: Membership, role: str) -> Mem
         raise Conflict(_("An organisation needs an owner: make someone else owner first."), code="last_owner")
     membership.role = role
     membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def member_set_cap(*, actor: User, membership: Membership, spend_cap: Decimal | None) -> Membership:
+    """The most a member may spend of the org's wallet per calendar month (None: no cap)."""
+    _require(actor, membership.org, perms.CAPS_SET)
+    if spend_cap is not None and spend_cap < 0:
+        raise InvalidInput(fields={"spend_cap": [_("Enter a non-negative amount.")]})
+    membership.spend_cap = spend_cap
+    membership.save(update_fields=["spend_cap"])
     return membership
 
 

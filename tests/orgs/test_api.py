@@ -167,3 +167,20 @@ def test_schema_has_operation_ids_and_tags():
     for op_id in ("orgs_list", "orgs_create", "orgs_members_list", "orgs_members_invite", "orgs_members_update",
                   "orgs_members_remove"):
         assert ops[op_id]["tags"] == ["orgs"]
+
+
+def test_spend_caps_by_role():
+    alice, bill, dev = UserFactory(), UserFactory(), UserFactory()
+    ac = key_client(alice)
+    slug = _org(ac)["slug"]
+    ac.post(f"/api/v1/orgs/{slug}/members/", {"email": bill.email, "role": "billing"}, format="json")
+    ac.post(f"/api/v1/orgs/{slug}/members/", {"email": dev.email, "role": "developer"}, format="json")
+    dev_m = Membership.objects.get(user=dev)
+    url = f"/api/v1/orgs/{slug}/members/{dev_m.pk}/"
+    response = key_client(bill).patch(url, {"spend_cap": "2.5"}, format="json")
+    assert response.status_code == 200 and response.json()["spend_cap"] == "2.500000"
+    assert key_client(bill).patch(url, {"role": "member"}, format="json").status_code == 403  # caps, not roles
+    assert key_client(dev).patch(url, {"spend_cap": None}, format="json").status_code == 403
+    assert ac.patch(url, {"spend_cap": "-1"}, format="json").status_code == 400
+    assert ac.patch(url, {"spend_cap": None, "role": "admin"}, format="json").json()["spend_cap"] is None
+    assert Membership.objects.get(pk=dev_m.pk).role == "admin"
