@@ -7,7 +7,7 @@ from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import MODERATORS_GROUP, ApiKey, AuditLog, Notification, User
+from .models import MODERATORS_GROUP, ApiKey, AuditLog, Invitation, Membership, Notification, Organisation, User
 from .services import api_key_revoke, user_make_moderator, user_remove_moderator
 
 admin.site.site_header = _("ModelMarket administration")
@@ -180,3 +180,32 @@ class AuditLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "created_at"]
+    search_fields = ["name", "slug"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["org", "user", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["org__name", "org__slug", "user__email", "user__username"]
+    raw_id_fields = ["org", "user"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["org", "email", "role", "created_at", "expires", "accepted_at"]
+    search_fields = ["org__name", "email"]
+    readonly_fields = ["token", "accepted_at"]
+    raw_id_fields = ["org", "invited_by"]

@@ -12,6 +12,7 @@ from config.api import Pagination, error_responses
 
 from .balance_port import user_balance
 from .models import ApiKey
+from .org_permissions import org_for
 from .permissions import ScopePermission
 from .selectors import api_keys_for
 from .serializers import (
@@ -70,15 +71,17 @@ class ApiKeyListCreateApi(APIView):
     @extend_schema(operation_id="keys_create", tags=["accounts"],
                    summary="Create an API key; the full key is in this answer only",
                    request=ApiKeyCreateInputSerializer,
-                   responses={201: ApiKeyCreatedOutputSerializer, **error_responses(400, 401, 403)})
+                   responses={201: ApiKeyCreatedOutputSerializer, **error_responses(400, 401, 403, 404)})
     def post(self, request: Request) -> Response:
         serializer = ApiKeyCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         scopes = serializer.validated_data["scopes"]
         # A key may mint keys, but never one with more power than itself (scopes, spend cap).
+        slug = serializer.validated_data.get("org")
         created = api_key_create(user=request.user, name=serializer.validated_data["name"], scopes=scopes,
                                  spend_cap=serializer.validated_data.get("spend_cap"),
-                                 parent=request.auth if isinstance(request.auth, ApiKey) else None)
+                                 parent=request.auth if isinstance(request.auth, ApiKey) else None,
+                                 org=org_for(request.user, slug) if slug else None)
         return Response(ApiKeyCreatedOutputSerializer(created).data, status=status.HTTP_201_CREATED)
 
 

@@ -55,7 +55,19 @@ class ApiKeyForm(forms.Form):
         help_text=_("Optional. Calls that would take this key past the amount in a calendar month are refused."),
     )
 
+    org = forms.ChoiceField(
+        label=_("Charged to"), required=False, choices=[],
+        help_text=_("An organisation's key is charged to the organisation's wallet."),
+    )
+
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
+        from .org_selectors import orgs_for
+
+        orgs = list(orgs_for(user=user)) if user is not None and user.is_authenticated else []
+        if orgs:
+            self.fields["org"].choices = [("", _("My own wallet"))] + [(org.slug, org.name) for org in orgs]
+        else:
+            del self.fields["org"]
         if not (user and user.is_moderator):  # the moderate scope is offered to moderators only
             self.fields["scopes"].choices = [c for c in ApiKeyScope.choices if c[0] != ApiKeyScope.MODERATE]

@@ -97,6 +97,8 @@ class ApiKey(models.Model):
     """Only a SHA-256 of the secret is stored; the full key is shown once, at creation."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
+    # An org key (issue 14): calls made with it are admitted against and charged to the org's wallet.
+    org = models.ForeignKey("Organisation", on_delete=models.CASCADE, null=True, blank=True, related_name="api_keys")
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(max_length=16, unique=True)
     hashed_key = models.CharField(max_length=64, unique=True)
@@ -188,3 +190,78 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target_repr}"
+
+
+# --- Organisations (issue 14): shared apps, keys and a wallet. Who may do what: accounts/org_permissions.py ---
+
+class OrgRole(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    ADMIN = "admin", _("Admin")
+    DEVELOPER = "developer", _("Developer")
+    BILLING = "billing", _("Billing")
+    MEMBER = "member", _("Member")
+
+
+class OrganisationQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "OrganisationQuerySet":
+        """The organisations `user` is a member of (anyone else's answers 404)."""
+        if user is None or not user.is_authenticated:
+            return self.none()
+        return self.filter(memberships__user=user)
+
+
+class Organisation(models.Model):
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrganisationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    org = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="org_memberships")
+    role = models.CharField(_("role"), max_length=20, choices=OrgRole.choices, default=OrgRole.MEMBER)
+    spend_cap = models.DecimalField(
+        _("spend cap"), max_digits=18, decimal_places=6, null=True, blank=True,
+        help_text=_("The most this member may spend of the org's wallet per calendar month. Empty means no cap."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["org", "user"], name="one_membership_per_org_user")]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.org} ({self.get_role_display()})"
+
+
+class Invitation(models.Model):
+    """An emailed link to join an org; the token is secret, accepted once by the invited email's account."""
+
+    org = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("email address"))
+    role = models.CharField(_("role"), max_length=20, choices=OrgRole.choices, default=OrgRole.MEMBER)
+    token = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.org}"

@@ -5,7 +5,7 @@ from .models import ApiKey, Notification, User
 
 
 def api_keys_for(*, user: User) -> QuerySet[ApiKey]:
-    return ApiKey.objects.filter(user=user, revoked_at__isnull=True)
+    return ApiKey.objects.filter(user=user, revoked_at__isnull=True).select_related("org")
 
 
 def api_key_get_by_raw(*, raw_key: str) -> ApiKey | None:

@@ -35,12 +35,17 @@ class ApiKeyCreateInputSerializer(serializers.Serializer):
         max_digits=18, decimal_places=6, min_value=0, required=False, allow_null=True,
         help_text=_("The most this key may spend per calendar month; calls past it answer 402."),
     )
+    org = serializers.SlugField(required=False, allow_null=True, allow_blank=True,
+                                help_text=_("An organisation's slug: calls made with this key are charged to its "
+                                            "wallet."))
 
 
 class ApiKeyOutputSerializer(serializers.ModelSerializer):
+    org = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+
     class Meta:
         model = ApiKey
-        fields = ["id", "name", "prefix", "scopes", "spend_cap", "created_at", "last_used_at"]
+        fields = ["id", "name", "prefix", "scopes", "spend_cap", "org", "created_at", "last_used_at"]
         read_only_fields = fields
 
 
@@ -52,5 +57,6 @@ class ApiKeyCreatedOutputSerializer(serializers.Serializer):
     prefix = serializers.CharField(source="api_key.prefix")
     scopes = serializers.ListField(child=serializers.CharField(), source="api_key.scopes")
     spend_cap = serializers.DecimalField(max_digits=18, decimal_places=6, source="api_key.spend_cap", allow_null=True)
+    org = serializers.SlugRelatedField(slug_field="slug", source="api_key.org", read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(source="api_key.created_at")
     key = serializers.CharField(source="raw_key", help_text=_("The full key. Shown only in this answer: store it now."))

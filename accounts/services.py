@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 
 from config.errors import InvalidInput, PermissionDenied
 
-from .models import MODERATORS_GROUP, ApiKey, ApiKeyScope, AuditLog, Notification, User
+from . import org_permissions
+from .models import MODERATORS_GROUP, ApiKey, ApiKeyScope, AuditLog, Notification, Organisation, User
 
 KEY_PREFIX_BYTES = 4
 KEY_SECRET_BYTES = 24
@@ -66,7 +67,8 @@ def user_update_profile(*, user: User, username: str, bio: str, website: str) ->
 
 @transaction.atomic
 def api_key_create(
-    *, user: User, name: str, scopes: list[str], spend_cap: Decimal | None = None, parent: ApiKey | None = None
+    *, user: User, name: str, scopes: list[str], spend_cap: Decimal | None = None, parent: ApiKey | None = None,
+    org: Organisation | None = None,
 ) -> CreatedApiKey:
     """`spend_cap` is the most the key may spend per calendar month (billing enforces it before dispatch).
 
@@ -85,7 +87,11 @@ def api_key_create(
         raise InvalidInput(fields={"scopes": [_("Only moderators can create keys with the moderate scope.")]})
     if spend_cap is not None and (spend_cap < 0 or _decimal_places(spend_cap) > 6):
         raise InvalidInput(fields={"spend_cap": [_("Enter a non-negative amount with at most 6 decimal places.")]})
+    if org is not None and not org_permissions.org_can(user, org, org_permissions.RUN):
+        raise PermissionDenied(_("Your role in this organisation does not allow this."))
     if parent is not None:
+        if parent.org_id is not None and parent.org_id != getattr(org, "pk", None):
+            raise PermissionDenied(_("An organisation's API key can only create keys for that organisation."))
         if not set(scopes) <= set(parent.scopes):
             raise PermissionDenied(_("An API key cannot create a key with scopes it does not have."))
         if parent.spend_cap is not None:
@@ -102,7 +108,7 @@ def api_key_create(
             with transaction.atomic():
                 api_key = ApiKey.objects.create(
                     user=user, name=name, prefix=prefix, hashed_key=hash_api_key(raw_key),
-                    scopes=sorted(set(scopes)), spend_cap=spend_cap,
+                    scopes=sorted(set(scopes)), spend_cap=spend_cap, org=org,
                 )
             return CreatedApiKey(api_key=api_key, raw_key=raw_key)
         except IntegrityError:

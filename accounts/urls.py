@@ -1,7 +1,7 @@
 """Account pages beyond allauth's: settings, API keys, developer terms, notifications, profiles."""
 from django.urls import path
 
-from . import preference_views, views
+from . import org_views, preference_views, views
 
 app_name = "accounts"
 urlpatterns = [
@@ -12,5 +12,10 @@ urlpatterns = [
     path("settings/keys/<int:key_id>/revoke/", views.api_key_revoke_view, name="api_key_revoke"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),
+    path("orgs/", org_views.orgs_page, name="orgs"),
+    path("orgs/switch/", org_views.org_switch, name="org_switch"),
+    path("orgs/invitations/<str:token>/", org_views.org_invitation, name="org_invitation_accept"),
+    path("orgs/<slug:slug>/members/", org_views.org_members, name="org_members"),
+    path("orgs/<slug:slug>/members/<int:member_id>/", org_views.org_member_update, name="org_member_update"),
     path("u/<str:username>/", views.profile, name="profile"),
 ]

@@ -13,6 +13,7 @@ from config.web_errors import WebError, form_add_error
 
 from .forms import ApiKeyForm, BecomeDeveloperForm, ProfileForm
 from .models import ApiKey, User
+from .org_permissions import org_for
 from .selectors import api_key_get_for, api_keys_for, notifications_for, user_get_public
 from .services import (
     api_key_create,
@@ -82,16 +83,18 @@ def api_keys(request: HttpRequest) -> HttpResponse:
         form = ApiKeyForm(request.POST, user=request.user)
         if form.is_valid():
             try:
+                slug = form.cleaned_data.get("org")
                 new = api_key_create(user=request.user, name=form.cleaned_data["name"],
                                      scopes=form.cleaned_data["scopes"],
-                                     spend_cap=form.cleaned_data.get("spend_cap"))
+                                     spend_cap=form.cleaned_data.get("spend_cap"),
+                                     org=org_for(request.user, slug) if slug else None)
             except WebError as error:
                 form_add_error(form, error)
             else:
                 request.session[NEW_KEY_SESSION] = {"name": new.api_key.name, "raw_key": new.raw_key}
                 return redirect("accounts:api_keys")
     else:
-        form = ApiKeyForm(user=request.user)
+        form = ApiKeyForm(user=request.user, initial={"org": request.session.get("current_org", "")})
         shown = request.session.pop(NEW_KEY_SESSION, None)
         if shown:
             created = {"api_key": {"name": shown["name"]}, "raw_key": shown["raw_key"]}

@@ -3,17 +3,18 @@ from django.conf import settings
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import User
+from accounts import org_permissions
+from accounts.models import Organisation, User
 from accounts.permissions import IsModerator, ScopePermission
 from config.api import Pagination, error_responses
-from config.errors import InvalidInput
+from config.errors import InvalidInput, PermissionDenied
 from marketplace.models import App
 from marketplace.selectors import app_get_visible
 
@@ -49,14 +50,29 @@ class QuoteApi(APIView):
                                                "expires_at": quote.expires_at}).data)
 
 
+def _org_balance(request: Request, slug: str) -> dict:
+    """The org wallet: members with `billing`, `admin` or `owner` (others 403, non-members 404)."""
+    org = org_permissions.org_for(request.user, slug)
+    if not org_permissions.org_can(request.user, org, org_permissions.WALLET_VIEW):
+        raise PermissionDenied(_("Your role in this organisation does not allow this."))
+    available, held = selectors.org_balance(org=org)
+    return {"balance": available, "held": held, "currency": _currency(),
+            "monthly_budget": None, "spent_this_month": selectors.org_spent_this_month(org=org),
+            "earnings": selectors.org_earnings(org=org)}
+
+
 class BalanceApi(APIView):
     permission_classes = [IsAuthenticated, ScopePermission]
 
     @extend_schema(operation_id="billing_balance", tags=["billing"],
                    summary="Available balance, holds, monthly budget and this month's spending",
-                   responses={200: BalanceOutputSerializer, **error_responses(401, 403)})
+                   parameters=[OpenApiParameter("org", str, description="An organisation's slug: its wallet "
+                                                "(roles billing, admin, owner)")],
+                   responses={200: BalanceOutputSerializer, **error_responses(401, 403, 404)})
     def get(self, request: Request) -> Response:
         user = request.user
+        if request.query_params.get("org"):
+            return Response(BalanceOutputSerializer(_org_balance(request, request.query_params["org"])).data)
         return Response(BalanceOutputSerializer({
             "balance": selectors.user_balance(user=user), "held": selectors.user_held(user=user),
             "currency": _currency(), "monthly_budget": selectors.user_monthly_budget(user=user),
@@ -104,14 +120,23 @@ class GrantApi(APIView):
     required_scope = "moderate"
 
     @extend_schema(operation_id="billing_grant", tags=["billing"],
-                   summary="Moderators: credit a user's wallet (support, promotions)",
+                   summary="Moderators: credit a user's or an organisation's wallet (support, promotions)",
                    request=GrantInputSerializer,
                    responses={201: GrantOutputSerializer, **error_responses(400, 401, 403)})
     def post(self, request: Request) -> Response:
         serializer = GrantInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        user = User.objects.filter(email__iexact=data["user"]).first()
+        if data.get("org"):
+            org = Organisation.objects.filter(slug=data["org"]).first()
+            if org is None:
+                message = _("No organisation has this slug.")
+                raise InvalidInput(message, fields={"org": [message]})
+            grant = services.org_credit_grant(org=org, amount=data["amount"], memo=data["memo"],
+                                              granted_by=request.user)
+            grant.currency = _currency()
+            return Response(GrantOutputSerializer(grant).data, status=status.HTTP_201_CREATED)
+        user = User.objects.filter(email__iexact=data.get("user", "")).first()
         if user is None:
             message = _("No user has this email address.")
             raise InvalidInput(message, fields={"user": [message]})

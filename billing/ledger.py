@@ -11,7 +11,7 @@ from django.db.models import F, Q, Sum
 
 from config.metrics import record_ledger_posting
 
-from .models import CREDIT_NORMAL, ZERO, Account, AccountKind, Entry, Transaction, Wallet
+from .models import CREDIT_NORMAL, ZERO, Account, AccountKind, Entry, OrgWallet, Transaction, Wallet
 
 SIX = Decimal("0.000001")
 # ISO 4217 exponents that differ from 2 (Stripe's zero-decimal currencies we might meet).
@@ -56,6 +56,35 @@ def account_get(kind: str, user=None) -> Account:
         except IntegrityError:
             continue
     return Account.objects.get(kind=kind, **lookup)
+
+
+def org_account_get(kind: str, org) -> Account:
+    """An organisation's ledger account (its wallet), created on first use."""
+    org_id = getattr(org, "pk", org)
+    for _attempt in range(3):
+        account = Account.objects.filter(kind=kind, org_id=org_id).first()
+        if account:
+            return account
+        try:
+            with transaction.atomic():
+                return Account.objects.create(kind=kind, org_id=org_id)
+        except IntegrityError:
+            continue
+    return Account.objects.get(kind=kind, org_id=org_id)
+
+
+def org_wallet_lock(org) -> OrgWallet:
+    """The org's wallet row, locked FOR UPDATE: every change to the org's money is serialised on it."""
+    org_id = getattr(org, "pk", org)
+    wallet = OrgWallet.objects.select_for_update().filter(org_id=org_id).first()
+    if wallet is not None:
+        return wallet
+    try:
+        with transaction.atomic():
+            OrgWallet.objects.create(org_id=org_id)
+    except IntegrityError:
+        pass
+    return OrgWallet.objects.select_for_update().get(org_id=org_id)
 
 
 def wallet_lock(user) -> Wallet:
@@ -113,6 +142,14 @@ def wallet_postings_apply(lines) -> None:
     for account, amount in lines:
         if account.kind == AccountKind.WALLET and account.user_id is not None:
             changes[account.user_id] = changes.get(account.user_id, ZERO) - amount  # credit-normal
+    org_changes: dict[int, Decimal] = {}
+    for account, amount in lines:
+        if account.kind == AccountKind.WALLET and account.org_id is not None:
+            org_changes[account.org_id] = org_changes.get(account.org_id, ZERO) - amount
+    for org_id, change in org_changes.items():
+        if not OrgWallet.objects.filter(org_id=org_id).update(balance=F("balance") + change):
+            org_wallet_lock(org_id)  # created at zero, then moved: org wallets start before their first entry
+            OrgWallet.objects.filter(org_id=org_id).update(balance=F("balance") + change)
     for user_id, change in changes.items():
         if Wallet.objects.filter(user_id=user_id).update(balance=F("balance") + change):
             continue
@@ -151,5 +188,6 @@ def platform_balance(kind: str) -> Decimal:
 
 __all__ = [
     "AccountKind", "account_balance", "account_get", "book", "floor_to_minor", "from_minor_units",
-    "kind_balance", "money", "normal_balance", "platform_balance", "to_minor_units", "wallet_lock",
+    "kind_balance", "money", "normal_balance", "org_account_get", "org_wallet_lock", "platform_balance",
+    "to_minor_units", "wallet_lock",
 ]

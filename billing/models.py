@@ -47,16 +47,25 @@ class Account(models.Model):
     kind = models.CharField(max_length=30, choices=AccountKind.choices)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                              related_name="ledger_accounts")
+    # An organisation's wallet (issue 14): org accounts carry an org and no user.
+    org = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, null=True, blank=True,
+                            related_name="ledger_accounts")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["kind", "user"], name="one_account_per_kind_user"),
-            models.UniqueConstraint(fields=["kind"], condition=Q(user__isnull=True), name="one_platform_account"),
+            models.UniqueConstraint(fields=["kind", "org"], name="one_account_per_kind_org"),
+            models.UniqueConstraint(fields=["kind"], condition=Q(user__isnull=True, org__isnull=True),
+                                    name="one_platform_account"),
+            models.CheckConstraint(condition=Q(user__isnull=True) | Q(org__isnull=True),
+                                   name="account_user_or_org"),
         ]
         verbose_name = _("ledger account")
         verbose_name_plural = _("ledger accounts")
 
     def __str__(self) -> str:
+        if self.org_id:
+            return f"{self.get_kind_display()} · {self.org}"
         return f"{self.get_kind_display()} · {self.user}" if self.user_id else self.get_kind_display()
 
 
@@ -147,6 +156,28 @@ class Wallet(models.Model):
         return self.balance - self.held
 
 
+class OrgWallet(models.Model):
+    """An organisation's wallet (issue 14): like `Wallet`, the running balance of the org's wallet account and
+    what is held for open calls made with the org's keys. Admission holds on it with one conditional UPDATE."""
+
+    org = models.OneToOneField("accounts.Organisation", on_delete=models.CASCADE, related_name="wallet")
+    balance = models.DecimalField(_("balance"), default=ZERO, **MONEY)
+    held = models.DecimalField(_("held"), default=ZERO, **MONEY)
+    monthly_budget = models.DecimalField(_("monthly budget"), null=True, blank=True, **MONEY)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("organisation wallet")
+        verbose_name_plural = _("organisation wallets")
+
+    def __str__(self) -> str:
+        return str(self.org)
+
+    @property
+    def available(self) -> Decimal:
+        return self.balance - self.held
+
+
 class Quote(models.Model):
     """A price promised to one user for one call of one app, for a short while."""
 
@@ -185,6 +216,9 @@ class Charge(models.Model):
                             related_name="charges")
     api_key = models.ForeignKey("accounts.ApiKey", on_delete=models.SET_NULL, null=True, blank=True,
                                 related_name="charges")
+    # Set when an org key made the call: the org's wallet pays (issue 14); else the user's wallet does.
+    org = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, null=True, blank=True,
+                            related_name="charges")
     price = models.DecimalField(**MONEY)
     free_tier = models.BooleanField(default=False)
     status = models.CharField(max_length=20, choices=ChargeStatus.choices, default=ChargeStatus.HELD)
@@ -309,7 +343,10 @@ class Payout(models.Model):
 class CreditGrant(models.Model):
     """Credits a moderator gave a user (support, promotions); booked as a ledger transaction."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="credit_grants")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                             related_name="credit_grants")
+    org = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, null=True, blank=True,
+                            related_name="credit_grants")
     amount = models.DecimalField(_("amount"), **MONEY)
     memo = models.CharField(_("memo"), max_length=300)
     granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
@@ -322,7 +359,7 @@ class CreditGrant(models.Model):
         verbose_name = _("credit grant")
 
     def __str__(self) -> str:
-        return f"{self.amount} to {self.user}: {self.memo}"
+        return f"{self.amount} to {self.user or self.org}: {self.memo}"
 
 
 class StripeEventStatus(models.TextChoices):

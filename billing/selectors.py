@@ -24,7 +24,18 @@ from accounts.models import ApiKey, User
 from marketplace.models import App
 
 from .ledger import kind_balance, money, platform_balance
-from .models import ZERO, AccountKind, Charge, ChargeStatus, Entry, Payout, Transaction, TransactionKind, Wallet
+from .models import (
+    ZERO,
+    AccountKind,
+    Charge,
+    ChargeStatus,
+    Entry,
+    OrgWallet,
+    Payout,
+    Transaction,
+    TransactionKind,
+    Wallet,
+)
 
 UserRef = User | int  # a user or their id: the wallet figures need only the id
 
@@ -65,7 +76,8 @@ def _live_charges() -> QuerySet[Charge]:
 
 def user_spent_this_month(*, user: User, now: dt.datetime | None = None) -> Decimal:
     """Held plus settled charges since the first of the month: what the budget is measured against."""
-    total = _live_charges().filter(user=user, created_at__gte=month_start(now)).aggregate(s=Sum("price"))["s"]
+    total = (_live_charges().filter(user=user, org__isnull=True, created_at__gte=month_start(now))
+             .aggregate(s=Sum("price"))["s"])
     return money(total or ZERO)
 
 
@@ -145,12 +157,12 @@ def _wallet_problems() -> list[str]:
     """Each wallet's running balance equals its entries, `held` equals its open charges, none is negative."""
     problems: list[str] = []
     by_entries: defaultdict[int, Decimal] = defaultdict(lambda: ZERO)
-    for row in (Entry.objects.filter(account__kind=AccountKind.WALLET).values("account__user_id")
-                .annotate(s=Sum("amount")).order_by()):
+    for row in (Entry.objects.filter(account__kind=AccountKind.WALLET, account__org__isnull=True)
+                .values("account__user_id").annotate(s=Sum("amount")).order_by()):
         by_entries[row["account__user_id"]] = money(-(row["s"] or ZERO))
     by_charges: defaultdict[int, Decimal] = defaultdict(lambda: ZERO)
-    for held_row in (Charge.objects.filter(status=ChargeStatus.HELD).values("user_id").annotate(s=Sum("price"))
-                     .order_by()):
+    for held_row in (Charge.objects.filter(status=ChargeStatus.HELD, org__isnull=True).values("user_id")
+                     .annotate(s=Sum("price")).order_by()):
         by_charges[held_row["user_id"]] = money(held_row["s"] or ZERO)
     wallets = {row[0]: (money(row[1]), money(row[2]))
                for row in Wallet.objects.values_list("user_id", "balance", "held")}
@@ -162,11 +174,64 @@ def _wallet_problems() -> list[str]:
             problems.append(f"wallet of user {user_id}: held {held}, open charges say {by_charges[user_id]}")
         if held < 0 or balance - held < 0:
             problems.append(f"wallet of user {user_id}: held {held} of balance {balance}")
+    problems += _org_wallet_problems()
     stray = (Entry.objects.filter(account__kind=AccountKind.HOLDS).values("account__user_id")
              .annotate(s=Sum("amount")).exclude(s=0).order_by())
     for row in stray:
         problems.append(f"holds account of user {row['account__user_id']} is {row['s']}, expected 0")
     return problems
+
+
+def _org_wallet_problems() -> list[str]:
+    """The same checks for organisations' wallets (issue 14): entries, open charges, never negative."""
+    problems: list[str] = []
+    by_entries: defaultdict[int, Decimal] = defaultdict(lambda: ZERO)
+    for row in (Entry.objects.filter(account__kind=AccountKind.WALLET, account__org__isnull=False)
+                .values("account__org_id").annotate(s=Sum("amount")).order_by()):
+        by_entries[row["account__org_id"]] = money(-(row["s"] or ZERO))
+    by_charges: defaultdict[int, Decimal] = defaultdict(lambda: ZERO)
+    for held_row in (Charge.objects.filter(status=ChargeStatus.HELD, org__isnull=False).values("org_id")
+                     .annotate(s=Sum("price")).order_by()):
+        by_charges[held_row["org_id"]] = money(held_row["s"] or ZERO)
+    wallets = {row[0]: (money(row[1]), money(row[2]))
+               for row in OrgWallet.objects.values_list("org_id", "balance", "held")}
+    for org_id in set(wallets) | set(by_entries) | set(by_charges):
+        balance, held = wallets.get(org_id, (ZERO, ZERO))
+        if balance != by_entries[org_id]:
+            problems.append(f"wallet of org {org_id}: running balance {balance}, entries say {by_entries[org_id]}")
+        if held != by_charges[org_id]:
+            problems.append(f"wallet of org {org_id}: held {held}, open charges say {by_charges[org_id]}")
+        if held < 0 or balance - held < 0:
+            problems.append(f"wallet of org {org_id}: held {held} of balance {balance}")
+    return problems
+
+
+def org_balance(*, org: object) -> tuple[Decimal, Decimal]:
+    """(available, held) of an organisation's wallet."""
+    row = OrgWallet.objects.filter(org_id=getattr(org, "pk", org)).values_list("balance", "held").first()
+    balance, held = (money(row[0]), money(row[1])) if row else (ZERO, ZERO)
+    return money(balance - held), held
+
+
+def org_earnings(*, org: object) -> Decimal:
+    """The org's apps' accrued developer share (issue 14)."""
+    total = Entry.objects.filter(account__org_id=getattr(org, "pk", org), account__kind=AccountKind.EARNINGS).aggregate(
+        s=Sum("amount"))["s"]
+    return money(-(total or ZERO))
+
+
+def org_spent_this_month(*, org: object, user: object = None, now: dt.datetime | None = None) -> Decimal:
+    """Held plus settled charges on the org's wallet since the first of the month (one member's, given `user`)."""
+    charges = _live_charges().filter(org_id=getattr(org, "pk", org), created_at__gte=month_start(now))
+    if user is not None:
+        charges = charges.filter(user_id=getattr(user, "pk", user))
+    return money(charges.aggregate(s=Sum("price"))["s"] or ZERO)
+
+
+def org_ledger(*, org: object) -> QuerySet[Entry]:
+    """The org wallet's lines, newest first."""
+    return (Entry.objects.filter(account__org_id=getattr(org, "pk", org), account__kind=AccountKind.WALLET)
+            .select_related("transaction", "account").order_by("-transaction__created_at", "-id"))
 
 
 # --- Economics ------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 """Billing API shapes; money is always a decimal string (6 places) plus the currency."""
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 MONEY = {"max_digits": 18, "decimal_places": 6, "coerce_to_string": True}
@@ -43,14 +44,21 @@ class TopUpOutputSerializer(serializers.Serializer):
 
 
 class GrantInputSerializer(serializers.Serializer):
-    user = serializers.EmailField()
+    user = serializers.EmailField(required=False, help_text="The user's email (or give `org`).")
+    org = serializers.SlugField(required=False, help_text="An organisation's slug, instead of `user`.")
     amount = serializers.CharField()
     memo = serializers.CharField(max_length=300)
+
+    def validate(self, attrs: dict) -> dict:
+        if bool(attrs.get("user")) == bool(attrs.get("org")):
+            raise serializers.ValidationError({"user": [_("Give either user or org.")]})
+        return attrs
 
 
 class GrantOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    user = serializers.EmailField(source="user.email")
+    user = serializers.EmailField(source="user.email", allow_null=True, default=None)
+    org = serializers.SlugField(source="org.slug", allow_null=True, default=None)
     amount = serializers.DecimalField(**MONEY)
     currency = serializers.CharField()
     memo = serializers.CharField()

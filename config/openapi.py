@@ -53,7 +53,7 @@ FILTERS = {
 }
 
 # Views that paginate by hand (`Pagination().get_paginated_response`) but declare `Serializer(many=True)`.
-PAGINATED = {"apps_list", "keys_list", "billing_ledger", "apps_reviews_list"}
+PAGINATED = {"apps_list", "keys_list", "billing_ledger", "apps_reviews_list", "orgs_list", "orgs_members_list"}
 
 ERROR_EXAMPLES = {
     "400": {"error": {"code": "invalid", "message": "This field is required.",

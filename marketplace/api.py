@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.org_permissions import org_for
 from accounts.permissions import (
     IsDeveloperForWrites,
     IsModeratorForObject,
@@ -91,7 +92,9 @@ class AppListCreateApi(AppObjectMixin, APIView):
     def post(self, request: Request) -> Response:
         serializer = AppCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        app = app_create(owner=request.user, **serializer.validated_data)
+        data = dict(serializer.validated_data)
+        slug = data.pop("org", None)
+        app = app_create(owner=request.user, org=org_for(request.user, slug) if slug else None, **data)
         return self.app_response(request, app, status.HTTP_201_CREATED)
 
 

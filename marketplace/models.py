@@ -78,6 +78,9 @@ MONEY = {"max_digits": 18, "decimal_places": 6}
 
 class App(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="apps")
+    # An organisation's app (issue 14): its earnings go to the org's earnings account, not the owner's.
+    org = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, null=True, blank=True,
+                            related_name="apps")
     slug = models.SlugField(unique=True, max_length=80)
     name = models.CharField(_("name"), max_length=80)
     tagline = models.CharField(_("tagline"), max_length=140)

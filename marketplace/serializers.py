@@ -55,6 +55,9 @@ class AppCreateInputSerializer(serializers.Serializer):
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, max_length=10)
     retention_days = serializers.IntegerField(required=False, min_value=0, max_value=365, help_text=_(
         "Days inputs and outputs of this app's predictions are kept after they finish (default 30)."))
+    org = serializers.SlugField(required=False, help_text=_(
+        "An organisation's slug (you need the developer, admin or owner role): the org owns the app and its "
+        "earnings."))
 
 
 class AppUpdateInputSerializer(AppCreateInputSerializer):
@@ -64,6 +67,7 @@ class AppUpdateInputSerializer(AppCreateInputSerializer):
     tagline = serializers.CharField(max_length=140, required=False)
     description = serializers.CharField(required=False, allow_blank=True, max_length=50_000)
     category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all(), required=False)
+    org = None  # set at creation only
 
 
 class ModerationInputSerializer(serializers.Serializer):

@@ -18,7 +18,8 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from accounts.models import User
+from accounts import org_permissions
+from accounts.models import Organisation, User
 from accounts.services import audit_log_record, notification_send
 from config.errors import Conflict, InvalidInput, PermissionDenied
 
@@ -118,15 +119,20 @@ def _set_tags(app: App, tags: list[str] | None) -> None:
 def app_create(
     *, owner: User, name: str, tagline: str, category: Category, description: str = "",
     pricing: dict[str, Any] | None = None, tags: list[str] | None = None, icon: Any = None, slug: str | None = None,
-    retention_days: int | None = None,
+    retention_days: int | None = None, org: Organisation | None = None,
 ) -> App:
-    """A new draft owned by `owner`, who gets it in their library. `slug` is derived from the name unless given."""
+    """A new draft owned by `owner`, who gets it in their library. `slug` is derived from the name unless given.
+
+    With `org` (the owner needs its `apps.publish` right) the org owns the app's earnings.
+    """
     if not owner.is_developer:
         raise PermissionDenied(_("Become a developer first: accept the developer terms."))
+    if org is not None and not org_permissions.org_can(owner, org, org_permissions.APPS_PUBLISH):
+        raise PermissionDenied(_("Your role in this organisation does not allow this."))
     if slug is not None and App.objects.filter(slug=slug).exists():
         raise InvalidInput(fields={"slug": [_("An app with this address already exists.")]})
     app = App(owner=owner, name=name.strip(), tagline=tagline.strip(), description=description,
-              category=category, slug=slug or _unique_slug(name))
+              category=category, slug=slug or _unique_slug(name), org=org)
     if icon:
         app.icon = icon
     if retention_days is not None:

@@ -35,6 +35,7 @@ from .checkout import (
     topup_complete,
     topup_start,
 )
+from .orgs import org_credit_grant
 from .payouts import (
     connect_account_apply,
     connect_account_sync,
@@ -70,6 +71,7 @@ from .wallet import (
 )
 
 __all__ = [
+    "org_credit_grant",
     "Admission",
     "REFUND_SHORTFALL_ACTION",
     "StripeCallInTransaction",

@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
 from django.db.models import Count, F, Q
@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, User
-from config.errors import InvalidInput, PaymentRequired
+from config.errors import InvalidInput
 from config.money import parse_decimal_strict
 from marketplace.models import App, PricingModel
 
@@ -34,6 +34,8 @@ from .. import selectors
 from ..ledger import accounts_get, book, money, wallet_lock
 from ..models import ZERO, Account, AccountKind, Charge, ChargeStatus, Entry, Transaction, TransactionKind, Wallet
 from . import pricing
+from .orgs import earner_key, org_hold, payer_accounts, payer_key, payer_rows
+from .pricing import refuse
 from .wallet import spend_alerts
 
 if TYPE_CHECKING:
@@ -46,12 +48,6 @@ CHARGE_CLOSE_FIELDS = ["status", "settled_at", "compute_seconds", "hardware", "c
 class Admission:
     price: Decimal
     currency: str
-
-
-def refuse(message: str, *, code: str, price: Decimal, **extra: Any) -> PaymentRequired:
-    """A 402 with the price (and what else explains it) in the error body."""
-    return PaymentRequired(message, code=code, extra={"price": str(money(price)), "currency": pricing.currency(),
-                                                      **{k: str(v) for k, v in extra.items()}})
 
 
 # --- The price a call is admitted at ---------------------------------------------------------------------
@@ -169,12 +165,16 @@ def charge_admit(*, subject: str, user: User, app: App | None, price: Decimal, a
     price = money(price)
     monthly_budget = None
     capped = api_key is not None and api_key.spend_cap is not None
-    if price > 0:
+    org_id = api_key.org_id if api_key is not None else None
+    if org_id is not None:  # an org key: the org's wallet pays (and its caps apply), not the user's
+        org_hold(org_id=org_id, user=user, api_key=api_key, price=price)  # type: ignore[arg-type]
+        capped = False
+    elif price > 0:
         monthly_budget = _hold(user=user, price=price)
         if monthly_budget is not None or capped:
             _check_caps(monthly_budget=monthly_budget, user=user, api_key=api_key, price=price)
     charge = Charge.objects.create(subject=subject, user=user, app=app, api_key=api_key, price=price,
-                                   free_tier=free_tier, hardware=hardware)
+                                   free_tier=free_tier, hardware=hardware, org_id=org_id)
     if price > 0 and (monthly_budget is not None or capped):
         spend_alerts(monthly_budget=monthly_budget, user=user, api_key=api_key, price=price)
     return charge
@@ -225,10 +225,10 @@ def _owner_call(charge: Charge) -> bool:
 def _settlement_lines(charge: Charge, amount: Decimal, *, to_developer: bool,
                       account: dict[tuple[str, int | None], Account]) -> list[tuple[Account, Decimal]]:
     """The wallet pays `amount`: to the developer and the platform (fee split), or all to the platform."""
-    lines = [(account[(AccountKind.WALLET, charge.user_id)], amount)]
+    lines = [(account[payer_key(charge)], amount)]
     if to_developer and charge.app is not None:
         share, fee = pricing.fee_split(amount)
-        lines += [(account[(AccountKind.EARNINGS, charge.app.owner_id)], -share),
+        lines += [(account[earner_key(charge.app)], -share),
                   (account[(AccountKind.PLATFORM_FEES, None)], -fee)]
     else:
         lines.append((account[(AccountKind.PLATFORM_FEES, None)], -amount))
@@ -239,13 +239,13 @@ def _settle(charge: Charge, *, amount: Decimal, to_developer: bool, prediction_i
     """The hold ends; `amount` (at most the price) is debited from the wallet to the developer and the platform."""
     if charge.price <= 0:
         return
-    Wallet.objects.filter(user_id=charge.user_id).update(held=F("held") - charge.price)
+    payer_rows(payer_key(charge)).update(held=F("held") - charge.price)
     if amount <= 0:
         return
-    pairs: list[tuple[str, int | None]] = [(AccountKind.WALLET, charge.user_id), (AccountKind.PLATFORM_FEES, None)]
+    pairs: list[tuple[str, int | None]] = [payer_key(charge), (AccountKind.PLATFORM_FEES, None)]
     if to_developer and charge.app is not None:
-        pairs.append((AccountKind.EARNINGS, charge.app.owner_id))
-    account = dict(zip(pairs, accounts_get(*pairs), strict=True))
+        pairs.append(earner_key(charge.app))
+    account = payer_accounts(pairs)
     book(kind=TransactionKind.SETTLE, key=f"settle:{charge.subject}", user=charge.user, app=charge.app,
          prediction_id=prediction_id, lines=_settlement_lines(charge, amount, to_developer=to_developer,
                                                               account=account),
@@ -290,7 +290,7 @@ def _close(subject: str, *, charged: Charged, seconds: object = None, hardware: 
     outcome = charged(charge, pricing.compute_cost(seconds=used, hardware=hardware))
     if outcome is None:
         if charge.price > 0:
-            Wallet.objects.filter(user_id=charge.user_id).update(held=F("held") - charge.price)
+            payer_rows(payer_key(charge)).update(held=F("held") - charge.price)
         charge.status = ChargeStatus.RELEASED
     else:
         _settle(charge, amount=outcome[0], to_developer=outcome[1], prediction_id=prediction_id)
@@ -381,14 +381,14 @@ def predictions_finish_batch(*, succeeded: Sequence[BillablePrediction], failed:
                                            (AccountKind.COMPUTE_PAYABLE, None)}
     for charge in charges:
         if charge.price > 0 and by_subject[charge.subject][1]:
-            pairs.add((AccountKind.WALLET, charge.user_id))
+            pairs.add(payer_key(charge))
             if charge.app is not None:
-                pairs.add((AccountKind.EARNINGS, charge.app.owner_id))
+                pairs.add(earner_key(charge.app))
     ordered = sorted(pairs, key=lambda pair: (pair[0], pair[1] or 0))
-    account = dict(zip(ordered, accounts_get(*ordered), strict=True))
+    account = payer_accounts(ordered)
     now = timezone.now()
     postings: list[tuple[Transaction, list[tuple[Account, Decimal]]]] = []
-    wallet_changes: dict[int, list[Decimal]] = {}  # user -> [held change, balance change]
+    wallet_changes: dict[tuple[str, int | None], list[Decimal]] = {}  # payer -> [held change, balance change]
     for charge in charges:
         prediction, ok = by_subject[charge.subject]
         prediction_id = str(prediction.pk)
@@ -396,7 +396,7 @@ def predictions_finish_batch(*, succeeded: Sequence[BillablePrediction], failed:
         hardware = prediction.hardware or "cpu"
         cost = pricing.compute_cost(seconds=seconds, hardware=hardware)
         if charge.price > 0:
-            change = wallet_changes.setdefault(charge.user_id, [ZERO, ZERO])
+            change = wallet_changes.setdefault(payer_key(charge), [ZERO, ZERO])
             change[0] -= charge.price
             amount = _call_amount(charge, cost)
             if ok and amount > 0:
@@ -422,7 +422,7 @@ def predictions_finish_batch(*, succeeded: Sequence[BillablePrediction], failed:
         Entry.objects.bulk_create([Entry(transaction=txn, account=line_account, amount=money(amount))
                                    for txn, (_t, lines) in zip(created, postings, strict=True)
                                    for line_account, amount in lines])
-    for user_id in sorted(wallet_changes):  # a fixed order: two batches never wait on each other in a cycle
-        held, balance = wallet_changes[user_id]
-        Wallet.objects.filter(user_id=user_id).update(held=F("held") + held, balance=F("balance") + balance)
+    for payer in sorted(wallet_changes, key=lambda k: (k[0], k[1] or 0)):  # a fixed order: no lock cycles
+        held, balance = wallet_changes[payer]
+        payer_rows(payer).update(held=F("held") + held, balance=F("balance") + balance)
     Charge.objects.bulk_update(charges, CHARGE_CLOSE_FIELDS)

@@ -10,6 +10,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -18,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from config.errors import InvalidInput
+from config.errors import InvalidInput, PaymentRequired
 from marketplace.models import App, PricingModel
 
 from .. import selectors
@@ -160,3 +161,9 @@ def quote_use(*, user: User, app: App, quote_id: object, now: dt.datetime) -> De
     if quote_pk is None or not Quote.objects.filter(pk=quote_pk, user=user, app=app).exists():
         raise InvalidInput(_("Unknown quote."), fields={"quote_id": [_("This quote does not exist.")]})
     return None
+
+
+def refuse(message: str, *, code: str, price: Decimal, **extra: Any) -> PaymentRequired:
+    """A 402 with the price (and what else explains it) in the error body."""
+    return PaymentRequired(message, code=code, extra={"price": str(money(price)), "currency": currency(),
+                                                      **{k: str(v) for k, v in extra.items()}})

@@ -5,6 +5,7 @@ moderator and a superuser. API callers use a full-scope API key, page callers a 
 tokens off: CSRF has its own test). Someone else's private object answers 404, never 403, so its existence
 does not leak; anonymous API calls answer 401 and anonymous pages redirect to the login page (302).
 """
+import datetime as dt
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -12,6 +13,7 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 
 from accounts.services import api_key_create
 from billing import services as billing
@@ -142,6 +144,18 @@ MATRIX = [
     # Data exports (privacy): the zip is its owner's only, never a public URL.
     Cell("data export", "download", "GET", "/api/v1/me/export/{export}/download/", A),
     Cell("data export", "status", "GET", "/api/v1/me/export/", A),
+    # Organisations (issue 14): someone else's org, its members and invitations answer 404.
+    Cell("org", "members", "GET", "/api/v1/orgs/{org}/members/", A),
+    Cell("org", "invite", "POST", "/api/v1/orgs/{org}/members/", (401, 404, 201, 404, 404),
+         {"email": "matrix-invite@example.com", "role": "member"}),
+    Cell("org member", "change role", "PATCH", "/api/v1/orgs/{org}/members/{member}/", A, {"role": "admin"}),
+    Cell("org member", "remove", "DELETE", "/api/v1/orgs/{org}/members/{member}/", (401, 404, 204, 404, 404)),
+    Cell("org", "members page", "GET", "/orgs/{org}/members/", P, page=True),
+    Cell("org member", "change role page", "POST", "/orgs/{org}/members/{member}/", (302, 404, 302, 404, 404),
+         {"role": "admin"}, page=True),
+    Cell("org invitation", "page", "GET", "/orgs/invitations/{invitation}/", P, page=True),
+    Cell("org", "wallet page", "GET", "/billing/orgs/{org}/wallet/", P, page=True),
+    Cell("org", "wallet balance", "GET", "/api/v1/billing/balance/?org={org}", A),
     # Quotes are personal: only the user it was given to can run at its price.
     Cell("quote", "use", "POST", "/api/v1/apps/{seller_app}/predictions/", (401, 400, 202, 400, 400),
          {"input": {"text": "hi"}, "quote_id": "{quote}"}),
@@ -188,14 +202,22 @@ def world(settings):
     for user in users.values():  # everyone may run the app: only the quote's owner decides the answer
         LibraryEntryFactory(user=user, app=seller_app)
         billing.credit_grant(user=user, amount=Decimal("1"), memo="everyone", granted_by=None)
+    from accounts.models import Invitation, Membership
+    from accounts.org_services import org_create
     from privacy.services import export_build, export_request
 
+    org = org_create(user=owner, name="Matrix org")
+    member = Membership.objects.create(org=org, user=DeveloperFactory(), role="member")
+    elsewhere = org_create(user=DeveloperFactory(), name="Elsewhere")
+    invitation = Invitation.objects.create(org=elsewhere, email=owner.email, role="member", token="matrix-token",
+                                           expires=timezone.now() + dt.timedelta(days=1))
     export = export_request(user=owner)
     export_build(export_id=str(export.pk))
     ids = {**{state: app.slug for state, app in apps.items()}, "export": export.pk,
            "prediction": prediction.pk, "delivery": delivery.pk,
            "key": key.pk, "dataset": dataset.pk, "spare_dataset": spare.pk, "job": job.pk,
-           "post": thread.posts.get(number=1).pk, "seller_app": seller_app.slug, "quote": str(quote.pk)}
+           "post": thread.posts.get(number=1).pk, "seller_app": seller_app.slug, "quote": str(quote.pk),
+           "org": org.slug, "member": member.pk, "invitation": invitation.token}
     return {"users": users, "ids": ids, "post": thread.posts.get(number=1),
             "owner_markers": {"prediction": str(prediction.pk), "ledger": "owner-only-grant"}}
 
