@@ -1,31 +1,10 @@
 """Account forms. They validate input shape; the services decide and raise field errors we show inline."""
 from django import forms
-from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from config.money import StrictDecimalFormField
-from config.web_errors import WebError, form_add_error
 
 from .models import ApiKeyScope
-
-
-def add_service_errors(form: forms.Form, error: Exception, field_map: dict[str, str] | None = None) -> None:
-    """Deprecated: use `config.web_errors.form_add_error`. Kept while billing and training views still call it.
-
-    Besides domain and validation errors it takes Django's PermissionDenied and DRF exceptions, which services
-    no longer raise once every app is on `config.errors`.
-    """
-    from rest_framework.exceptions import APIException
-
-    if isinstance(error, PermissionDenied):
-        form.add_error(None, str(error) or _("You are not allowed to do that."))
-        return
-    if isinstance(error, APIException):
-        form.add_error(None, str(error.detail))
-        return
-    if not isinstance(error, WebError):
-        raise error
-    form_add_error(form, error, field_map)
 
 
 class ProfileForm(forms.Form):

@@ -21,11 +21,7 @@ class Pagination(PageNumberPagination):
 
 
 class ApiError(exceptions.APIException):
-    """An error with a machine code that an API view raises itself (services raise config/errors.py classes).
-
-    `PaymentRequired`, `Conflict` and `ServiceUnavailable` below are kept only while billing and inference
-    services still raise them; new code raises `config.errors.PaymentRequired`, `Conflict` and `Unavailable`.
-    """
+    """An error with a machine code that an API view raises itself (services raise config/errors.py classes)."""
 
     status_code = status.HTTP_400_BAD_REQUEST
     default_code = "bad_request"
@@ -40,26 +36,6 @@ class ApiError(exceptions.APIException):
         self.extra = extra or {}
         self.headers = headers or {}
         self.error_code = code or self.default_code
-
-
-# Temporary (issue 10): billing and inference services still raise these three; once they raise config.errors'
-# PaymentRequired, Conflict and Unavailable, delete them. Accounts, marketplace and community no longer use them.
-class PaymentRequired(ApiError):
-    status_code = status.HTTP_402_PAYMENT_REQUIRED
-    default_code = "payment_required"
-    default_detail = _("Insufficient funds.")
-
-
-class Conflict(ApiError):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-    default_detail = _("The request conflicts with the current state.")
-
-
-class ServiceUnavailable(ApiError):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_code = "unavailable"
-    default_detail = _("No worker can serve this request right now.")
 
 
 _CODES = {

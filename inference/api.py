@@ -18,7 +18,8 @@ from rest_framework.views import APIView
 
 from accounts.models import ApiKey
 from accounts.permissions import ScopePermission
-from config.api import ApiError, Conflict, error_responses
+from config.api import ApiError, error_responses
+from config.errors import Conflict
 from config.parsers import StrictJSONParser
 from marketplace.models import App
 
