@@ -21,6 +21,7 @@ gives back anything left.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import queue
@@ -242,7 +243,7 @@ class Dispatcher:
                 self._running[id(held)] = held
             future = held.runner.submit([{"id": held.message.prediction_id, "load_ms": 0.0,
                                           "request_id": held.message.request_id}])
-            future.add_done_callback(lambda done, held=held: self._batched_done(held, done))
+            future.add_done_callback(functools.partial(self._batched_done, held))
 
     def _batched_done(self, held: _Held, future: Future) -> None:
         """On the runner thread, after the batch committed: hand the ack to the keeper, free the slot."""

@@ -1,8 +1,9 @@
 """Running predictions on a worker: the version's model from the cache, then its batch runner.
 
 The runner is one thread per loaded model: it claims its batch with one UPDATE ... RETURNING (`claim`),
-tokenises and runs one forward pass, and finishes the batch in one transaction (`finish`). The task (and so
-the broker's ack) returns only after that commit. Streams run on their own (`streaming`).
+tokenises and runs one forward pass, and finishes the batch in one transaction (`finish`). The Celery task (and
+so the broker's ack) returns only after that commit; the Redis dispatcher (`dispatcher`) acks from the runner's
+callback, after the same commit. Streams run on their own (`streaming`).
 """
 from __future__ import annotations
 
