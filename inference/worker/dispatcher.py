@@ -109,13 +109,17 @@ class Dispatcher:
         self._running_lock = threading.Lock()
         self._events: queue.SimpleQueue[tuple[str, _Held, BaseException | None]] = queue.SimpleQueue()
         self._pool = ThreadPoolExecutor(max_workers=self.capacity, thread_name_prefix="prediction")
+        self._unacked: list[_Held] = []  # acks that could not reach Redis yet
         self._poppers: list[threading.Thread] = []
         self._keeper: threading.Thread | None = None
 
     # --- life -------------------------------------------------------------------------------------------------
 
     def start(self) -> Dispatcher:
-        self._renew_lease()
+        try:
+            self._renew_lease()
+        except Exception:  # Redis away at start: the keeper renews it, the pop threads retry
+            logger.warning("redis dispatch: could not take the lease yet", exc_info=True)
         self._keeper = threading.Thread(target=self._keep, daemon=True, name="dispatch-keeper")
         self._keeper.start()
         for name in self.queues:
@@ -279,6 +283,13 @@ class Dispatcher:
         lease_every = max(1.0, settings.PREDICTION_DISPATCH_LEASE_SECONDS / 3)
         next_lease = time.monotonic()  # dead workers' lists are looked for at once, then every lease_every
         while True:
+            try:
+                if time.monotonic() >= next_lease and not self._closing.is_set():
+                    next_lease = time.monotonic() + lease_every
+                    self._renew_lease()
+                    self._reap_dead_workers()
+            except Exception:
+                logger.warning("redis dispatch: lease renewal failed", exc_info=True)
             acks: list[_Held] = []
             events: list[tuple[str, _Held, BaseException | None]] = []
             try:
@@ -295,15 +306,16 @@ class Dispatcher:
                         self._release()
                     acks.append(held)
                 acks += self._expire_overdue()
+                acks, self._unacked = self._unacked + acks, []
                 if acks:
-                    self._ack(acks)
-                if time.monotonic() >= next_lease and not self._closing.is_set():
-                    next_lease = time.monotonic() + lease_every
-                    self._renew_lease()
-                    self._reap_dead_workers()
+                    try:
+                        self._ack(acks)
+                    except Exception:  # Redis away for a moment: acked on the next round
+                        self._unacked = acks
+                        raise
             except Exception:
                 logger.warning("redis dispatch: keeper step failed", exc_info=True)
-            if self._closing.is_set() and self._events.empty():
+            if self._closing.is_set() and self._events.empty() and not self._unacked:
                 return
 
     def _expire_overdue(self) -> list[_Held]:
