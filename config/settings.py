@@ -314,6 +314,9 @@ ALLOW_GPU_FALLBACK_TO_CPU: bool = env.bool("ALLOW_GPU_FALLBACK_TO_CPU", default=
 # Workers re-send predictions queued this long (a broker message lost to a SIGKILL); see
 # inference/worker/recovery.py.
 PREDICTION_REQUEUE_AFTER_SECONDS: int = env.int("PREDICTION_REQUEUE_AFTER_SECONDS", default=30)
+# A worker that loses the database mid-batch tries the batch again for this long before giving it up to the
+# requeue loop; an outage never fails a caller's prediction.
+PREDICTION_DB_RETRY_SECONDS: int = env.int("PREDICTION_DB_RETRY_SECONDS", default=60)
 # Concurrent `Prefer: wait` requests and SSE streams one user may hold open (429 past these).
 MAX_WAITS_PER_USER: int = env.int("MAX_WAITS_PER_USER", default=512)
 MAX_STREAMS_PER_USER: int = env.int("MAX_STREAMS_PER_USER", default=64)
