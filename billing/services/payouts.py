@@ -84,6 +84,8 @@ def connect_onboarding_link(*, user: User, return_url: str, refresh_url: str,
 def _payee_wallets(*, developer: UserRef, org: OrgRef) -> QuerySet[Any]:
     if org is not None:
         return OrgWallet.objects.filter(org_id=getattr(org, "pk", org))
+    if developer is None:
+        raise ValueError("A payee is a developer or an org")
     return Wallet.objects.filter(user_id=getattr(developer, "pk", developer))
 
 
@@ -106,7 +108,11 @@ def payout_create(*, developer: User | None = None, org: Organisation | None = N
     wallet = _payee_lock(developer=developer, org=org)
     if not wallet.stripe_account_id or not wallet.payouts_enabled:
         return None
-    earned = selectors.org_earnings(org=org) if org is not None else selectors.developer_earnings(user=developer)
+    if org is not None:
+        earned = selectors.org_earnings(org=org)
+    else:
+        assert developer is not None
+        earned = selectors.developer_earnings(user=developer)
     amount = floor_to_minor(earned)
     if amount <= 0 or amount < settings.BILLING_PAYOUT_THRESHOLD:
         return None
