@@ -25,7 +25,7 @@ from marketplace.models import App, AppStatus, LibraryEntry, LibrarySource
 from marketplace.services import app_acquire
 
 from .. import selectors
-from ..ledger import account_get, book, from_minor_units, money, to_minor_units, wallet_lock
+from ..ledger import account_get, book, earnings_account_of, from_minor_units, money, to_minor_units, wallet_lock
 from ..models import Account, AccountKind, Purchase, TopUp, TopUpStatus, TransactionKind
 from . import pricing
 from .admission import refuse
@@ -117,8 +117,8 @@ def topup_complete(*, topup_id: int, amount_minor: int, currency: str, payment_i
     if topup.status != TopUpStatus.PENDING:
         return False
     amount = from_minor_units(amount_minor, currency)
-    book(kind=TransactionKind.TOPUP, key=f"topup:{topup.pk}", user=topup.user,
-         memo=_("Card top-up by %(user)s") % {"user": topup.user.username} if topup.org_id else _("Card top-up"),
+    # The payer is the transaction's user (no name in the memo: memos outlive an account's deletion).
+    book(kind=TransactionKind.TOPUP, key=f"topup:{topup.pk}", user=topup.user, memo=_("Card top-up"),
          lines=[(account_get(AccountKind.STRIPE_CLEARING), amount), (wallet_account, -amount)])
     topup.mark_paid(amount=amount, payment_intent=payment_intent)
     return True
@@ -155,7 +155,7 @@ def _purchase_book(purchase: Purchase, *, source_account: Account) -> None:
     share, fee = pricing.fee_split(purchase.amount)
     book(kind=TransactionKind.PURCHASE, key=f"purchase:{purchase.pk}", user=purchase.user, app=purchase.app,
          memo=_("Purchase of %(app)s") % {"app": purchase.app.name},
-         lines=[(source_account, purchase.amount), (account_get(AccountKind.EARNINGS, purchase.app.owner_id), -share),
+         lines=[(source_account, purchase.amount), (earnings_account_of(purchase.app), -share),
                 (account_get(AccountKind.PLATFORM_FEES), -fee)])
 
 

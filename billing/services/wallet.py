@@ -13,12 +13,15 @@ from accounts.models import ApiKey, AuditLog, User
 from accounts.services import audit_log_record, notification_send
 from config.errors import InvalidInput, PermissionDenied
 from config.money import parse_decimal_strict
+from marketplace.models import App
 
 from .. import selectors
 from ..ledger import (
     account_balance,
     account_get,
     book,
+    earner_lock,
+    earnings_account_of,
     from_minor_units,
     money,
     org_account_get,
@@ -257,9 +260,9 @@ def charge_refunds_sync(*, charge: StripeCharge) -> Transaction | None:
     if topup is not None:
         topup_wallet_lock(topup)
         return _stripe_refund_book(TopUp.objects.select_for_update().get(payment_intent=intent), charge=charge)
-    owner_id = Purchase.objects.filter(payment_intent=intent).values_list("app__owner_id", flat=True).first()
-    if owner_id is not None:
-        wallet_lock(owner_id)  # the developer's earnings are serialised on their wallet, as payouts do
+    app = App.objects.filter(purchases__payment_intent=intent).only("pk", "owner_id", "org_id").first()
+    if app is not None:
+        earner_lock(app)  # the earnings (a developer's, or an org's) are serialised on its wallet, as payouts do
         purchase = (Purchase.objects.select_for_update(of=("self",)).select_related("app", "user")
                     .get(payment_intent=intent))
         return _stripe_refund_book(purchase, charge=charge)
@@ -272,7 +275,7 @@ def _stripe_refund_lines(obj: CheckoutPayment, due: Decimal) -> tuple[list[tuple
     clearing = account_get(AccountKind.STRIPE_CLEARING)
     if isinstance(obj, Purchase):
         share, fee = pricing.fee_split(due)
-        earnings = account_get(AccountKind.EARNINGS, obj.app.owner_id)
+        earnings = earnings_account_of(obj.app)
         covered_share = min(share, max(account_balance(earnings), ZERO))
         booked = money(covered_share + fee)
         return ([(earnings, covered_share), (account_get(AccountKind.PLATFORM_FEES), fee), (clearing, -booked)],

@@ -256,3 +256,20 @@ def test_only_payout_managers_onboard_the_org(fake_stripe, org_world):
                                              refresh_url="http://testserver/f")
     assert _client(users["outsider"]).post(f"/billing/orgs/{org.slug}/connect/").status_code == 404
     assert not fake_stripe.of_type("account")
+
+
+def test_a_purchase_of_an_org_app_earns_for_the_org_and_a_stripe_refund_takes_it_back(
+        fake_stripe, eager_celery, org_world, buyer, django_capture_on_commit_callbacks):
+    org, users = org_world
+    app = PaidAppFactory(owner=users["developer"], org=org, purchase_price=D("10.00"))
+    purchase = services.purchase_start(user=buyer, app=app)
+    fake_stripe.complete_session(purchase.session_id, deliver=False)
+    services.checkout_session_sync(session_id=purchase.session_id)
+    assert selectors.org_earnings(org=org) == D("8")  # 80% of 10.00
+    assert selectors.developer_earnings(user=users["developer"]) == 0
+    purchase.refresh_from_db()
+    _refund, events = fake_stripe.refund_charge(purchase.payment_intent, 250, deliver=False)  # 2.50 back
+    send(fake_stripe, events, django_capture_on_commit_callbacks)
+    assert selectors.org_earnings(org=org) == D("6")  # 8 - 80% of 2.50
+    assert selectors.developer_earnings(user=users["developer"]) == 0
+    assert_books_clean()
