@@ -2,8 +2,8 @@
 
 Visibility is `Organisation.objects.visible_to(user)` (members only; anyone else's org answers 404); this
 module decides what a member may do (403 otherwise). Roles (shared/API.md): `owner` everything; `admin`
-members, keys and caps; `developer` publishes the org's apps; `billing` the wallet, top-ups and caps;
-`member` runs apps on the org's wallet.
+members, keys and caps; `developer` publishes the org's apps; `billing` the wallet, top-ups, caps, the monthly
+budget and payouts of the org's earnings; `member` runs apps on the org's wallet.
 """
 from __future__ import annotations
 
@@ -20,15 +20,17 @@ CAPS_SET = "caps.set"              # per-key and per-member spend caps
 WALLET_VIEW = "wallet.view"        # balance and ledger
 WALLET_TOPUP = "wallet.topup"      # Stripe Checkout top-ups
 APPS_PUBLISH = "apps.publish"      # create and publish the org's apps
+BUDGET_SET = "budget.set"          # the org wallet's monthly budget
+PAYOUTS_MANAGE = "payouts.manage"  # the org's Stripe Connect account (where its earnings are paid out)
 
 ACTIONS = (VIEW, RUN, MEMBERS_MANAGE, OWNERS_MANAGE, KEYS_MANAGE, CAPS_SET, WALLET_VIEW, WALLET_TOPUP,
-           APPS_PUBLISH)
+           APPS_PUBLISH, BUDGET_SET, PAYOUTS_MANAGE)
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     OrgRole.OWNER: frozenset(ACTIONS),
     OrgRole.ADMIN: frozenset({VIEW, RUN, MEMBERS_MANAGE, KEYS_MANAGE, CAPS_SET, WALLET_VIEW, APPS_PUBLISH}),
     OrgRole.DEVELOPER: frozenset({VIEW, RUN, APPS_PUBLISH}),
-    OrgRole.BILLING: frozenset({VIEW, RUN, CAPS_SET, WALLET_VIEW, WALLET_TOPUP}),
+    OrgRole.BILLING: frozenset({VIEW, RUN, CAPS_SET, WALLET_VIEW, WALLET_TOPUP, BUDGET_SET, PAYOUTS_MANAGE}),
     OrgRole.MEMBER: frozenset({VIEW, RUN}),
 }
 

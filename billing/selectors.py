@@ -228,6 +228,15 @@ def org_spent_this_month(*, org: object, user: object = None, now: dt.datetime |
     return money(charges.aggregate(s=Sum("price"))["s"] or ZERO)
 
 
+def org_wallet_of(*, org: object) -> OrgWallet | None:
+    """The org's wallet row (budget, Connect account); None until a service first needs one."""
+    return OrgWallet.objects.filter(org_id=getattr(org, "pk", org)).first()
+
+
+def org_payouts(*, org: object) -> QuerySet[Payout]:
+    return Payout.objects.filter(org_id=getattr(org, "pk", org))
+
+
 def org_ledger(*, org: object) -> QuerySet[Entry]:
     """The org wallet's lines, newest first."""
     return (Entry.objects.filter(account__org_id=getattr(org, "pk", org), account__kind=AccountKind.WALLET)
