@@ -107,9 +107,22 @@ def member_invite(*, actor: User, org: Organisation, email: str, role: str) -> I
     return InviteResult(membership=None, invitation=invitation)
 
 
+def _join(invitation: Invitation, user: User) -> Membership:
+    """Mark a locked, pending invitation used and make `user` a member (a member already keeps their role)."""
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    membership, _created = Membership.objects.get_or_create(org=invitation.org, user=user,
+                                                            defaults={"role": invitation.role})
+    return membership
+
+
 @transaction.atomic
 def invitation_accept(*, user: User, token: str) -> Membership:
-    """Join the org of an invitation sent to this user's email address (once, before it expires)."""
+    """Join the org of an invitation sent to this user's email address (once, before it expires).
+
+    The token is the proof: it was only ever sent to the invited address, so whoever follows the link with an
+    account of that address joins, verified or not (a sign-up that came through the link, see `signup_receivers`).
+    """
     invitation = Invitation.objects.select_for_update().filter(token=token).select_related("org").first()
     if invitation is None or invitation.email.lower() != (user.email or "").lower():
         raise NotFound(_("This invitation does not exist or was sent to another email address."))
@@ -117,11 +130,22 @@ def invitation_accept(*, user: User, token: str) -> Membership:
         raise Conflict(_("This invitation was already used."), code="invitation_used")
     if invitation.expires <= timezone.now():
         raise Conflict(_("This invitation has expired: ask for a new one."), code="invitation_expired")
-    invitation.accepted_at = timezone.now()
-    invitation.save(update_fields=["accepted_at"])
-    membership, _created = Membership.objects.get_or_create(org=invitation.org, user=user,
-                                                            defaults={"role": invitation.role})
-    return membership
+    return _join(invitation, user)
+
+
+@transaction.atomic
+def invitations_accept_for_verified_email(*, user: User, email: str) -> list[Membership]:
+    """Accept every pending, unexpired invitation to `email`, once the user has proved they own it.
+
+    Call it only for an address the user has just verified (allauth's `email_confirmed`): without the token,
+    verification is the only proof that the invitations are theirs. Answers the memberships made or kept.
+    """
+    email = (email or "").strip()
+    if not email or user.deleted_at is not None or not user.is_active:
+        return []
+    pending = (Invitation.objects.select_for_update().select_related("org")
+               .filter(email__iexact=email, accepted_at__isnull=True, expires__gt=timezone.now()).order_by("pk"))
+    return [_join(invitation, user) for invitation in pending]
 
 
 def _owners_left(org: Organisation, without: Membership) -> int:

@@ -5,7 +5,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -26,6 +27,7 @@ from .org_services import (
 )
 
 SESSION_ORG = "current_org"
+SESSION_INVITATION = "org_invitation_token"  # an invitation link followed while logged out (joins at sign-up)
 
 
 @login_required
@@ -99,15 +101,26 @@ def org_member_update(request: HttpRequest, slug: str, member_id: int) -> HttpRe
     return redirect("accounts:org_members", slug=org.slug)
 
 
-@login_required
 def org_invitation(request: HttpRequest, token: str) -> HttpResponse:
-    """The emailed link: shows the invitation to the invited address's account, and joins on POST."""
+    """The emailed link: shows the invitation to the invited address's account, and joins on POST.
+
+    Logged out, the page asks to sign up (or log in) and keeps the token in the session: signing up with the
+    invited address then joins at once (`signup_receivers`).
+    """
+    if not request.user.is_authenticated:
+        invitation = get_object_or_404(Invitation.objects.select_related("org"), token=token)
+        if invitation.accepted_at is None:
+            request.session[SESSION_INVITATION] = token
+        return render(request, "accounts/org_invitation.html", {
+            "invitation": invitation, "next": reverse("accounts:org_invitation_accept", args=[token]),
+            "signup_query": urlencode({"email": invitation.email})})
     invitation = get_object_or_404(Invitation.objects.select_related("org"), token=token,
                                    email__iexact=request.user.email)
     if request.method == "POST":
         with errors_as_messages(request) as outcome:
             membership = invitation_accept(user=request.user, token=token)
         if not outcome["failed"]:
+            request.session.pop(SESSION_INVITATION, None)
             request.session[SESSION_ORG] = membership.org.slug
             messages.success(request, _("You joined %(org)s.") % {"org": membership.org.name})
             return redirect("accounts:org_members", slug=membership.org.slug)
