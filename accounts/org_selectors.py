@@ -7,7 +7,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from .balance_port import org_spent_this_month_by_member
-from .models import Invitation, Membership, Organisation, OrganisationQuerySet, User
+from .models import Invitation, Membership, Organisation, OrganisationQuerySet, OrgRole, User
 
 
 def orgs_for(*, user: User) -> OrganisationQuerySet:
@@ -29,3 +29,16 @@ def members_of(*, org: Organisation, with_spending: bool = False) -> list[Member
     members: list[Membership | Invitation] = list(memberships)
     members += list(Invitation.objects.filter(org=org, accepted_at__isnull=True, expires__gt=timezone.now()))
     return members
+
+
+def orgs_last_owned_by(*, user: User) -> list[Organisation]:
+    """Orgs where `user` is the only owner while others are members: the user cannot leave them yet."""
+    owned = Organisation.objects.filter(memberships__user=user, memberships__role=OrgRole.OWNER)
+    return list(owned.exclude(pk__in=Membership.objects.filter(role=OrgRole.OWNER).exclude(user=user).values("org_id"))
+                .filter(pk__in=Membership.objects.exclude(user=user).values("org_id")).order_by("name", "pk"))
+
+
+def orgs_only_member(*, user: User) -> list[Organisation]:
+    """Orgs whose only member is `user`."""
+    return list(Organisation.objects.filter(memberships__user=user)
+                .exclude(pk__in=Membership.objects.exclude(user=user).values("org_id")).order_by("name", "pk"))

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from config.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 from . import org_permissions as perms
-from .models import Invitation, Membership, Organisation, OrgRole, User
+from .models import ApiKey, Invitation, Membership, Organisation, OrgRole, User
 
 INVITATION_DAYS = 7
 
@@ -194,3 +194,20 @@ def member_remove(*, actor: User, membership: Membership) -> None:
     if membership.role == OrgRole.OWNER and _owners_left(org, membership) == 0:
         raise Conflict(_("An organisation needs an owner: make someone else owner first."), code="last_owner")
     membership.delete()
+
+
+@transaction.atomic
+def memberships_end(*, user: User) -> list[Organisation]:
+    """The user leaves every org (account deletion): memberships removed, org API keys revoked.
+
+    No owner check here: the caller refuses first when the user is an org's last owner with other members
+    (`org_selectors.orgs_last_owned_by`). An org left without members keeps its books and apps but loses its
+    pending invitations, so nobody joins an org nobody can manage. Answers the orgs left empty.
+    """
+    org_ids = list(Membership.objects.filter(user=user).values_list("org_id", flat=True))
+    ApiKey.objects.filter(user=user, org_id__isnull=False, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    Membership.objects.filter(user=user).delete()
+    emptied = list(Organisation.objects.filter(pk__in=org_ids).exclude(
+        pk__in=Membership.objects.values("org_id")).order_by("pk"))
+    Invitation.objects.filter(org__in=emptied, accepted_at__isnull=True).delete()
+    return emptied
