@@ -53,6 +53,9 @@ def test_following_the_link_then_signing_up_joins_at_once(org):
     page = browser.get(f"/orgs/invitations/{invitation.token}/")
     assert page.status_code == 200 and 'id="invitation-signup"' in page.content.decode()
     assert browser.session["org_invitation_token"] == invitation.token
+    stranger = Client()
+    assert stranger.get("/orgs/invitations/not-a-token/").status_code == 404
+    assert "org_invitation_token" not in stranger.session
     response = _sign_up(browser, "new@example.com")
     user = User.objects.get(email="new@example.com")
     assert Membership.objects.get(org=org, user=user).role == OrgRole.DEVELOPER
