@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from config.errors import NotFound
 
-from .models import Membership, Organisation, OrgRole, User
+from .models import Membership, Organisation, OrganisationQuerySet, OrgRole, User
 
 VIEW = "view"                      # see the org and its members
 RUN = "run"                        # run apps on the org's wallet (an org API key for oneself)
@@ -51,6 +51,20 @@ def role_can(role: str | None, action: str) -> bool:
     if action not in ACTIONS:
         raise ValueError(f"Unknown org action {action!r}")
     return role is not None and action in ROLE_ACTIONS.get(role, frozenset())
+
+
+def roles_with(action: str) -> list[str]:
+    """The roles allowed `action`, from the table (for queries: "the orgs where this user may publish")."""
+    if action not in ACTIONS:
+        raise ValueError(f"Unknown org action {action!r}")
+    return [role for role, actions in ROLE_ACTIONS.items() if action in actions]
+
+
+def orgs_where(user: User | None, action: str) -> OrganisationQuerySet:
+    """The orgs where `user` may do `action` (none for anonymous users)."""
+    if user is None or not user.is_authenticated:
+        return Organisation.objects.none()
+    return Organisation.objects.filter(memberships__user=user, memberships__role__in=roles_with(action))
 
 
 def org_can(user: User | None, org: Organisation, action: str) -> bool:

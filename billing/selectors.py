@@ -235,6 +235,11 @@ def org_wallet_of(*, org: object) -> OrgWallet | None:
 
 def org_payouts(*, org: object) -> QuerySet[Payout]:
     return Payout.objects.filter(org_id=getattr(org, "pk", org))
+def org_spent_this_month_by_member(*, org: object, now: dt.datetime | None = None) -> dict[int, Decimal]:
+    """`org_spent_this_month` for every member at once: {user id: amount}; members who spent nothing are absent."""
+    rows = (_live_charges().filter(org_id=getattr(org, "pk", org), created_at__gte=month_start(now))
+            .values("user_id").annotate(s=Sum("price")).values_list("user_id", "s"))
+    return {user_id: money(total or ZERO) for user_id, total in rows}
 
 
 def org_ledger(*, org: object) -> QuerySet[Entry]:

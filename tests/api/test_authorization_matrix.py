@@ -153,7 +153,9 @@ MATRIX = [
     Cell("org", "members page", "GET", "/orgs/{org}/members/", P, page=True),
     Cell("org member", "change role page", "POST", "/orgs/{org}/members/{member}/", (302, 404, 302, 404, 404),
          {"role": "admin"}, page=True),
-    Cell("org invitation", "page", "GET", "/orgs/invitations/{invitation}/", P, page=True),
+    # Logged out, the secret link shows the invitation (sign up to join at once, or log in); logged in, only to
+    # the invited address's account.
+    Cell("org invitation", "page", "GET", "/orgs/invitations/{invitation}/", (200, 404, 200, 404, 404), page=True),
     Cell("org", "wallet page", "GET", "/billing/orgs/{org}/wallet/", P, page=True),
     Cell("org", "wallet balance", "GET", "/api/v1/billing/balance/?org={org}", A),
     Cell("org", "read", "GET", "/api/v1/orgs/{org}/", A),
