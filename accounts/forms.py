@@ -50,3 +50,13 @@ class ApiKeyForm(forms.Form):
             del self.fields["org"]
         if not (user and user.is_moderator):  # the moderate scope is offered to moderators only
             self.fields["scopes"].choices = [c for c in ApiKeyScope.choices if c[0] != ApiKeyScope.MODERATE]
+
+
+class MemberCapForm(forms.Form):
+    """A member's monthly cap on the org's wallet; empty clears it (no cap)."""
+
+    spend_cap = StrictDecimalFormField(
+        label=_("Monthly cap"), required=False, min_value=0, max_digits=18, decimal_places=6,
+        help_text=_("The most this member may spend of the organisation's wallet per calendar month. Empty means "
+                    "no cap."),
+    )

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from config.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 from . import org_permissions as perms
-from .models import Invitation, Membership, Organisation, OrgRole, User
+from .models import ApiKey, Invitation, Membership, Organisation, OrgRole, User
 
 INVITATION_DAYS = 7
 
@@ -107,9 +107,22 @@ def member_invite(*, actor: User, org: Organisation, email: str, role: str) -> I
     return InviteResult(membership=None, invitation=invitation)
 
 
+def _join(invitation: Invitation, user: User) -> Membership:
+    """Mark a locked, pending invitation used and make `user` a member (a member already keeps their role)."""
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    membership, _created = Membership.objects.get_or_create(org=invitation.org, user=user,
+                                                            defaults={"role": invitation.role})
+    return membership
+
+
 @transaction.atomic
 def invitation_accept(*, user: User, token: str) -> Membership:
-    """Join the org of an invitation sent to this user's email address (once, before it expires)."""
+    """Join the org of an invitation sent to this user's email address (once, before it expires).
+
+    The token is the proof: it was only ever sent to the invited address, so whoever follows the link with an
+    account of that address joins, verified or not (a sign-up that came through the link, see `signup_receivers`).
+    """
     invitation = Invitation.objects.select_for_update().filter(token=token).select_related("org").first()
     if invitation is None or invitation.email.lower() != (user.email or "").lower():
         raise NotFound(_("This invitation does not exist or was sent to another email address."))
@@ -117,11 +130,22 @@ def invitation_accept(*, user: User, token: str) -> Membership:
         raise Conflict(_("This invitation was already used."), code="invitation_used")
     if invitation.expires <= timezone.now():
         raise Conflict(_("This invitation has expired: ask for a new one."), code="invitation_expired")
-    invitation.accepted_at = timezone.now()
-    invitation.save(update_fields=["accepted_at"])
-    membership, _created = Membership.objects.get_or_create(org=invitation.org, user=user,
-                                                            defaults={"role": invitation.role})
-    return membership
+    return _join(invitation, user)
+
+
+@transaction.atomic
+def invitations_accept_for_verified_email(*, user: User, email: str) -> list[Membership]:
+    """Accept every pending, unexpired invitation to `email`, once the user has proved they own it.
+
+    Call it only for an address the user has just verified (allauth's `email_confirmed`): without the token,
+    verification is the only proof that the invitations are theirs. Answers the memberships made or kept.
+    """
+    email = (email or "").strip()
+    if not email or user.deleted_at is not None or not user.is_active:
+        return []
+    pending = (Invitation.objects.select_for_update().select_related("org")
+               .filter(email__iexact=email, accepted_at__isnull=True, expires__gt=timezone.now()).order_by("pk"))
+    return [_join(invitation, user) for invitation in pending]
 
 
 def _owners_left(org: Organisation, without: Membership) -> int:
@@ -170,3 +194,20 @@ def member_remove(*, actor: User, membership: Membership) -> None:
     if membership.role == OrgRole.OWNER and _owners_left(org, membership) == 0:
         raise Conflict(_("An organisation needs an owner: make someone else owner first."), code="last_owner")
     membership.delete()
+
+
+@transaction.atomic
+def memberships_end(*, user: User) -> list[Organisation]:
+    """The user leaves every org (account deletion): memberships removed, org API keys revoked.
+
+    No owner check here: the caller refuses first when the user is an org's last owner with other members
+    (`org_selectors.orgs_last_owned_by`). An org left without members keeps its books and apps but loses its
+    pending invitations, so nobody joins an org nobody can manage. Answers the orgs left empty.
+    """
+    org_ids = list(Membership.objects.filter(user=user).values_list("org_id", flat=True))
+    ApiKey.objects.filter(user=user, org_id__isnull=False, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    Membership.objects.filter(user=user).delete()
+    emptied = list(Organisation.objects.filter(pk__in=org_ids).exclude(
+        pk__in=Membership.objects.values("org_id")).order_by("pk"))
+    Invitation.objects.filter(org__in=emptied, accepted_at__isnull=True).delete()
+    return emptied

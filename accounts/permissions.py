@@ -69,11 +69,15 @@ class IsModeratorForObject(BasePermission):
 
 
 class IsOwnerForWrites(BasePermission):
-    """Anyone who can see the object may read it; only its owner may change it."""
+    """Anyone who can see the object may read it; only its owner may change it (or, for an object that says who
+    manages it with `is_managed_by(user)`, such as an org's app, anyone it names)."""
 
     message = _("Only the owner can do this.")
 
     def has_object_permission(self, request, view, obj):
         if request.method in SAFE_METHODS:
             return True
-        return request.user.is_authenticated and obj.owner_id == request.user.pk
+        if not request.user.is_authenticated:
+            return False
+        managed_by = getattr(obj, "is_managed_by", None)
+        return managed_by(request.user) if callable(managed_by) else obj.owner_id == request.user.pk

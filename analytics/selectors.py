@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from marketplace.models import App
-from marketplace.selectors import apps_owned_by
+from marketplace.selectors import apps_managed_by
 
 from . import stats
 from .models import ZERO, DailyCaller, DailyUsage
@@ -69,8 +69,9 @@ def days_range(*, days: int = DEFAULT_DAYS, today: dt.date | None = None) -> tup
 
 
 def app_owned_get(*, user: User, slug: str) -> App:
-    """The app if `user` owns it; anyone else's (or a missing one) raises App.DoesNotExist, answered as 404."""
-    return apps_owned_by(user=user).get(slug=slug)
+    """The app if `user` manages it (its owner, or for an org's app a member who may publish); anyone else's (or a
+    missing one) raises App.DoesNotExist, answered as 404."""
+    return apps_managed_by(user=user).get(slug=slug)
 
 
 def _day_from_row(row: DailyUsage) -> UsageDay:

@@ -116,10 +116,10 @@ class ChargeAdmin(ReadOnlyAdmin):
 
 @admin.register(TopUp)
 class TopUpAdmin(ChargeAdmin):
-    list_display = ["id", "created_at", "user", "amount", "currency", "status", "session_id"]
-    list_select_related = ["user"]
+    list_display = ["id", "created_at", "user", "org", "amount", "currency", "status", "session_id"]
+    list_select_related = ["user", "org"]
     list_filter = ["status"]
-    search_fields = ["user__email", "session_id", "payment_intent"]
+    search_fields = ["user__email", "org__slug", "session_id", "payment_intent"]
     actions = ["refund_topups"]
 
     @admin.action(description=_("Refund the selected top-ups (through Stripe)"))
@@ -130,7 +130,9 @@ class TopUpAdmin(ChargeAdmin):
 
 @admin.register(Payout)
 class PayoutAdmin(ReadOnlyAdmin):
-    list_display = ["id", "created_at", "developer", "amount", "currency", "status", "transfer_id", "destination"]
+    list_display = ["id", "created_at", "developer", "org", "amount", "currency", "status", "transfer_id",
+                    "destination"]
+    list_select_related = ["developer", "org"]
     list_filter = ["status"]
 
 

@@ -56,8 +56,10 @@ def _org_balance(request: Request, slug: str) -> dict:
     if not org_permissions.org_can(request.user, org, org_permissions.WALLET_VIEW):
         raise PermissionDenied(_("Your role in this organisation does not allow this."))
     available, held = selectors.org_balance(org=org)
+    wallet = selectors.org_wallet_of(org=org)
     return {"balance": available, "held": held, "currency": _currency(),
-            "monthly_budget": None, "spent_this_month": selectors.org_spent_this_month(org=org),
+            "monthly_budget": wallet.monthly_budget if wallet else None,
+            "spent_this_month": selectors.org_spent_this_month(org=org),
             "earnings": selectors.org_earnings(org=org)}
 
 
@@ -102,15 +104,19 @@ class TopUpApi(APIView):
     required_scope = "predict"
 
     @extend_schema(operation_id="billing_topup", tags=["billing"],
-                   summary="Start a wallet top-up: pay at the returned Stripe Checkout URL",
+                   summary="Start a wallet top-up (yours, or with `org` an organisation's): pay at the returned "
+                           "Stripe Checkout URL",
                    request=TopUpInputSerializer,
-                   responses={201: TopUpOutputSerializer, **error_responses(400, 401, 403, 503)})
+                   responses={201: TopUpOutputSerializer, **error_responses(400, 401, 403, 404, 503)})
     def post(self, request: Request) -> Response:
         serializer = TopUpInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        topup = services.topup_start(user=request.user, amount=serializer.validated_data["amount"])
+        data = serializer.validated_data
+        org = org_permissions.org_for(request.user, data["org"]) if data.get("org") else None
+        topup = services.topup_start(user=request.user, amount=data["amount"], org=org)
         return Response(TopUpOutputSerializer({"checkout_url": topup.checkout_url, "session_id": topup.session_id,
-                                               "amount": topup.amount, "currency": topup.currency}).data,
+                                               "amount": topup.amount, "currency": topup.currency,
+                                               "org": org.slug if org else None}).data,
                         status=status.HTTP_201_CREATED)
 
 

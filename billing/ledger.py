@@ -73,6 +73,23 @@ def org_account_get(kind: str, org) -> Account:
     return Account.objects.get(kind=kind, org_id=org_id)
 
 
+def earnings_account_of(app) -> Account:
+    """Where a developer share of `app` is booked: the org's earnings for an app an org owns, else its owner's
+    (the same rule as `services.orgs.earner_key`, which settlement uses)."""
+    if getattr(app, "org_id", None):
+        return org_account_get(AccountKind.EARNINGS, app.org_id)
+    return account_get(AccountKind.EARNINGS, app.owner_id)
+
+
+def earner_lock(app) -> None:
+    """Lock the row that serialises changes to `app`'s earnings (payouts take the same): the org's wallet for an
+    org's app, else the owner's wallet."""
+    if getattr(app, "org_id", None):
+        org_wallet_lock(app.org_id)
+    else:
+        wallet_lock(app.owner_id)
+
+
 def org_wallet_lock(org) -> OrgWallet:
     """The org's wallet row, locked FOR UPDATE: every change to the org's money is serialised on it."""
     org_id = getattr(org, "pk", org)
@@ -187,7 +204,8 @@ def platform_balance(kind: str) -> Decimal:
 
 
 __all__ = [
-    "AccountKind", "account_balance", "account_get", "book", "floor_to_minor", "from_minor_units",
+    "AccountKind", "account_balance", "account_get", "book", "earner_lock", "earnings_account_of", "floor_to_minor",
+    "from_minor_units",
     "kind_balance", "money", "normal_balance", "org_account_get", "org_wallet_lock", "platform_balance",
     "to_minor_units", "wallet_lock",
 ]

@@ -164,6 +164,9 @@ class OrgWallet(models.Model):
     balance = models.DecimalField(_("balance"), default=ZERO, **MONEY)
     held = models.DecimalField(_("held"), default=ZERO, **MONEY)
     monthly_budget = models.DecimalField(_("monthly budget"), null=True, blank=True, **MONEY)
+    # The org's own Stripe Connect account: the earnings of the apps it owns are paid out there.
+    stripe_account_id = models.CharField(max_length=100, blank=True)
+    payouts_enabled = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -280,9 +283,11 @@ class CheckoutPayment(models.Model):
 
 
 class TopUp(CheckoutPayment):
-    """A wallet top-up paid through Stripe Checkout."""
+    """A wallet top-up paid through Stripe Checkout: `user` paid it; `org` set means the org's wallet is credited."""
 
     currency = models.CharField(max_length=3)  # type: ignore[assignment]
+    org = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, null=True, blank=True,
+                            related_name="topups")
 
     class Meta(CheckoutPayment.Meta):
         verbose_name = _("top-up")
@@ -315,9 +320,12 @@ class PayoutStatus(models.TextChoices):
 
 
 class Payout(models.Model):
-    """Accrued developer earnings sent to their Stripe Connect account."""
+    """Accrued earnings sent to a Stripe Connect account: a developer's, or an organisation's (its apps' earnings)."""
 
-    developer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payouts")
+    developer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="payouts")
+    org = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, null=True, blank=True,
+                            related_name="payouts")
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3)
     destination = models.CharField(max_length=100)
@@ -329,11 +337,13 @@ class Payout(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=Q(developer__isnull=True) ^ Q(org__isnull=True),
+                                              name="payout_developer_or_org")]
         verbose_name = _("payout")
         verbose_name_plural = _("payouts")
 
     def __str__(self) -> str:
-        return f"{self.developer} {self.amount} {self.status}"
+        return f"{self.developer or self.org} {self.amount} {self.status}"
 
     @property
     def transfer_group(self) -> str:

@@ -228,6 +228,20 @@ def org_spent_this_month(*, org: object, user: object = None, now: dt.datetime |
     return money(charges.aggregate(s=Sum("price"))["s"] or ZERO)
 
 
+def org_wallet_of(*, org: object) -> OrgWallet | None:
+    """The org's wallet row (budget, Connect account); None until a service first needs one."""
+    return OrgWallet.objects.filter(org_id=getattr(org, "pk", org)).first()
+
+
+def org_payouts(*, org: object) -> QuerySet[Payout]:
+    return Payout.objects.filter(org_id=getattr(org, "pk", org))
+def org_spent_this_month_by_member(*, org: object, now: dt.datetime | None = None) -> dict[int, Decimal]:
+    """`org_spent_this_month` for every member at once: {user id: amount}; members who spent nothing are absent."""
+    rows = (_live_charges().filter(org_id=getattr(org, "pk", org), created_at__gte=month_start(now))
+            .values("user_id").annotate(s=Sum("price")).values_list("user_id", "s"))
+    return {user_id: money(total or ZERO) for user_id, total in rows}
+
+
 def org_ledger(*, org: object) -> QuerySet[Entry]:
     """The org wallet's lines, newest first."""
     return (Entry.objects.filter(account__org_id=getattr(org, "pk", org), account__kind=AccountKind.WALLET)

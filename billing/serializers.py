@@ -2,6 +2,9 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from accounts.models import OrgRole
+from config.money import StrictDecimalField
+
 MONEY = {"max_digits": 18, "decimal_places": 6, "coerce_to_string": True}
 
 
@@ -34,6 +37,8 @@ class LedgerEntryOutputSerializer(serializers.Serializer):
 
 class TopUpInputSerializer(serializers.Serializer):
     amount = serializers.CharField(help_text="Decimal string, e.g. \"10.00\"")
+    org = serializers.SlugField(required=False, help_text=_("An organisation's slug: top up its wallet instead of "
+                                                            "yours (roles owner and billing)."))
 
 
 class TopUpOutputSerializer(serializers.Serializer):
@@ -41,6 +46,21 @@ class TopUpOutputSerializer(serializers.Serializer):
     session_id = serializers.CharField()
     amount = serializers.DecimalField(**MONEY)
     currency = serializers.CharField()
+    org = serializers.SlugField(allow_null=True, help_text=_("The organisation whose wallet is topped up, if any."))
+
+
+class OrgDetailOutputSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    role = serializers.ChoiceField(choices=OrgRole.choices, help_text=_("The caller's role in the organisation."))
+    monthly_budget = serializers.DecimalField(allow_null=True, help_text=_(
+        "The most the organisation's wallet may spend per calendar month (null: no budget)."), **MONEY)
+
+
+class OrgUpdateInputSerializer(serializers.Serializer):
+    monthly_budget = StrictDecimalField(
+        max_digits=18, decimal_places=6, min_value=0, required=False, allow_null=True,
+        help_text=_("The organisation wallet's monthly budget (null clears it). Roles owner and billing."))
 
 
 class GrantInputSerializer(serializers.Serializer):

@@ -73,7 +73,7 @@ def wallet(request: HttpRequest) -> HttpResponse:
         "page": page, "topup_form": topup_form, "budget_form": budget_form,
         "stripe_enabled": services.stripe_configured(), "currency": settings.CURRENCY,
         "topup_minimum": settings.BILLING_TOPUP_MINIMUM,
-        "topups": user.topups.all()[:5], "grants": user.credit_grants.all()[:5],
+        "topups": user.topups.filter(org__isnull=True)[:5], "grants": user.credit_grants.all()[:5],
     })
 
 

@@ -326,6 +326,9 @@ if PREDICTION_DISPATCH == "redis" and not CELERY_BROKER_URL.startswith(("redis:/
     raise ImproperlyConfigured("PREDICTION_DISPATCH=redis needs a Redis CELERY_BROKER_URL")
 # Redis dispatch: a worker whose lease is this old is dead; the survivors put the ids it held back on the queue.
 PREDICTION_DISPATCH_LEASE_SECONDS: int = env.int("PREDICTION_DISPATCH_LEASE_SECONDS", default=15)
+# A worker that loses the database mid-batch tries the batch again for this long before giving it up to the
+# requeue loop; an outage never fails a caller's prediction.
+PREDICTION_DB_RETRY_SECONDS: int = env.int("PREDICTION_DB_RETRY_SECONDS", default=60)
 # Concurrent `Prefer: wait` requests and SSE streams one user may hold open (429 past these).
 MAX_WAITS_PER_USER: int = env.int("MAX_WAITS_PER_USER", default=512)
 MAX_STREAMS_PER_USER: int = env.int("MAX_STREAMS_PER_USER", default=64)

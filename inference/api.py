@@ -75,7 +75,7 @@ class VersionListCreateApi(APIView):
             raise ApiError(_("The upload is %(size)d bytes; the limit is %(limit)d.") % {"size": declared,
                            "limit": limit}, code="too_large", status_code=413)
         app = _app_or_404(request, slug)
-        if app.owner_id != request.user.pk:
+        if not app.is_managed_by(request.user):
             raise Http404
         serializer = VersionUploadInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

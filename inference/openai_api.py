@@ -4,6 +4,10 @@ Thin views over the same prediction services as /api/v1/: the app slug is the `m
 quotes, caps and prices apply (`max_price` as a body field or the `X-Max-Price` header, `quote_id` as a body
 field), and errors come in OpenAI's error object. Token counts in `usage` are counted on the platform side
 (words and punctuation), since the web process never loads a tokenizer.
+
+`store: false` in the body works as on `/api/v1/` (inference/erasure.py): this answer (the response, or the
+stream's last event) is the one delivery of the input and output, erased as it is given; later reads of the
+prediction show `data_removed`.
 """
 import base64
 import json
@@ -27,6 +31,7 @@ from marketplace.models import App
 from marketplace.selectors import apps_runnable_by
 
 from . import services
+from .erasure import prediction_answer_once
 from .models import Prediction, PredictionStatus
 
 WAIT_SECONDS = 120
@@ -104,20 +109,34 @@ class OpenAIView(APIView):
                            fields={"max_price": ["invalid"]})
         return value
 
+    def _store(self, body: dict) -> bool:
+        """OpenAI's `store` flag: false answers once, then erases the input and output (true or absent keeps
+        them for the app's retention)."""
+        value = body.get("store")
+        if value is None:
+            return True
+        if not isinstance(value, bool):
+            raise ApiError(_("`store` must be true or false."), code="invalid", fields={"store": ["invalid"]})
+        return value
+
     def _create(self, request, body: dict, app: App, input: dict, *, stream: bool = False) -> Prediction:  # noqa: A002
         quote_id = body.get("quote_id")
+        store = self._store(body)
         prediction, _created = services.prediction_create(
             user=request.user, app=app, input=input,
             api_key=request.auth if isinstance(request.auth, ApiKey) else None,
             quote_id=quote_id if isinstance(quote_id, str) and quote_id else None,
-            max_price=self._max_price(request, body), stream=stream,
+            max_price=self._max_price(request, body), stream=stream, store=store,
             idempotency_key=request.headers.get("Idempotency-Key", "").strip()[:200],
         )
         return prediction
 
     def _finished(self, prediction: Prediction) -> Prediction:
-        """Wait for the prediction; a failure becomes an OpenAI error (502), a timeout 504."""
+        """Wait for the prediction; a failure becomes an OpenAI error (502), a timeout 504 (a `store: false`
+        prediction is then answered once by the prediction API it points to)."""
         prediction = wait_finished(prediction, WAIT_SECONDS)
+        if prediction.is_terminal:
+            prediction = prediction_answer_once(prediction=prediction)  # `store: false`: this answer only
         if prediction.status == PredictionStatus.SUCCEEDED:
             return prediction
         if prediction.is_terminal:
@@ -306,6 +325,8 @@ class _GenerationApi(OpenAIView):
                 text += value
                 yield _sse({**chunk, "choices": [self.delta(value, None, first=False)]})
             else:
+                if value.is_terminal:
+                    prediction_answer_once(prediction=value)  # `store: false`: the stream was its one answer
                 if value.status != PredictionStatus.SUCCEEDED:
                     yield _sse(openai_error(502, _("The model failed: %(error)s") % {
                         "error": value.error or value.status}, code="model_error"))

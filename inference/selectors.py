@@ -68,9 +68,10 @@ def deliveries_for(*, user: User, prediction: Prediction | None = None) -> Query
 
 
 def versions_visible(*, app: App, user: User | AnonymousUser | None) -> QuerySet[AppVersion]:
-    """Everyone who can see the app sees its ready versions; the owner sees all of them."""
+    """Everyone who can see the app sees its ready versions; those who manage it (`App.is_managed_by`) and
+    moderators see all of them."""
     queryset = app.versions.all()
-    if not (user and user.is_authenticated and (user.pk == app.owner_id or user.is_moderator)):
+    if not (user and user.is_authenticated and (user.is_moderator or app.is_managed_by(user))):
         queryset = queryset.filter(status="ready")
     return queryset
 

@@ -11,12 +11,12 @@ from config.web_errors import form_add_error
 from .model_card_forms import ModelCardForm
 from .model_cards import version_model_card_update
 from .models import AppVersion
-from .selectors import apps_owned_by
+from .selectors import apps_managed_by
 
 
 @login_required
 def console_version_card(request: HttpRequest, slug: str, version: str) -> HttpResponse:
-    app = get_object_or_404(apps_owned_by(user=request.user), slug=slug)  # anyone else's app: 404
+    app = get_object_or_404(apps_managed_by(user=request.user), slug=slug)  # anyone else's app: 404
     app_version = get_object_or_404(AppVersion, app=app, version=version)
     if request.method == "POST":
         form = ModelCardForm(request.POST)

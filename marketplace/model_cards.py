@@ -122,7 +122,7 @@ def _values_clean(values: dict[str, Any]) -> dict[str, Any]:
 @transaction.atomic
 def version_model_card_update(*, version: AppVersion, actor: User, **values: Any) -> AppVersion:
     """The owner edits the card; fields not given stay as they are."""
-    if version.app.owner_id != actor.pk:
+    if not version.app.is_managed_by(actor):
         raise PermissionDenied(_("Only the app's owner can edit its model cards."))
     clean = _values_clean(values)
     if not clean:

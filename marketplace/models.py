@@ -66,11 +66,24 @@ class AppQuerySet(models.QuerySet):
         if user is None or not user.is_authenticated:
             return self.published()
         if user.is_moderator:
-            return self.filter(Q(status__in=[s for s in AppStatus.values if s != AppStatus.DRAFT]) | Q(owner=user))
-        return self.filter(Q(status=AppStatus.PUBLISHED) | Q(owner=user))
+            return self.filter(Q(status__in=[s for s in AppStatus.values if s != AppStatus.DRAFT]) | _managed(user))
+        return self.filter(Q(status=AppStatus.PUBLISHED) | _managed(user))
 
     def owned_by(self, user) -> "AppQuerySet":
         return self.filter(owner=user)
+
+    def managed_by(self, user) -> "AppQuerySet":
+        """Apps `user` may manage in the console: their own, and their orgs' where their role may publish."""
+        if user is None or not user.is_authenticated:
+            return self.none()
+        return self.filter(_managed(user))
+
+
+def _managed(user) -> Q:
+    """Owned by `user`, or an app of an org where `user`'s role has `apps.publish` (accounts/org_permissions.py)."""
+    from accounts import org_permissions
+
+    return Q(owner=user) | Q(org__in=org_permissions.orgs_where(user, org_permissions.APPS_PUBLISH).values("pk"))
 
 
 MONEY = {"max_digits": 18, "decimal_places": 6}
@@ -139,6 +152,19 @@ class App(models.Model):
         from django.urls import reverse
 
         return reverse("marketplace:app_detail", kwargs={"slug": self.slug})
+
+    def is_managed_by(self, user) -> bool:
+        """`user` may manage this app (edit, add versions, submit, see usage): its owner, or for an org's app a
+        member whose role may publish (`apps.publish`). The row-level twin of `App.objects.managed_by`."""
+        if user is None or not user.is_authenticated:
+            return False
+        if self.owner_id == user.pk:
+            return True
+        if self.org_id is None:
+            return False
+        from accounts import org_permissions
+
+        return org_permissions.org_can(user, self.org, org_permissions.APPS_PUBLISH)
 
     @property
     def rating(self) -> Decimal:

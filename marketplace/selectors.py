@@ -1,5 +1,6 @@
 """Reads for the marketplace: listings, search and the current price."""
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +22,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast
 
-from accounts.models import User
+from accounts import org_permissions
+from accounts.models import Organisation, User
 
 from .models import App, AppStatus, AppVersion, Category, LibraryEntry, PricingModel, Review, VersionStatus
 from .pricing_port import price_source
@@ -156,6 +158,45 @@ def app_get_visible(*, user: User | AnonymousUser, slug: str) -> App:
 
 def apps_owned_by(*, user: User) -> QuerySet[App]:
     return _with_listing_columns(App.objects.owned_by(user)).order_by("-updated_at")
+
+
+def apps_managed_by(*, user: User) -> QuerySet[App]:
+    """The apps `user` may manage: their own and their orgs' where their role may publish (`App.is_managed_by`)."""
+    return _with_listing_columns(App.objects.managed_by(user)).order_by("-updated_at")
+
+
+@dataclass
+class ConsoleApps:
+    """The developer console's apps: the user's own, then one group per org where the user may publish."""
+
+    own: list[App]
+    org_groups: list[tuple[Organisation, list[App]]]
+    counts: dict[str, int]
+    not_listed: list[App]
+
+    @property
+    def any(self) -> bool:
+        return bool(self.own) or any(apps for _org, apps in self.org_groups)
+
+
+def console_apps(*, user: User) -> ConsoleApps:
+    """The apps of the developer console, each with `has_ready_version`.
+
+    An org's app is listed under its org when the user may publish there (whoever created it); the user's own
+    apps are the rest of those they own (an org app they created stays theirs if their role no longer publishes).
+    """
+    orgs = list(org_permissions.orgs_where(user, org_permissions.APPS_PUBLISH).order_by("name", "pk"))
+    apps = list(apps_managed_by(user=user).select_related("org"))
+    ready = set(App.objects.filter(pk__in=[app.pk for app in apps]).runnable().values_list("pk", flat=True))
+    for app in apps:
+        app.has_ready_version = app.pk in ready  # type: ignore[attr-defined]
+    org_ids = {org.pk for org in orgs}
+    groups = [(org, [app for app in apps if app.org_id == org.pk]) for org in orgs]
+    own = [app for app in apps if app.org_id not in org_ids]
+    return ConsoleApps(
+        own=own, org_groups=groups,
+        counts={status: sum(1 for app in apps if app.status == status) for status in AppStatus.values},
+        not_listed=[app for app in apps if app.status == AppStatus.PUBLISHED and not app.has_ready_version])  # type: ignore[attr-defined]
 
 
 def app_recent_calls(*, app: App) -> int:

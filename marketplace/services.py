@@ -193,7 +193,7 @@ def app_submit_requirements(app: App) -> str | None:
 @transaction.atomic
 def app_submit(*, app: App, actor: User) -> App:
     app = App.objects.select_for_update().get(pk=app.pk)
-    if app.owner_id != actor.pk:
+    if not app.is_managed_by(actor):
         raise PermissionDenied(_("Only the owner can submit this app."))
     if app.status not in (AppStatus.DRAFT, AppStatus.REJECTED):
         raise _state_conflict("status", _("Only drafts and rejected apps can be submitted for review."),
@@ -311,7 +311,7 @@ def app_review(*, app: App, moderator: User, decision: str, reason: str = "") ->
 def app_version_create(
     *, app: App, actor: User, version: str, changelog: str = "", **fields: Any,
 ) -> AppVersion:
-    if app.owner_id != actor.pk:
+    if not app.is_managed_by(actor):
         raise PermissionDenied(_("Only the owner can add versions."))
     if not SEMVER.match(version or ""):
         raise InvalidInput(fields={"version": [_("Use a semantic version such as 1.0.0.")]})

@@ -21,10 +21,11 @@ from .selectors import (
     app_get_visible,
     app_list_published,
     app_reviews,
-    apps_owned_by,
+    apps_managed_by,
     apps_top_rated,
     apps_with_prices,
     categories_with_counts,
+    console_apps,
     library_entries_for,
     review_of,
 )
@@ -197,21 +198,18 @@ def _developer_required(request: HttpRequest) -> HttpResponse | None:
 
 
 def _owned_app(request: HttpRequest, slug: str) -> App:
-    """Only the owner's apps: anyone else's answers 404."""
-    return get_object_or_404(apps_owned_by(user=request.user), slug=slug)
+    """Apps the user manages (their own, their orgs' where they may publish): anyone else's answers 404."""
+    return get_object_or_404(apps_managed_by(user=request.user), slug=slug)
 
 
 @login_required
 def console(request: HttpRequest) -> HttpResponse:
     if response := _developer_required(request):
         return response
-    apps = list(apps_owned_by(user=request.user))
-    counts = {status: sum(1 for app in apps if app.status == status) for status in AppStatus.values}
-    ready = set(App.objects.filter(pk__in=[app.pk for app in apps]).runnable().values_list("pk", flat=True))
-    for app in apps:
-        app.has_ready_version = app.pk in ready
-    not_listed = [app for app in apps if app.status == AppStatus.PUBLISHED and not app.has_ready_version]
-    return render(request, "marketplace/console.html", {"apps": apps, "counts": counts, "not_listed": not_listed})
+    found = console_apps(user=request.user)
+    return render(request, "marketplace/console.html", {
+        "apps": found.own, "org_groups": found.org_groups, "any_apps": found.any, "counts": found.counts,
+        "not_listed": found.not_listed})
 
 
 @login_required

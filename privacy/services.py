@@ -20,8 +20,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from accounts.models import ApiKey, AuditLog, Notification, User
+from accounts.models import ApiKey, AuditLog, Notification, Organisation, User
+from accounts.org_selectors import orgs_last_owned_by, orgs_only_member
+from accounts.org_services import memberships_end
 from billing.models import Wallet
+from billing.selectors import org_balance
 from community.models import CategoryWatch, ThreadRead, ThreadWatch
 from config.crypto import rotate_token
 from config.errors import Conflict, InvalidInput
@@ -191,16 +194,27 @@ def account_delete(*, user: User, password: str) -> User:
     - Kept: the wallet, every ledger posting, charges and payouts (balanced books; amounts belong to the platform's
       accounting), reviews and forum posts (shown by "deleted user"). Published apps are suspended (no owner can
       maintain them); their history stays.
+    - Organisations: the account leaves every org (memberships removed, its org API keys revoked), except that
+      deletion is refused (409) while it would strand an org: as its last owner while others are members
+      (`last_owner`: make another member owner first), or as its only member while the org's wallet holds money
+      (`org_wallet_not_empty`: spend it first; nobody could ever reach it). An org left without members stays,
+      empty, with its books and apps (its accrued earnings stay on its books; orgs have no payouts yet), and its
+      pending invitations are deleted so nobody joins an org nobody manages.
     """
     if not password or not user.has_usable_password() or not user.check_password(password):
         message = _("The password is not correct.")
         raise InvalidInput(message, code="wrong_password", fields={"password": [message]})
     if user.deleted_at is not None:
         raise Conflict(_("This account was deleted already."), code="already_deleted")
+    _orgs_departure_check(user)  # before anything changes (running calls are canceled next)
     for prediction in Prediction.objects.filter(user=user, status__in=LIVE_STATUSES):
         prediction_cancel(prediction=prediction, actor=user)
     exports = list(DataExport.objects.filter(user=user))
     with transaction.atomic():
+        # Again under the orgs' row locks (what role changes take), so no owner change slips in between.
+        list(Organisation.objects.select_for_update().filter(memberships__user=user).order_by("pk"))
+        _orgs_departure_check(user)
+        memberships_end(user=user)
         _anonymise(user)
         prediction_ids = Prediction.objects.filter(user=user, data_removed=False).values_list("pk", flat=True)
         prediction_data_erase(prediction_ids=list(prediction_ids))
@@ -214,6 +228,24 @@ def account_delete(*, user: User, password: str) -> User:
         AuditLog.objects.create(actor=None, action="account_deleted", target_type="accounts.user",
                                 target_id=str(user.pk), target_repr=user.username)
     return user
+
+
+def _orgs_departure_check(user: User) -> None:
+    """Refuse (409) to delete an account whose departure would strand an org (see `account_delete`)."""
+    last_owned = orgs_last_owned_by(user=user)
+    if last_owned:
+        raise Conflict(
+            _("You are the last owner of %(orgs)s, which has other members: make one of them owner (on the "
+              "organisation's Members page) or remove them, then delete your account.")
+            % {"orgs": ", ".join(org.name for org in last_owned)},
+            code="last_owner", extra={"orgs": [org.slug for org in last_owned]})
+    funded = [org for org in orgs_only_member(user=user) if sum(org_balance(org=org)) > 0]
+    if funded:
+        raise Conflict(
+            _("You are the only member of %(orgs)s and its wallet still holds money: spend it, or invite someone and "
+              "make them owner, then delete your account.")
+            % {"orgs": ", ".join(org.name for org in funded)},
+            code="org_wallet_not_empty", extra={"orgs": [org.slug for org in funded]})
 
 
 def _anonymise(user: User) -> None:

@@ -4,9 +4,11 @@
                    the one place a price is computed;
 - `admission`      holds, budgets and key caps, the free tier, settlement and release (one call or a batch);
 - `wallet`         budgets, credit grants, refunds (ours and those made on Stripe);
-- `checkout`       Stripe Checkout top-ups and app purchases (no Stripe call inside a DB transaction);
+- `checkout`       Stripe Checkout top-ups (of a user's or an org's wallet) and app purchases (no Stripe call
+                   inside a DB transaction);
+- `orgs`           organisations' wallets: grants, the monthly budget, admission against them;
 - `stripe_events`  receive, verify, process each Stripe event and record its handler status;
-- `payouts`        Connect onboarding and developer payouts;
+- `payouts`        Connect onboarding and payouts (developers' and organisations' earnings);
 - `stripe_api`     the SDK client every Stripe call goes through.
 
 Inference and training call billing only through `billing.contract`.
@@ -35,7 +37,7 @@ from .checkout import (
     topup_complete,
     topup_start,
 )
-from .orgs import org_credit_grant
+from .orgs import org_budget_set, org_credit_grant
 from .payouts import (
     connect_account_apply,
     connect_account_sync,
@@ -71,6 +73,7 @@ from .wallet import (
 )
 
 __all__ = [
+    "org_budget_set",
     "org_credit_grant",
     "Admission",
     "REFUND_SHORTFALL_ACTION",

@@ -17,18 +17,20 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts import org_permissions
+from accounts.models import Organisation, User
 from accounts.services import audit_log_record, notification_send
+from config.errors import PermissionDenied
 from marketplace.models import App, AppStatus, LibraryEntry, LibrarySource
 from marketplace.services import app_acquire
 
 from .. import selectors
-from ..ledger import account_get, book, from_minor_units, money, to_minor_units, wallet_lock
+from ..ledger import account_get, book, earnings_account_of, from_minor_units, money, to_minor_units, wallet_lock
 from ..models import Account, AccountKind, Purchase, TopUp, TopUpStatus, TransactionKind
 from . import pricing
 from .admission import refuse
 from .stripe_api import expandable_id, site_url, stripe_client, stripe_configured
-from .wallet import invalid, parse_amount
+from .wallet import invalid, parse_amount, topup_wallet_lock
 
 if TYPE_CHECKING:
     from stripe.checkout import Session as StripeSession
@@ -82,33 +84,42 @@ def topup_amount_validate(amount: object) -> Decimal:
     return value
 
 
-def topup_start(*, user: User, amount: object, success_url: str | None = None,
+def topup_start(*, user: User, amount: object, org: Organisation | None = None, success_url: str | None = None,
                 cancel_url: str | None = None) -> TopUp:
-    """Open a Stripe Checkout Session for a wallet top-up; the webhook credits it once paid."""
+    """Open a Stripe Checkout Session for a wallet top-up; the webhook credits it once paid.
+
+    With `org`, the organisation's wallet is topped up (roles with `wallet.topup`; others `PermissionDenied`):
+    `user` pays, the org's wallet is credited.
+    """
     value = topup_amount_validate(amount)
+    if org is not None and not org_permissions.org_can(user, org, org_permissions.WALLET_TOPUP):
+        raise PermissionDenied(_("Your role in this organisation does not allow this."))
     stripe_client()  # payments must be configured before anything is written
     with transaction.atomic(durable=True):
-        topup = TopUp.objects.create(user=user, amount=value, currency=pricing.currency())
-    wallet = reverse("billing:wallet")
-    return _checkout_open(topup, user=user, name=_("ModelMarket credits"), metadata={"user_id": str(user.pk)},
+        topup = TopUp.objects.create(user=user, org=org, amount=value, currency=pricing.currency())
+    wallet = reverse("billing:org_wallet", kwargs={"slug": org.slug}) if org else reverse("billing:wallet")
+    metadata = {"user_id": str(user.pk), **({"org": org.slug} if org else {})}
+    name = _("ModelMarket credits for %(org)s") % {"org": org.name} if org else _("ModelMarket credits")
+    return _checkout_open(topup, user=user, name=name, metadata=metadata,
                           success_url=success_url or site_url(wallet + "?topup=success"),
                           cancel_url=cancel_url or site_url(wallet + "?topup=canceled"))
 
 
 @transaction.atomic
 def topup_complete(*, topup_id: int, amount_minor: int, currency: str, payment_intent: str = "") -> bool:
-    """Credit a paid top-up exactly once (row lock plus the ledger's unique key)."""
-    user_id = TopUp.objects.filter(pk=topup_id).values_list("user_id", flat=True).first()
-    if user_id is None:
+    """Credit a paid top-up exactly once (row lock plus the ledger's unique key), to the org's wallet when it
+    names an org, else to the user's."""
+    found = TopUp.objects.filter(pk=topup_id).only("pk", "user_id", "org_id").first()
+    if found is None:
         return False
-    wallet_lock(user_id)  # wallet first, then the top-up: the same order as refunds, so no deadlock
+    wallet_account = topup_wallet_lock(found)
     topup = TopUp.objects.select_for_update().get(pk=topup_id)
     if topup.status != TopUpStatus.PENDING:
         return False
     amount = from_minor_units(amount_minor, currency)
+    # The payer is the transaction's user (no name in the memo: memos outlive an account's deletion).
     book(kind=TransactionKind.TOPUP, key=f"topup:{topup.pk}", user=topup.user, memo=_("Card top-up"),
-         lines=[(account_get(AccountKind.STRIPE_CLEARING), amount),
-                (account_get(AccountKind.WALLET, topup.user_id), -amount)])
+         lines=[(account_get(AccountKind.STRIPE_CLEARING), amount), (wallet_account, -amount)])
     topup.mark_paid(amount=amount, payment_intent=payment_intent)
     return True
 
@@ -144,7 +155,7 @@ def _purchase_book(purchase: Purchase, *, source_account: Account) -> None:
     share, fee = pricing.fee_split(purchase.amount)
     book(kind=TransactionKind.PURCHASE, key=f"purchase:{purchase.pk}", user=purchase.user, app=purchase.app,
          memo=_("Purchase of %(app)s") % {"app": purchase.app.name},
-         lines=[(source_account, purchase.amount), (account_get(AccountKind.EARNINGS, purchase.app.owner_id), -share),
+         lines=[(source_account, purchase.amount), (earnings_account_of(purchase.app), -share),
                 (account_get(AccountKind.PLATFORM_FEES), -fee)])
 
 

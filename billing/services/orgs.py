@@ -1,5 +1,5 @@
-"""Organisations' wallets (issue 14): moderator grants to an org. Admission against an org wallet is in
-`admission` (the payer of a call made with an org key is the org's wallet)."""
+"""Organisations' wallets (issue 14): moderator grants to an org, the org's monthly budget. Admission against an
+org wallet is in `admission` (the payer of a call made with an org key is the org's wallet)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -16,7 +16,7 @@ from accounts.services import audit_log_record
 from config.errors import PermissionDenied
 
 from .. import selectors
-from ..ledger import account_get, accounts_get, book, org_account_get, org_wallet_lock
+from ..ledger import account_get, accounts_get, book, money, org_account_get, org_wallet_lock
 from ..models import Account, AccountKind, Charge, CreditGrant, OrgWallet, TransactionKind, Wallet
 from .pricing import refuse
 from .wallet import invalid, parse_amount
@@ -40,6 +40,25 @@ def org_credit_grant(*, org: Organisation, amount: object, memo: str, granted_by
                          data={"amount": str(value), "grant": grant.pk})
     return grant
 
+
+@transaction.atomic
+def org_budget_set(*, actor: User, org: Organisation, monthly_budget: Decimal | None) -> OrgWallet:
+    """The most the org's wallet may spend per calendar month (None: no budget); roles with `budget.set`.
+    Admission (`org_hold`) refuses a call that would go over it with 402 `budget_exceeded`."""
+    if not org_permissions.org_can(actor, org, org_permissions.BUDGET_SET):
+        raise PermissionDenied(_("Your role in this organisation does not allow this."))
+    if monthly_budget is not None:
+        monthly_budget = money(monthly_budget)
+        if monthly_budget < 0:
+            raise invalid(_("The budget cannot be negative."), field="monthly_budget")
+    wallet = org_wallet_lock(org)
+    previous = wallet.monthly_budget
+    wallet.monthly_budget = monthly_budget
+    wallet.save(update_fields=["monthly_budget"])
+    audit_log_record(actor=actor, action="billing.org_budget", target=org,
+                     data={"from": None if previous is None else str(previous),
+                           "to": None if monthly_budget is None else str(monthly_budget)})
+    return wallet
 
 
 # --- Admission against an org's wallet (calls made with an org key) -------------------------------------------

@@ -13,9 +13,22 @@ from accounts.models import ApiKey, AuditLog, User
 from accounts.services import audit_log_record, notification_send
 from config.errors import InvalidInput, PermissionDenied
 from config.money import parse_decimal_strict
+from marketplace.models import App
 
 from .. import selectors
-from ..ledger import account_balance, account_get, book, from_minor_units, money, to_minor_units, wallet_lock
+from ..ledger import (
+    account_balance,
+    account_get,
+    book,
+    earner_lock,
+    earnings_account_of,
+    from_minor_units,
+    money,
+    org_account_get,
+    org_wallet_lock,
+    to_minor_units,
+    wallet_lock,
+)
 from ..models import (
     CREDIT_NORMAL,
     ZERO,
@@ -60,6 +73,17 @@ def parse_amount(value: object, *, field: str = "amount") -> Decimal:
     if amount >= Decimal("1000000000"):
         raise invalid(_("The amount is too large."), field=field)
     return money(amount)
+
+
+def topup_wallet_lock(topup: TopUp) -> Account:
+    """Lock the wallet a top-up credits (the org's or the user's) and answer its ledger account.
+
+    Wallet first, then the top-up row: completing and refunding take them in this order, so no deadlock."""
+    if topup.org_id is not None:
+        org_wallet_lock(topup.org_id)
+        return org_account_get(AccountKind.WALLET, topup.org_id)
+    wallet_lock(topup.user_id)
+    return account_get(AccountKind.WALLET, topup.user_id)
 
 
 # --- Budgets and their alerts ----------------------------------------------------------------------------
@@ -144,6 +168,8 @@ def _reverse(txn: Transaction, *, memo: str, actor: User | None,
         after = account_balance(account) + (-amount if account.kind in CREDIT_NORMAL else amount)
         if account.kind == AccountKind.WALLET and account.user_id is not None:
             after -= selectors.user_held(user=account.user_id)  # what open calls hold is not refundable
+        elif account.kind == AccountKind.WALLET and account.org_id is not None:
+            after -= selectors.org_balance(org=account.org_id)[1]  # an org's wallet: its holds likewise
         if after < 0:
             raise invalid(_("Cannot refund: %(account)s would go below zero (the money was already "
                             "spent or paid out).") % {"account": account})
@@ -162,7 +188,7 @@ def topup_refund(*, topup: TopUp, actor: User | None, memo: str = "") -> Transac
     The one Stripe call made inside a transaction, on purpose: the reversal stands only if Stripe refunds (its
     idempotency key makes a retry one refund), and the wallet stays locked so the money cannot be spent meanwhile.
     """
-    wallet_lock(topup.user)
+    topup_wallet_lock(topup)  # the org's wallet for an org's top-up: the money goes back from there
     topup = TopUp.objects.select_for_update().get(pk=topup.pk)
     if topup.status != TopUpStatus.PAID:
         raise invalid(_("Only paid top-ups can be refunded."))
@@ -230,13 +256,13 @@ def charge_refunds_sync(*, charge: StripeCharge) -> Transaction | None:
     if not intent:
         return None
     # Lock the wallet of whoever gives the money back first: the same lock order as completing and refunding.
-    user_id = TopUp.objects.filter(payment_intent=intent).values_list("user_id", flat=True).first()
-    if user_id is not None:
-        wallet_lock(user_id)
+    topup = TopUp.objects.filter(payment_intent=intent).only("pk", "user_id", "org_id").first()
+    if topup is not None:
+        topup_wallet_lock(topup)
         return _stripe_refund_book(TopUp.objects.select_for_update().get(payment_intent=intent), charge=charge)
-    owner_id = Purchase.objects.filter(payment_intent=intent).values_list("app__owner_id", flat=True).first()
-    if owner_id is not None:
-        wallet_lock(owner_id)  # the developer's earnings are serialised on their wallet, as payouts do
+    app = App.objects.filter(purchases__payment_intent=intent).only("pk", "owner_id", "org_id").first()
+    if app is not None:
+        earner_lock(app)  # the earnings (a developer's, or an org's) are serialised on its wallet, as payouts do
         purchase = (Purchase.objects.select_for_update(of=("self",)).select_related("app", "user")
                     .get(payment_intent=intent))
         return _stripe_refund_book(purchase, charge=charge)
@@ -249,12 +275,14 @@ def _stripe_refund_lines(obj: CheckoutPayment, due: Decimal) -> tuple[list[tuple
     clearing = account_get(AccountKind.STRIPE_CLEARING)
     if isinstance(obj, Purchase):
         share, fee = pricing.fee_split(due)
-        earnings = account_get(AccountKind.EARNINGS, obj.app.owner_id)
+        earnings = earnings_account_of(obj.app)
         covered_share = min(share, max(account_balance(earnings), ZERO))
         booked = money(covered_share + fee)
         return ([(earnings, covered_share), (account_get(AccountKind.PLATFORM_FEES), fee), (clearing, -booked)],
                 booked, money(share - covered_share))
-    wallet = account_get(AccountKind.WALLET, obj.user_id)
+    assert isinstance(obj, TopUp)
+    wallet = org_account_get(AccountKind.WALLET, obj.org_id) if obj.org_id else account_get(AccountKind.WALLET,
+                                                                                             obj.user_id)
     booked = min(due, max(account_balance(wallet), ZERO))
     return [(wallet, booked), (clearing, -booked)], booked, money(due - booked)
 

@@ -81,7 +81,7 @@ def _enqueue_validation(version_id: int) -> None:
 
 @transaction.atomic
 def version_revalidate(*, version: AppVersion, actor: User) -> AppVersion:
-    if version.app.owner_id != actor.pk and not actor.is_moderator:
+    if not version.app.is_managed_by(actor) and not actor.is_moderator:
         raise PermissionDenied(_("Only the owner can revalidate this version."))
     AppVersion.objects.filter(pk=version.pk).update(status=VersionStatus.UPLOADED, error="")
     transaction.on_commit(lambda: _enqueue_validation(version.pk))

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils.translation import gettext as _
 
 from config.observability import request_id_var
@@ -89,6 +89,7 @@ class _Held:
     limit_seconds: int = 0
     deadline: float = 0.0
     started: float = 0.0
+    retry_until: float = 0.0
 
 
 class Dispatcher:
@@ -110,6 +111,7 @@ class Dispatcher:
         self._events: queue.SimpleQueue[tuple[str, _Held, BaseException | None]] = queue.SimpleQueue()
         self._pool = ThreadPoolExecutor(max_workers=self.capacity, thread_name_prefix="prediction")
         self._unacked: list[_Held] = []  # acks that could not reach Redis yet
+        self._retries: list[tuple[float, _Held]] = []  # (when, held): batches the database broke, tried again
         self._poppers: list[threading.Thread] = []
         self._keeper: threading.Thread | None = None
 
@@ -241,13 +243,17 @@ class Dispatcher:
             held.runner.expect()
             batched.append(held)
         for held in batched:
-            assert held.runner is not None
-            held.deadline = time.monotonic() + held.limit_seconds
-            with self._running_lock:
-                self._running[id(held)] = held
-            future = held.runner.submit([{"id": held.message.prediction_id, "load_ms": 0.0,
-                                          "request_id": held.message.request_id}])
-            future.add_done_callback(functools.partial(self._batched_done, held))
+            self._submit(held)
+
+    def _submit(self, held: _Held) -> None:
+        """To the runner (which has been told to `expect` it), watched for its time limit, acked by the callback."""
+        assert held.runner is not None
+        held.deadline = time.monotonic() + held.limit_seconds
+        with self._running_lock:
+            self._running[id(held)] = held
+        future = held.runner.submit([{"id": held.message.prediction_id, "load_ms": 0.0,
+                                      "request_id": held.message.request_id}])
+        future.add_done_callback(functools.partial(self._batched_done, held))
 
     def _batched_done(self, held: _Held, future: Future) -> None:
         """On the runner thread, after the batch committed: hand the ack to the keeper, free the slot."""
@@ -257,6 +263,9 @@ class Dispatcher:
         assert held.runner is not None
         held.runner.forget()
         error = future.exception()
+        if isinstance(error, (OperationalError, InterfaceError)):  # the database, not the model: try again
+            self._events.put(("retry", held, error))
+            return
         if error is not None:
             self._events.put(("fail", held, error))
             return
@@ -299,7 +308,25 @@ class Dispatcher:
             except queue.Empty:
                 pass
             try:
+                now = time.monotonic()
+                due = [held for at, held in self._retries if at <= now]
+                self._retries = [(at, held) for at, held in self._retries if at > now]
+                for held in due:
+                    assert held.runner is not None
+                    held.runner.expect()
+                    self._submit(held)
                 for kind, held, error in events:
+                    if kind == "retry":
+                        # As `execute._submit_until_the_database_answers`: the claim and the finish are
+                        # idempotent, so the batch is tried again on a fresh connection, once a second, for
+                        # PREDICTION_DB_RETRY_SECONDS; then the prediction is given up like any failed batch.
+                        held.retry_until = held.retry_until or now + settings.PREDICTION_DB_RETRY_SECONDS
+                        if now < held.retry_until:
+                            logger.warning("database unavailable while running %s; trying again",
+                                           held.message.prediction_id, exc_info=error)
+                            self._retries.append((now + 1, held))
+                            continue
+                        kind = "fail"
                     if kind == "fail":
                         self._fail(held, _("The model failed: %(error)s") % {
                             "error": f"{type(error).__name__}: {error}"[:1000]})

@@ -14,7 +14,8 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from django.db import DatabaseError, close_old_connections, connection
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection
 from django.utils.translation import gettext as _
 
 from config.observability import current_request_id
@@ -75,8 +76,7 @@ def prediction_execute(*, prediction_id: str, worker: str = "", version_id: int 
     runner = _batch_runner(version, cached, worker=worker, device=device)
     runner.expect()
     try:
-        runner.submit([{"id": str(prediction_id), "load_ms": load_ms, "request_id": current_request_id()}]).result(
-            timeout=version.soft_time_limit)
+        _submit_until_the_database_answers(runner, prediction_id, load_ms, timeout=version.soft_time_limit)
     except TimeoutError:
         return prediction_fail(prediction_id, _("The model did not answer within %(s)d seconds.")
                                % {"s": version.soft_time_limit})
@@ -110,6 +110,27 @@ def warm_batch_runner(*, version_id: int | None, stream: bool, worker: str) -> t
     if cached is None:
         return None
     return version, _batch_runner(version, cached, worker=worker, device=device)
+
+
+def _submit_until_the_database_answers(runner: Any, prediction_id: str, load_ms: float, *, timeout: float) -> None:
+    """Run the prediction's batch; a lost database connection is the platform's fault, not the model's.
+
+    Claims and finishes are idempotent (a claim by the same worker is no new attempt, a finish locks only
+    still-live rows), so the batch is simply tried again, on a fresh connection, until the database answers
+    or PREDICTION_DB_RETRY_SECONDS pass. After that the error escapes: the prediction stays live for the
+    requeue loop (`recovery`) instead of being failed for an outage the caller did not cause.
+    """
+    deadline = time.monotonic() + settings.PREDICTION_DB_RETRY_SECONDS
+    while True:
+        try:
+            runner.submit([{"id": str(prediction_id), "load_ms": load_ms,
+                            "request_id": current_request_id()}]).result(timeout=timeout)
+            return
+        except (OperationalError, InterfaceError):
+            if time.monotonic() >= deadline:
+                raise
+            logger.warning("database unavailable while running %s; trying again", prediction_id, exc_info=True)
+            time.sleep(1)
 
 
 def prediction_batch_run(*, version: AppVersion, predictor: Any, items: list[dict[str, Any]], worker: str,

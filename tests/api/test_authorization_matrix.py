@@ -153,9 +153,19 @@ MATRIX = [
     Cell("org", "members page", "GET", "/orgs/{org}/members/", P, page=True),
     Cell("org member", "change role page", "POST", "/orgs/{org}/members/{member}/", (302, 404, 302, 404, 404),
          {"role": "admin"}, page=True),
-    Cell("org invitation", "page", "GET", "/orgs/invitations/{invitation}/", P, page=True),
+    # Logged out, the secret link shows the invitation (sign up to join at once, or log in); logged in, only to
+    # the invited address's account.
+    Cell("org invitation", "page", "GET", "/orgs/invitations/{invitation}/", (200, 404, 200, 404, 404), page=True),
     Cell("org", "wallet page", "GET", "/billing/orgs/{org}/wallet/", P, page=True),
     Cell("org", "wallet balance", "GET", "/api/v1/billing/balance/?org={org}", A),
+    Cell("org", "read", "GET", "/api/v1/orgs/{org}/", A),
+    Cell("org", "monthly budget", "PATCH", "/api/v1/orgs/{org}/", A, {"monthly_budget": "5"}),
+    Cell("org", "wallet page budget", "POST", "/billing/orgs/{org}/wallet/", (302, 404, 302, 404, 404),
+         {"action": "budget", "monthly_budget": "5"}, page=True),
+    Cell("org", "payouts onboarding", "POST", "/billing/orgs/{org}/connect/", (302, 404, 302, 404, 404),
+         page=True),
+    Cell("org", "payouts onboarding return", "GET", "/billing/orgs/{org}/connect/return/",
+         (302, 404, 302, 404, 404), page=True),
     # Quotes are personal: only the user it was given to can run at its price.
     Cell("quote", "use", "POST", "/api/v1/apps/{seller_app}/predictions/", (401, 400, 202, 400, 400),
          {"input": {"text": "hi"}, "quote_id": "{quote}"}),

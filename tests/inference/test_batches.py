@@ -109,3 +109,25 @@ def test_cancel_while_batched_is_not_charged_and_stays_canceled(setup):
     assert Prediction.objects.get(pk=later[0]).status == PredictionStatus.CANCELED
     assert Prediction.objects.get(pk=later[1]).status == PredictionStatus.SUCCEEDED
     assert selectors.ledger_check().ok, selectors.ledger_check().problems
+
+
+def test_a_lost_database_connection_is_retried_not_a_failed_prediction(setup, monkeypatch):
+    """The runner thread's PostgreSQL backend is killed between two calls (as when the database restarts or the
+    link drops): the next prediction still succeeds, charged once, instead of ending `failed`."""
+    from inference.worker.execute import prediction_execute
+
+    # Persistent connections, as workers run in production (the tests' default, 0, reconnects every batch).
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 600)
+    app, version, runner, _predictor = setup
+    first, second = _create(app, runner, 2)
+    prediction_execute(prediction_id=first, version_id=version.pk, stream=False)  # the runner thread connects
+    assert Prediction.objects.get(pk=first).status == PredictionStatus.SUCCEEDED
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        assert cursor.fetchall(), "the runner thread's connection should have been there to kill"
+    prediction_execute(prediction_id=second, version_id=version.pk, stream=False)
+    done = Prediction.objects.get(pk=second)
+    assert done.status == PredictionStatus.SUCCEEDED, done.error
+    assert Transaction.objects.filter(prediction_id=second, kind="settle").count() == 1
+    assert selectors.ledger_check().ok

@@ -206,3 +206,41 @@ def test_a_prediction_past_its_time_limit_fails_is_acked_and_is_not_charged(tran
     assert Prediction.objects.get(pk=failed.pk).status == "failed"
     assert not Transaction.objects.filter(prediction_id=failed.pk, kind="settle").exists()
     assert selectors.user_held(user=runner) == 0 and selectors.user_balance(user=runner) == D("1.00")
+
+
+@pytest.mark.integration
+def test_a_lost_database_connection_is_retried_on_the_dispatch_path(transactional_db, redis_lists, tiny_models,
+                                                                   monkeypatch, caplog):
+    """As test_batches' test for the task path: the backends of the worker's threads are killed between two
+    predictions (a database restart, a dropped link); the next one, handed straight to the warm runner, still
+    succeeds and is charged once."""
+    from django.db import connection
+
+    from inference.worker.dispatcher import Dispatcher
+
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 600)  # persistent, as workers run
+    app = PaidAppFactory(base_price=D("0.10"), k=D("0"), max_price=D("1"))
+    ready_version(app, tiny_models["classifier"], task="text-classification")
+    runner = UserFactory()
+    LibraryEntryFactory(user=runner, app=app)
+    fund(runner, "1.00")
+    client = APIClient()
+    client.force_authenticate(runner)
+    worker = Dispatcher(queues=[QUEUE], capacity=2, hostname="db-loss@test").start()
+    try:
+        first = client.post(f"/api/v1/apps/{app.slug}/predictions/", {"input": {"text": "one"}}, format="json")
+        wait_until(lambda: Prediction.objects.filter(pk=first.json()["id"], status="succeeded").exists(),
+                   timeout=120, every=0.05)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            assert cursor.fetchall(), "the worker threads' connections should have been there to kill"
+        second = client.post(f"/api/v1/apps/{app.slug}/predictions/", {"input": {"text": "two"}}, format="json")
+        done = wait_until(lambda: Prediction.objects.filter(pk=second.json()["id"], status__in=["succeeded", "failed"])
+                          .first(), timeout=60, every=0.05)
+    finally:
+        assert worker.drain(timeout=60)
+    assert done.status == PredictionStatus.SUCCEEDED, done.error
+    assert f"database unavailable while running {done.pk}" in caplog.text  # the runner's batch really broke
+    assert Transaction.objects.filter(prediction_id=done.pk, kind="settle").count() == 1
+    assert selectors.ledger_check().ok

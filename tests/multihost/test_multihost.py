@@ -14,10 +14,12 @@ reaches the others only by these addresses. Model artifacts live in one shared f
 object storage a real deployment shares between hosts.
 
 Phases:
-1. one worker host (cpu-a), 32 paying clients for a fixed window: throughput r1. Each call runs a 6-layer BERT
+1. one worker host (cpu-a), 32 paying clients for a fixed window: throughput r1. Each call runs a 12-layer BERT
    (hidden 384) over 512 tokens, one call per forward pass: ~100-200 ms of one CPU, far more than the web host and
    the database spend on it, so the figure measures worker hosts (as on real worker machines). Every process of
-   the five hosts runs at nice -10, so other work on a shared machine does not decide the figures;
+   the five hosts runs at nice -10, and their scheduler autogroup at -20 (Linux's autogroups make `nice` count
+   only inside a session: without it a neighbour's test run in another session took half of both CPUs), so
+   other work on a shared machine does not decide the figures;
 2. cpu-b joins while the load runs: it must claim a prediction within 10 s of being ready; then both hosts
    for the same window: throughput r2; r2 >= 1.7 x r1;
 3. faults under load: SIGKILL every process of cpu-a, start it again, take its link down mid-load, bring it
@@ -38,6 +40,7 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 import requests
 
@@ -47,6 +50,9 @@ NET = "10.213.15"
 HOSTS = {"db": 2, "web": 3, "cpua": 4, "cpub": 5, "trainer": 6}
 WINDOW = float(os.environ.get("MULTIHOST_WINDOW_SECONDS", "40"))
 CLIENTS = 32
+# The hosts' scheduler autogroup weighs ~87x a neighbour session at nice 0 (-10 was ~9x: other sessions' test
+# runs still took ~12% of the CPUs and the workers' share of their CPU fell to 0.8).
+AUTOGROUP_NICE = "-20"
 pytestmark = pytest.mark.multihost
 
 
@@ -97,6 +103,37 @@ class Network:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
         return pids
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds (user + system) used so far by the live processes of each host, for where-the-time-goes."""
+        used: dict[str, float] = {}
+        for host in HOSTS:
+            total = 0.0
+            for pid in sh("ip", "netns", "pids", self.ns(host), check=False).stdout.split():
+                with contextlib.suppress(psutil.Error):
+                    times = psutil.Process(int(pid)).cpu_times()
+                    total += times.user + times.system
+            used[host] = total
+        own = psutil.Process().cpu_times()
+        used["client"] = own.user + own.system  # this process: the 32 load-generating threads
+        return used
+
+    def affinity(self, hosts: list[str]) -> dict[str, list]:
+        """The CPUs each host's processes may run on (taskset), to show the pinning held."""
+        found: dict[str, list] = {}
+        for host in hosts:
+            for pid in sh("ip", "netns", "pids", self.ns(host), check=False).stdout.split():
+                with contextlib.suppress(psutil.Error):
+                    process = psutil.Process(int(pid))
+                    found.setdefault(host, []).append([process.name(), process.cpu_affinity()])
+        return found
+
+    def raise_priority(self, host: str) -> None:
+        """AUTOGROUP_NICE for the autogroup of every process of the host: daemons such as PostgreSQL start
+        sessions of their own, and a session's autogroup weighs as much as any other's, whatever its nice."""
+        for pid in sh("ip", "netns", "pids", self.ns(host), check=False).stdout.split():
+            with contextlib.suppress(OSError):
+                Path(f"/proc/{pid}/autogroup").write_text(AUTOGROUP_NICE)
 
     def down(self) -> None:
         for host in HOSTS:
@@ -197,6 +234,11 @@ class Load:
             return sum(1 for t in self.completed if since <= t < until) / (until - since)
 
 
+def _cores(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, float]:
+    """Cores each host (and the load generator, `client`) kept busy over a window."""
+    return {host: round(max(after[host] - before.get(host, 0.0), 0.0) / seconds, 2) for host in after}
+
+
 def _wait(condition, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -224,7 +266,10 @@ def test_five_hosts_survive_worker_loss_and_scale_out():
     figures: dict = {"clients": CLIENTS, "window_seconds": WINDOW}
     env = {**os.environ, "DATABASE_URL": f"postgres://postgres@{addr('db')}:5432/modelmarket",
            "CELERY_BROKER_URL": f"redis://{addr('db')}:6379/0", "CACHE_URL": f"redis://{addr('db')}:6379/1",
-           "DEBUG": "True", "ALLOWED_HOSTS": "*", "API_KEY_RATE": "100000/min", "HF_HUB_OFFLINE": "1",
+           # As in production (DEBUG off: no query log, no debug pages), with the secrets production requires.
+           "DEBUG": "False", "SECRET_KEY": f"multihost-{os.getpid()}-" + "k" * 50, "SECURE_SSL_REDIRECT": "False",
+           "SECURE_HSTS_SECONDS": "0", "PREDICTION_ENCRYPTION_KEYS": "bXVsdGlob3N0LW9ubHkta2V5LTMyLWJ5dGVzLWxvbmc=",
+           "ALLOWED_HOSTS": "*", "API_KEY_RATE": "100000/min", "HF_HUB_OFFLINE": "1",
            "PRIVATE_MEDIA_ROOT": str(work / "shared-storage"), "MEDIA_ROOT": str(work / "media"),
            "MODELMARKET_VAR_DIR": str(work / "var"), "PYTHONUNBUFFERED": "1", "LOG_FORMAT": "json",
            "LOG_LEVEL": "WARNING", "REQUEST_LOG_LEVEL": "WARNING", "DB_CONN_MAX_AGE": "60",
@@ -246,7 +291,11 @@ def test_five_hosts_survive_worker_loss_and_scale_out():
         return start(host, host, [sys.executable, "manage.py", "inference_worker", "--concurrency", "4",
                                   "--extra-queues", ""], cpu=cpu)
 
+    autogroup = Path("/proc/self/autogroup")
+    old_nice = autogroup.read_text().split()[-1] if autogroup.exists() else None
     try:
+        if old_nice is not None:
+            autogroup.write_text(AUTOGROUP_NICE)  # the hosts (and the load generator) start in this session's autogroup
         net.up()
         # --- db host: its own PostgreSQL cluster and Redis ---------------------------------------------------
         pgdata = work / "pgdata"
@@ -285,9 +334,12 @@ def test_five_hosts_survive_worker_loss_and_scale_out():
         _wait(lambda: _heartbeats(env, ["cpu-a"]), 600, "cpu-a's worker")
         load.start()
         _wait(lambda: len(load.completed) >= CLIENTS, 300, "the first predictions (model warm-up)")
-        t0 = time.monotonic()
+        for host in HOSTS:
+            net.raise_priority(host)
+        t0, cpu0 = time.monotonic(), net.cpu_seconds()
         time.sleep(WINDOW)
         figures["one_host_per_s"] = round(load.rate(t0, time.monotonic()), 2)
+        figures["one_host_cpu_cores"] = _cores(cpu0, net.cpu_seconds(), time.monotonic() - t0)
 
         # --- phase 2: cpu-b joins under load, then both hosts -----------------------------------------------
         started = time.monotonic()
@@ -300,9 +352,15 @@ def test_five_hosts_survive_worker_loss_and_scale_out():
         # Its model loads (minutes on a busy 2-core box): measure once it has finished predictions of its own.
         _wait(lambda: _succeeded_on(env, "cpu-b") >= 10, 600, "cpu-b's model to be warm")
         figures["late_host_warm_after_start_s"] = round(time.monotonic() - started, 2)
-        t1 = time.monotonic()
+        for host in HOSTS:
+            net.raise_priority(host)
+        t1, cpu1 = time.monotonic(), net.cpu_seconds()
+        figures["worker_affinity"] = net.affinity(["cpua", "cpub"])
+        psutil.cpu_percent(percpu=True)
         time.sleep(WINDOW)
+        figures["two_hosts_machine_cpu_percent"] = psutil.cpu_percent(percpu=True)
         figures["two_hosts_per_s"] = round(load.rate(t1, time.monotonic()), 2)
+        figures["two_hosts_cpu_cores"] = _cores(cpu1, net.cpu_seconds(), time.monotonic() - t1)
         figures["speedup"] = round(figures["two_hosts_per_s"] / max(figures["one_host_per_s"], 1e-9), 2)
 
         # --- phase 3: faults under load -----------------------------------------------------------------------
@@ -343,6 +401,8 @@ def test_five_hosts_survive_worker_loss_and_scale_out():
         figures["metrics_status"] = metrics.status_code
         figures["check_ledger"] = check.stdout.strip().splitlines()[-1] if check.stdout else check.stderr[-300:]
     finally:
+        if old_nice is not None:
+            autogroup.write_text(old_nice)
         (ARTIFACTS / "multihost.json").write_text(json.dumps(figures, indent=2, default=str))
         for proc in procs.values():
             if proc.poll() is None:

@@ -30,7 +30,7 @@ def setup(model_dir: Path) -> dict:
 
     words = ["the quarterly results beat every forecast", "and the shares rose sharply after the call"]
     folder = dm.build_tiny_bert(model_dir / "classifier", labels=["negative", "positive"],
-                                texts=[" ".join(words)], hidden=384, layers=6, max_positions=512)
+                                texts=[" ".join(words)], hidden=384, layers=12, max_positions=512)
     archive = dm.zip_folder(folder, model_dir / "classifier.zip")
     app = PaidAppFactory(slug="multihost-sentiment", name="Multihost Sentiment")
     upload = SimpleUploadedFile("classifier.zip", archive.read_bytes(), content_type="application/zip")

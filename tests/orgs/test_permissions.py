@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 ROLES = ("owner", "admin", "developer", "billing", "member", "outsider")
 # action -> allowed per role, in ROLES order (shared/API.md: admin members/keys/caps, developer publishes,
-# billing wallet/top-ups/caps, member runs apps on the org's wallet; outsiders nothing).
+# billing wallet/top-ups/caps/budget/payouts, member runs apps on the org's wallet; outsiders nothing).
 EXPECTED = {
     perms.VIEW:           (1, 1, 1, 1, 1, 0),
     perms.RUN:            (1, 1, 1, 1, 1, 0),
@@ -21,6 +21,8 @@ EXPECTED = {
     perms.WALLET_VIEW:    (1, 1, 0, 1, 0, 0),
     perms.WALLET_TOPUP:   (1, 0, 0, 1, 0, 0),
     perms.APPS_PUBLISH:   (1, 1, 1, 0, 0, 0),
+    perms.BUDGET_SET:     (1, 0, 0, 1, 0, 0),
+    perms.PAYOUTS_MANAGE: (1, 0, 0, 1, 0, 0),
 }
 
 
