@@ -48,10 +48,14 @@ logger = logging.getLogger(__name__)
 task_logger = logging.getLogger("modelmarket.tasks")
 POP_BLOCK_SECONDS = 1
 
-# KEYS: high, low, processing. ARGV: n. Moves up to n ids, the high list first, to the processing list.
+# KEYS: high, low, processing. ARGV: n, peers. Moves up to n ids, the high list first, to the processing list;
+# never more than this worker's share of what waits (ceil(waiting / live workers of the queue)), so that a worker
+# with room does not take a burst its peers could start at once.
 _CLAIM = """
 local out = {}
 local n = tonumber(ARGV[1])
+local share = math.ceil((redis.call('LLEN', KEYS[1]) + redis.call('LLEN', KEYS[2])) / tonumber(ARGV[2]))
+if share < n then n = share end
 for i = 1, 2 do
   if n <= 0 then break end
   local got = redis.call('LPOP', KEYS[i], n)
@@ -111,6 +115,7 @@ class Dispatcher:
         self._events: queue.SimpleQueue[tuple[str, _Held, BaseException | None]] = queue.SimpleQueue()
         self._pool = ThreadPoolExecutor(max_workers=self.capacity, thread_name_prefix="prediction")
         self._unacked: list[_Held] = []  # acks that could not reach Redis yet
+        self._peers: dict[str, int] = {}  # live workers per served queue, this one included (the keeper counts)
         self._retries: list[tuple[float, _Held]] = []  # (when, held): batches the database broke, tried again
         self._poppers: list[threading.Thread] = []
         self._keeper: threading.Thread | None = None
@@ -188,7 +193,7 @@ class Dispatcher:
                 reserved = self._reserve(self.capacity)
                 if not reserved:
                     break
-                raws = list(self._claim(keys=[high, low, processing], args=[reserved]))
+                raws = list(self._claim(keys=[high, low, processing], args=[reserved, self._peers.get(name, 1)]))
                 if not raws:
                     self._release(reserved - 1)
                     reserved = 1  # one slot kept while blocking
@@ -204,7 +209,8 @@ class Dispatcher:
                     pipe = self.client.pipeline(transaction=False)
                     pipe.rpush(processing, raw)
                     if more:
-                        self._claim(keys=[high, low, processing], args=[more], client=pipe)
+                        self._claim(keys=[high, low, processing], args=[more, self._peers.get(name, 1)],
+                                    client=pipe)
                     answers = pipe.execute()
                     raws = [raw, *(answers[1] if more else [])]
                 self._release(reserved - len(raws))
@@ -393,12 +399,13 @@ class Dispatcher:
         workers = {key.decode() if isinstance(key, bytes) else key: value.decode() if isinstance(value, bytes)
                    else value for key, value in self.client.hgetall(WORKERS_KEY).items()}
         others = [worker for worker in workers if worker != self.worker_id]
-        if not others:
-            return 0
         pipe = self.client.pipeline(transaction=False)
         for worker in others:
             pipe.exists(alive_key(worker))
-        dead = [worker for worker, alive in zip(others, pipe.execute(), strict=True) if not alive]
+        alive = dict(zip(others, pipe.execute(), strict=True)) if others else {}
+        dead = [worker for worker in others if not alive[worker]]
+        self._peers = {name: 1 + sum(1 for worker in others if alive[worker] and name in workers[worker].split(","))
+                       for name in self.queues}
         returned = 0
         for worker in dead:
             moved = self.give_back_worker(worker, workers[worker].split(","))

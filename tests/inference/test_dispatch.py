@@ -73,13 +73,30 @@ def test_paid_ids_are_taken_before_free_ones_and_held_in_the_processing_list(db,
     redis_lists.rpush(high, *[m.encode() for m in paid])
     worker = Dispatcher(queues=[QUEUE], capacity=3, hostname="order@test")
     taken = [Message.decode(raw).prediction_id
-             for raw in worker._claim(keys=[high, low, processing_key(QUEUE, worker.worker_id)], args=[3])]
+             for raw in worker._claim(keys=[high, low, processing_key(QUEUE, worker.worker_id)], args=[3, 1])]
     assert taken == ["paid-0", "paid-1", "free-0"]
     assert [m.prediction_id for m in _messages(redis_lists, processing_key(QUEUE, worker.worker_id))] == taken
     assert [m.prediction_id for m in _messages(redis_lists, low)] == ["free-1", "free-2"]
     from config.metrics_collectors import queue_depths
 
     assert queue_depths()[QUEUE] >= 2  # the waiting ones are counted, the held ones are not
+
+
+def test_a_worker_takes_no_more_than_its_share_of_what_waits(db, redis_lists):
+    """Two live workers on the queue: one with room for 8 takes half of the 5 waiting ids (rounded up), not all."""
+    from inference.worker.dispatcher import Dispatcher
+
+    high, low = queue_keys(QUEUE)
+    redis_lists.rpush(low, *[Message(prediction_id=f"free-{n}", version_id=1, stream=False, high=False).encode()
+                             for n in range(5)])
+    first = Dispatcher(queues=[QUEUE], capacity=8, hostname="first@test")
+    second = Dispatcher(queues=[QUEUE], capacity=8, hostname="second@test")
+    first._renew_lease()
+    second._renew_lease()
+    first._reap_dead_workers()  # the keeper's round also counts the live workers of each queue
+    assert first._peers == {QUEUE: 2}
+    taken = first._claim(keys=[high, low, processing_key(QUEUE, first.worker_id)], args=[8, first._peers[QUEUE]])
+    assert len(taken) == 3 and redis_lists.llen(low) == 2
 
 
 def test_a_dead_workers_held_ids_go_back_to_the_head_of_their_lists(db, redis_lists, settings):
