@@ -28,6 +28,7 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -242,14 +243,22 @@ class Dispatcher:
                 logger.warning("redis dispatch: no runner for %s", held.message.prediction_id, exc_info=True)
                 found = None
             if found is None:
-                self._pool.submit(self._run_blocking, held)
+                self._guarded(self._pool.submit, self._run_blocking, held)
                 continue
             version, held.runner = found
             held.limit_seconds = version.soft_time_limit
             held.runner.expect()
             batched.append(held)
         for held in batched:
-            self._submit(held)
+            self._guarded(self._submit, held)
+
+    def _guarded(self, hand: Callable[..., Any], *args: Any) -> None:
+        """A hand-over that breaks frees its slot; the id stays in the processing list (given back at shutdown)."""
+        try:
+            hand(*args)
+        except Exception:
+            logger.exception("redis dispatch: could not hand over an id")
+            self._release()
 
     def _submit(self, held: _Held) -> None:
         """To the runner (which has been told to `expect` it), watched for its time limit, acked by the callback."""
@@ -257,8 +266,14 @@ class Dispatcher:
         held.deadline = time.monotonic() + held.limit_seconds
         with self._running_lock:
             self._running[id(held)] = held
-        future = held.runner.submit([{"id": held.message.prediction_id, "load_ms": 0.0,
-                                      "request_id": held.message.request_id}])
+        try:
+            future = held.runner.submit([{"id": held.message.prediction_id, "load_ms": 0.0,
+                                          "request_id": held.message.request_id}])
+        except Exception:
+            with self._running_lock:
+                self._running.pop(id(held), None)
+            held.runner.forget()
+            raise
         future.add_done_callback(functools.partial(self._batched_done, held))
 
     def _batched_done(self, held: _Held, future: Future) -> None:
@@ -320,7 +335,7 @@ class Dispatcher:
                 for held in due:
                     assert held.runner is not None
                     held.runner.expect()
-                    self._submit(held)
+                    self._guarded(self._submit, held)
                 for kind, held, error in events:
                     if kind == "retry":
                         # As `execute._submit_until_the_database_answers`: the claim and the finish are
