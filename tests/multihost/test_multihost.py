@@ -254,6 +254,16 @@ def _pg_bin() -> Path:
     return versions[-1] / "bin"
 
 
+def autogroup_nice(path: Path) -> str | None:
+    """The autogroup's nice ("/autogroup-85 nice 0"), or None where the kernel has no autogroups or shows none
+    (some containers give an empty file): then the hosts run without the boost, not fail."""
+    try:
+        fields = path.read_text().split()
+    except OSError:
+        return None
+    return fields[-1] if len(fields) >= 3 and fields[-2] == "nice" else None
+
+
 def test_five_hosts_survive_worker_loss_and_scale_out():
     assert os.geteuid() == 0, "the multi-host test makes network namespaces: run it as root (make test-multihost)"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -292,10 +302,11 @@ def test_five_hosts_survive_worker_loss_and_scale_out():
                                   "--extra-queues", ""], cpu=cpu)
 
     autogroup = Path("/proc/self/autogroup")
-    old_nice = autogroup.read_text().split()[-1] if autogroup.exists() else None
+    old_nice = autogroup_nice(autogroup)
     try:
         if old_nice is not None:
-            autogroup.write_text(AUTOGROUP_NICE)  # the hosts (and the load generator) start in this session's autogroup
+            with contextlib.suppress(OSError):
+                autogroup.write_text(AUTOGROUP_NICE)  # the hosts (and the load generator) start in this session's autogroup
         net.up()
         # --- db host: its own PostgreSQL cluster and Redis ---------------------------------------------------
         pgdata = work / "pgdata"
@@ -402,7 +413,8 @@ def test_five_hosts_survive_worker_loss_and_scale_out():
         figures["check_ledger"] = check.stdout.strip().splitlines()[-1] if check.stdout else check.stderr[-300:]
     finally:
         if old_nice is not None:
-            autogroup.write_text(old_nice)
+            with contextlib.suppress(OSError):
+                autogroup.write_text(old_nice)
         (ARTIFACTS / "multihost.json").write_text(json.dumps(figures, indent=2, default=str))
         for proc in procs.values():
             if proc.poll() is None:
