@@ -19,7 +19,8 @@ logger = logging.getLogger(__name__)
 def queue_depths() -> dict[str, int]:
     """Messages waiting per queue on the broker (Redis: list length; AMQP: a passive declare's message count).
 
-    With Redis, Celery's priority steps live in extra lists (`queue\\x06\\x163` …): they are summed in.
+    With Redis, Celery's priority steps live in extra lists (`queue\\x06\\x163` …), and predictions wait in the
+    Redis dispatch's lists (`inference.dispatch`, both priority levels): they are summed in.
     """
     from config.celery import QUEUES, app
 
@@ -34,6 +35,10 @@ def queue_depths() -> dict[str, int]:
                 for key in keys:
                     pipe.llen(key)
                 depths[name] = int(sum(pipe.execute()))
+            from inference.dispatch import INFERENCE_QUEUES, dispatch_waiting
+
+            for name, count in dispatch_waiting(client, INFERENCE_QUEUES).items():
+                depths[name] = depths.get(name, 0) + count
         elif transport == "amqp":
             channel = conn.default_channel
             for name in QUEUES:

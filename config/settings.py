@@ -9,6 +9,7 @@ import tempfile
 import urllib.parse
 from decimal import Decimal
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from .crypto import derive_key as _derive_prediction_key
@@ -314,6 +315,17 @@ ALLOW_GPU_FALLBACK_TO_CPU: bool = env.bool("ALLOW_GPU_FALLBACK_TO_CPU", default=
 # Workers re-send predictions queued this long (a broker message lost to a SIGKILL); see
 # inference/worker/recovery.py.
 PREDICTION_REQUEUE_AFTER_SECONDS: int = env.int("PREDICTION_REQUEUE_AFTER_SECONDS", default=30)
+# How a prediction reaches a worker. "redis": the web pushes its id onto a Redis list per queue and priority and
+# each inference worker's dispatcher thread pops ids in bulk (inference/dispatch.py, inference/worker/dispatcher.py);
+# "celery": one Celery task per prediction; "auto": redis when the broker is Redis (redis://, rediss://, or the
+# embedded default's redis+socket://), celery otherwise (RabbitMQ, the filesystem broker) and for eager tasks.
+PREDICTION_DISPATCH: str = env.str("PREDICTION_DISPATCH", default="auto")
+if PREDICTION_DISPATCH not in ("auto", "redis", "celery"):
+    raise ImproperlyConfigured(f"PREDICTION_DISPATCH must be auto, redis or celery, not {PREDICTION_DISPATCH!r}")
+if PREDICTION_DISPATCH == "redis" and not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "redis+socket://")):
+    raise ImproperlyConfigured("PREDICTION_DISPATCH=redis needs a Redis CELERY_BROKER_URL")
+# Redis dispatch: a worker whose lease is this old is dead; the survivors put the ids it held back on the queue.
+PREDICTION_DISPATCH_LEASE_SECONDS: int = env.int("PREDICTION_DISPATCH_LEASE_SECONDS", default=15)
 # A worker that loses the database mid-batch tries the batch again for this long before giving it up to the
 # requeue loop; an outage never fails a caller's prediction.
 PREDICTION_DB_RETRY_SECONDS: int = env.int("PREDICTION_DB_RETRY_SECONDS", default=60)

@@ -62,6 +62,13 @@ def _worker_ready(sender=None, **kwargs) -> None:
     worker_started(sender)
 
 
+@signals.worker_shutting_down.connect
+def _worker_shutting_down(sender=None, **kwargs) -> None:
+    from .worker.lifecycle import worker_stop_taking
+
+    worker_stop_taking()
+
+
 @signals.worker_shutdown.connect
 def _worker_shutdown(sender=None, **kwargs) -> None:
     from .worker.lifecycle import worker_stopping

@@ -19,10 +19,12 @@ from accounts.models import ApiKey, User
 from billing import contract as billing
 from config.errors import InvalidInput, PermissionDenied, Unavailable
 from config.metrics import record_prediction_created
+from config.observability import current_request_id
 from marketplace.models import App, AppStatus, AppVersion, Hardware, VersionStatus
 from marketplace.services import user_has_app
 
 from .. import schemas
+from ..dispatch import Message, dispatch_mode, dispatch_push, priority_high
 from ..metrics import record_prediction_final
 from ..models import Prediction, PredictionStatus
 from ..notify import notify_done
@@ -134,23 +136,33 @@ def prediction_create(
 
 def _enqueue_prediction(prediction_id: str, queue: str, limits: tuple[int, int], notify_start: bool,
                         route: dict[str, Any] | None = None, paid: bool = False) -> None:
-    """`route` (version id, stream) lets the worker hand the id straight to the model's batch runner."""
-    from config.celery import message_priority
+    """`route` (version id, stream) lets the worker hand the id straight to the model's batch runner.
 
-    from ..tasks import run_prediction
+    With a Redis broker: one RPUSH onto the queue's list for its priority level (`inference.dispatch`); the
+    worker enforces the version's time limit. Otherwise one Celery task, with the limits and the priority.
+    """
+    route = route or {}
+    if dispatch_mode() == "redis":
+        dispatch_push(queue=queue, message=Message(
+            prediction_id=prediction_id, version_id=route.get("version_id"), stream=bool(route.get("stream")),
+            high=priority_high(paid=paid), request_id=current_request_id()))
+    else:
+        from config.celery import message_priority
 
-    soft, hard = limits
-    # Paid calls run before free ones waiting on the same queue (settings.PREDICTION_PRIORITY).
-    level = settings.PREDICTION_PRIORITY["paid" if paid else "free"]
-    run_prediction.apply_async(args=(prediction_id,), kwargs=route or {}, queue=queue, task_id=prediction_id,
-                               soft_time_limit=soft, time_limit=max(hard, soft + 1),
-                               priority=message_priority(level))
+        from ..tasks import run_prediction
+
+        soft, hard = limits
+        # Paid calls run before free ones waiting on the same queue (settings.PREDICTION_PRIORITY).
+        level = settings.PREDICTION_PRIORITY["paid" if paid else "free"]
+        run_prediction.apply_async(args=(prediction_id,), kwargs=route, queue=queue, task_id=prediction_id,
+                                   soft_time_limit=soft, time_limit=max(hard, soft + 1),
+                                   priority=message_priority(level))
     if notify_start:
         webhook_event_queue(prediction_id=prediction_id, event="start")
 
 
 def prediction_requeue(*, prediction: Prediction) -> None:
-    """Send a queued prediction's run task again (its broker message was lost); a duplicate is harmless."""
+    """Send a queued prediction's run task (or Redis dispatch message) again (it was lost); a duplicate is harmless."""
     queue = "inference-gpu" if prediction.hardware == "gpu" else "inference-cpu"
     version = prediction.version
     limits = (version.soft_time_limit, version.time_limit)
@@ -219,7 +231,7 @@ def streamed_fraction(prediction: Prediction) -> Decimal:
 
 def _after_terminal(prediction_id: str, *, revoke: bool = False) -> None:
     notify_done(prediction_id)
-    if revoke:
+    if revoke and dispatch_mode() == "celery":  # a Redis-dispatched id is dropped by the worker's claim
         from config.celery import app as celery_app
 
         try:

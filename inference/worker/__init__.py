@@ -8,6 +8,7 @@
     finish.py      finishing them exactly once: outputs, settlement, notifications
     streaming.py   text generation streamed token by token
     validation.py  validating a new version in the sandbox (sandbox.py)
+    dispatcher.py  the Redis dispatch: prediction ids popped in bulk from Redis lists, acked after the commit
     lifecycle.py   heartbeats and the lost-message loop (recovery.py)
     process.py     `manage.py inference_worker`: one Celery worker per GPU, else one CPU worker
 

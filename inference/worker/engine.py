@@ -89,6 +89,15 @@ class ModelCache:
                 self._loading.pop(key, None)
             return cached, load_ms
 
+    def peek(self, key: tuple) -> CachedModel | None:
+        """The cached model when it is loaded already (never loads: the dispatcher thread must not block)."""
+        with self._lock:
+            cached = self._models.get(key)
+            if cached is not None:
+                self._models.move_to_end(key)
+                record_model_cache(event="hit")
+            return cached
+
     def _evict(self) -> None:
         total = sum(model.bytes for model in self._models.values())
         while total > self.budget_bytes and len(self._models) > 1:

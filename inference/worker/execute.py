@@ -1,8 +1,9 @@
 """Running predictions on a worker: the version's model from the cache, then its batch runner.
 
 The runner is one thread per loaded model: it claims its batch with one UPDATE ... RETURNING (`claim`),
-tokenises and runs one forward pass, and finishes the batch in one transaction (`finish`). The task (and so
-the broker's ack) returns only after that commit. Streams run on their own (`streaming`).
+tokenises and runs one forward pass, and finishes the batch in one transaction (`finish`). The Celery task (and
+so the broker's ack) returns only after that commit; the Redis dispatcher (`dispatcher`) acks from the runner's
+callback, after the same commit. Streams run on their own (`streaming`).
 """
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ from marketplace.models import AppVersion, Task
 
 from .. import schemas
 from ..models import Prediction, PredictionStatus
+from .batching import Batcher
 from .claim import claim_batch, claim_mark_starting, prediction_claim
-from .engine import model_cache, worker_device
+from .engine import CachedModel, model_cache, worker_device
 from .finish import finish_batch, json_safe, prediction_fail, prediction_succeed
 from .loading import version_load
 from .streaming import run_streaming
@@ -71,10 +73,7 @@ def prediction_execute(*, prediction_id: str, worker: str = "", version_id: int 
         logger.warning("could not load version %s", version.pk, exc_info=True)
         return prediction_fail(prediction_id, _("The model failed: %(error)s") % {
             "error": f"{type(exc).__name__}: {exc}"[:1000]})
-    runner = cached.runner_for(
-        lambda items: prediction_batch_run(version=version, predictor=cached.predictor, items=items,
-                                           worker=worker, device=device),
-        max_batch_size=version.max_batch_size, max_wait_ms=version.max_wait_ms)
+    runner = _batch_runner(version, cached, worker=worker, device=device)
     runner.expect()
     try:
         _submit_until_the_database_answers(runner, prediction_id, load_ms, timeout=version.soft_time_limit)
@@ -88,6 +87,29 @@ def prediction_execute(*, prediction_id: str, worker: str = "", version_id: int 
     finally:
         runner.forget()
     return None
+
+
+def _batch_runner(version: AppVersion, cached: CachedModel, *, worker: str, device: str) -> Batcher:
+    return cached.runner_for(
+        lambda items: prediction_batch_run(version=version, predictor=cached.predictor, items=items,
+                                           worker=worker, device=device),
+        max_batch_size=version.max_batch_size, max_wait_ms=version.max_wait_ms)
+
+
+def warm_batch_runner(*, version_id: int | None, stream: bool, worker: str) -> tuple[AppVersion, Batcher] | None:
+    """The version's batch runner when its model is loaded in this worker already, without blocking.
+
+    None when the prediction must go through `prediction_execute` (a cold model, a stream, no version): the
+    Redis dispatcher then runs that on a thread of its own. `worker` is the full `host pid=N` label.
+    """
+    version = _version_cached(version_id) if version_id else None
+    if version is None or (stream and version.task == Task.TEXT_GENERATION):
+        return None
+    device = worker_device()
+    cached = model_cache().peek((version.pk, version.sha256, device))
+    if cached is None:
+        return None
+    return version, _batch_runner(version, cached, worker=worker, device=device)
 
 
 def _submit_until_the_database_answers(runner: Any, prediction_id: str, load_ms: float, *, timeout: float) -> None:

@@ -9,6 +9,7 @@ import logging
 import threading
 from typing import Any
 
+from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
@@ -39,16 +40,45 @@ def _served_queues(consumer: Any) -> list[str] | None:
         return None
 
 
+def _concurrency(consumer: Any) -> int:
+    controller = getattr(consumer, "controller", None)
+    return int(getattr(controller, "concurrency", 0) or getattr(consumer.pool, "limit", 0) or 1)
+
+
 def worker_started(consumer: Any) -> None:
-    """On `worker_ready`: start the heartbeat thread, and the requeue loop on inference workers."""
+    """On `worker_ready`: the heartbeat thread; on inference workers the requeue loop, and with the Redis
+    dispatch (`settings.PREDICTION_DISPATCH`) the dispatcher that takes prediction ids from Redis lists."""
     served = _served_queues(consumer)
     _start_heartbeat(hostname=consumer.hostname, queues=served or [])
     if served is not None and any(name.startswith("inference-") for name in served):
         _start_requeue_loop()
+        if redis_dispatch_enabled():
+            from .dispatcher import dispatcher_start
+
+            dispatcher_start(queues=served, capacity=_concurrency(consumer), hostname=consumer.hostname)
+
+
+def redis_dispatch_enabled() -> bool:
+    """On a worker: whether the web pushes predictions onto Redis lists (eager mode does not concern workers)."""
+    return (settings.PREDICTION_DISPATCH != "celery"
+            and (settings.CELERY_BROKER_URL or "").startswith(("redis://", "rediss://", "redis+socket://")))
+
+
+def worker_stop_taking() -> None:
+    """On `worker_shutting_down` (SIGTERM): the dispatcher takes no more ids; Celery stops consuming itself."""
+    from .dispatcher import dispatcher_stop_taking
+
+    dispatcher_stop_taking()
 
 
 def worker_stopping(*, hostname: str) -> None:
-    """On `worker_shutdown`: stop the loops and remove this worker's heartbeat row."""
+    """On `worker_shutdown`: finish and ack what the dispatcher holds, stop the loops, remove the heartbeat row."""
+    from .dispatcher import dispatcher_drain
+
+    try:
+        dispatcher_drain()
+    except Exception:
+        logger.warning("could not drain the dispatcher", exc_info=True)
     _stop.set()
     try:
         worker_gone(hostname=hostname)

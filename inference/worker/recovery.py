@@ -3,8 +3,10 @@
 With the Redis broker a worker SIGKILLed between popping a message and recording it as unacknowledged loses
 that message for good (kombu#305): `acks_late` cannot help, because the broker no longer has it. The database
 is the source of truth, so every inference worker periodically re-sends the run task of predictions that have
-sat in `queued` for longer than PREDICTION_REQUEUE_AFTER_SECONDS. A duplicate is harmless: `run_prediction` is
-idempotent and a finished or claimed prediction is not run twice. A cache key keeps the workers from all
+sat in `queued` for longer than PREDICTION_REQUEUE_AFTER_SECONDS. The Redis dispatch has the same window (between
+a BLPOP and the move into the worker's processing list), and `prediction_requeue` re-sends through whichever
+path is in use (`inference.dispatch`). A duplicate is harmless: running is idempotent and a finished or claimed
+prediction is not run twice. A cache key keeps the workers from all
 re-sending the same prediction in the same window. The loop is started by `lifecycle` on inference workers.
 """
 from __future__ import annotations

@@ -66,6 +66,8 @@ def test_500_paid_predictions_survive_workers_killed_every_few_seconds(celery_wo
     # A kill between the broker's pop and its unacked record loses the message (kombu#305): workers re-send
     # predictions queued longer than this (inference/worker/recovery.py).
     monkeypatch.setenv("PREDICTION_REQUEUE_AFTER_SECONDS", "10")
+    # With the Redis dispatch a killed worker's held ids are queued again once its lease runs out.
+    monkeypatch.setenv("PREDICTION_DISPATCH_LEASE_SECONDS", "5")
     app = PaidAppFactory(base_price=PRICE, k=D("0"), max_price=PRICE)
     ready_version(app, tiny_models["classifier"], task="text-classification")
     buyer = UserFactory()

@@ -67,7 +67,10 @@ def test_keda_objects_are_complete_and_point_at_real_deployments(manifests):
     deployments = _by_kind(docs, "Deployment")
     auths = _by_kind(docs, "TriggerAuthentication")
     scaled = _by_kind(docs, "ScaledObject")
+    from inference.dispatch import PREFIX, queue_keys
+
     targets = set()
+    names: set[str] = set()
     for obj in scaled.values():
         assert obj["apiVersion"] == "keda.sh/v1alpha1"
         spec = obj["spec"]
@@ -81,11 +84,18 @@ def test_keda_objects_are_complete_and_point_at_real_deployments(manifests):
             meta = trigger["metadata"]
             if trigger["type"] == "redis":
                 assert meta["address"] and meta["listName"] and int(meta["listLength"]) >= 1
-                assert meta["listName"].split("\x06")[0] in {"inference-cpu", "inference-gpu", "training", "webhooks"}
+                names.add(meta["listName"])
+                queue = meta["listName"].split("\x06")[0]
+                if queue.startswith(PREFIX):  # the Redis dispatch's lists of a prediction queue
+                    queue = queue.removeprefix(PREFIX + ":").rsplit(":", 1)[0]
+                    assert meta["listName"] in queue_keys(queue), meta["listName"]
+                assert queue in {"inference-cpu", "inference-gpu", "training", "webhooks"}
             else:
                 assert trigger["type"] == "rabbitmq", trigger
                 assert meta["queueName"] and meta["mode"] == "QueueLength" and int(meta["value"]) >= 1
     assert targets == WORKER_COMPONENTS  # every worker class scales on its own queue
+    if name != "rabbitmq":  # predictions wait in the Redis dispatch's lists with a Redis broker: both are watched
+        assert {*queue_keys("inference-cpu"), *queue_keys("inference-gpu")} <= names, names
     for auth in auths.values():
         for ref in auth["spec"]["secretTargetRef"]:
             secret = _by_kind(docs, "Secret")[ref["name"]]

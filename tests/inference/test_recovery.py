@@ -17,19 +17,44 @@ def _lists(client, name: str) -> list:
 
 
 def _queue_length(name: str) -> int:
+    """Celery's lists and the Redis dispatch's lists: a re-sent prediction lands in one of them."""
     from config.celery import app
+    from inference.dispatch import dispatch_waiting
 
     with app.connection_for_write() as connection:
         client = connection.default_channel.client
-        return sum(client.llen(key) for key in _lists(client, name))
+        return sum(client.llen(key) for key in _lists(client, name)) + dispatch_waiting(client, [name])[name]
 
 
 def _purge(name: str) -> None:
     from config.celery import app
+    from inference.dispatch import queue_keys
 
     with app.connection_for_write() as connection:
         client = connection.default_channel.client
-        client.delete(*_lists(client, name))
+        client.delete(*_lists(client, name), *queue_keys(name))
+
+
+def test_the_redis_dispatch_receives_the_resent_message(settings):
+    """With a Redis broker a lost prediction is re-sent as a dispatch message (no Celery task)."""
+    from inference.dispatch import Message, dispatch_mode, queue_keys
+    from inference.notify import broker_redis
+
+    settings.PREDICTION_DISPATCH = "auto"
+    assert dispatch_mode() == "redis"
+    version = AppVersionFactory(app=PaidAppFactory(), status="ready")
+    lost = Prediction.objects.create(app=version.app, version=version, user=UserFactory(), input={"text": "x"},
+                                     price=1)
+    Prediction.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    _purge("inference-cpu")
+    try:
+        assert predictions_requeue_lost() == 1
+        high, low = queue_keys("inference-cpu")
+        assert broker_redis().llen(low) == 0  # paid: the list served first
+        message = Message.decode(broker_redis().lindex(high, 0))
+        assert (message.prediction_id, message.version_id, message.high) == (str(lost.pk), version.pk, True)
+    finally:
+        _purge("inference-cpu")
 
 
 def test_only_predictions_queued_too_long_are_resent_once_per_window(settings):

@@ -305,8 +305,8 @@ def test_five_hosts_survive_worker_loss_and_scale_out():
     old_nice = autogroup_nice(autogroup)
     try:
         if old_nice is not None:
-            with contextlib.suppress(OSError):
-                autogroup.write_text(AUTOGROUP_NICE)  # the hosts (and the load generator) start in this session's autogroup
+            with contextlib.suppress(OSError):  # the hosts (and the load generator) start in this autogroup
+                autogroup.write_text(AUTOGROUP_NICE)
         net.up()
         # --- db host: its own PostgreSQL cluster and Redis ---------------------------------------------------
         pgdata = work / "pgdata"
