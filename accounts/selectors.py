@@ -1,7 +1,11 @@
 """Reads for accounts."""
+import functools
+
 from django.db.models import QuerySet
 
-from .models import ApiKey, Notification, User
+from config.hot_rows import RowShape, fetch_one
+
+from .models import MODERATORS_GROUP, ApiKey, Notification, User
 
 
 def api_keys_for(*, user: User) -> QuerySet[ApiKey]:
@@ -9,26 +13,37 @@ def api_keys_for(*, user: User) -> QuerySet[ApiKey]:
 
 
 def api_key_get_by_raw(*, raw_key: str) -> ApiKey | None:
+    """The live key and its user (with the moderator flag, so permission checks need no second query): one
+    statement written once per process (`config.hot_rows`), as it runs on every API call."""
     from .services import hash_api_key
 
     parts = raw_key.split("_")
     if len(parts) != 3 or parts[0] != "mm":
         return None
+    row = fetch_one(_api_key_sql(), [MODERATORS_GROUP, parts[1], hash_api_key(raw_key)])
+    if row is None:
+        return None
+    api_key = _KEY_ROW.build(row)
+    user = _USER_ROW.build(row, len(_KEY_ROW))
+    user._is_moderator = bool(row[-1])  # type: ignore[attr-defined]
+    api_key.user = user  # type: ignore[attr-defined]
+    return api_key  # type: ignore[return-value]
+
+
+_KEY_ROW = RowShape(ApiKey, "k")
+_USER_ROW = RowShape(User, "u")
+
+
+@functools.cache
+def _api_key_sql() -> str:
     from django.contrib.auth.models import Group
-    from django.db.models import Exists, OuterRef
 
-    from .models import MODERATORS_GROUP
-
-    # The moderator flag comes with the key (one query), so permission checks need no second one.
-    api_key = (
-        ApiKey.objects.select_related("user")
-        .annotate(user_is_moderator=Exists(Group.objects.filter(name=MODERATORS_GROUP, user=OuterRef("user_id"))))
-        .filter(prefix=parts[1], hashed_key=hash_api_key(raw_key), revoked_at__isnull=True)
-        .first()
-    )
-    if api_key is not None:
-        api_key.user._is_moderator = api_key.user_is_moderator
-    return api_key
+    memberships = User.groups.through._meta.db_table
+    # Only model metadata is formatted in; every value is a parameter.
+    return (f"SELECT {_KEY_ROW.select}, {_USER_ROW.select}, EXISTS (SELECT 1 FROM {memberships} ug "  # noqa: S608
+            f"JOIN {Group._meta.db_table} g ON g.id = ug.group_id WHERE ug.user_id = u.id AND g.name = %s) "
+            f"FROM {_KEY_ROW.table} k JOIN {_USER_ROW.table} u ON u.id = k.user_id "
+            "WHERE k.prefix = %s AND k.hashed_key = %s AND k.revoked_at IS NULL LIMIT 1")
 
 
 def notifications_unread_count(*, user: User) -> int:

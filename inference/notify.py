@@ -79,7 +79,9 @@ def wait_done(prediction_id, seconds: float) -> bool | None:
     except Exception:
         logger.warning("could not wait on %s", prediction_id, exc_info=True)
         return None
-    if answer is not None:
-        client.lpush(_key(prediction_id), 1)  # leave it for any other waiter (the same prediction twice)
-        client.expire(_key(prediction_id), TTL_SECONDS)
+    if answer is not None:  # leave it for any other waiter (the same prediction twice): one round trip
+        pipe = client.pipeline(transaction=False)
+        pipe.lpush(_key(prediction_id), 1)
+        pipe.expire(_key(prediction_id), TTL_SECONDS)
+        pipe.execute()
     return answer is not None

@@ -1,16 +1,18 @@
 """Reads for inference: predictions of a caller, the JSON they are shown as, workers alive."""
+import functools
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from config.hot_rows import RowShape, fetch_one
 from marketplace.models import App, AppStatus, AppVersion, LibraryEntry, VersionStatus
 
 from .models import Prediction, WebhookDelivery, WorkerHeartbeat
@@ -26,26 +28,43 @@ def queue_is_served(*, queue: str) -> bool:
 
 def prediction_target(*, user: User | AnonymousUser | None, slug: str, version: str | None = None,
                       ) -> AppVersion | None:
-    """The ready version a call of app `slug` would run, its app, and whether the caller has the app: ONE query.
+    """The ready version a call of app `slug` would run, its app, and whether the caller has the app: ONE query,
+    written once per process (`config.hot_rows`), as it runs on every call.
 
-    None when anything is off (unknown or invisible app, no ready version, ...): the caller then takes
-    the slow path, which names the exact error.
+    The app must be published or the caller's; a version held for review runs for its owner only. None when
+    anything is off (unknown or invisible app, no ready version, ...): the caller then takes the slow path,
+    which names the exact error.
     """
     if not (user and user.is_authenticated):
         return None
-    queryset = (AppVersion.objects.select_related("app")
-                .filter(app__slug=slug, status=VersionStatus.READY)
-                .filter(Q(app__status=AppStatus.PUBLISHED) | Q(app__owner_id=user.pk))
-                # a version held for review runs for its owner only
-                .filter(Q(held_for_review=False) | Q(app__owner_id=user.pk))
-                .annotate(caller_has_app=Exists(
-                    LibraryEntry.objects.filter(user_id=user.pk, app_id=OuterRef("app_id")))))
-    if version:
-        queryset = queryset.filter(version=version)
-    found = queryset.order_by("-validated_at", "-created_at").first()
-    if found is not None:
-        found.app.caller_has_app = found.caller_has_app  # type: ignore[attr-defined]  # read by prediction_create
-    return found
+    row = fetch_one(_target_sql(with_version=bool(version)),
+                    [user.pk, slug, VersionStatus.READY, AppStatus.PUBLISHED, user.pk, user.pk,
+                     *([version] if version else [])])
+    if row is None:
+        return None
+    found = _VERSION_ROW.build(row)
+    app = _APP_ROW.build(row, len(_VERSION_ROW))
+    app.caller_has_app = bool(row[-1])  # type: ignore[attr-defined]  # read by prediction_create
+    found.app = app  # type: ignore[attr-defined]
+    return found  # type: ignore[return-value]
+
+
+_VERSION_ROW = RowShape(AppVersion, "v")
+_APP_ROW = RowShape(App, "a")
+
+
+@functools.cache
+def _target_sql(*, with_version: bool) -> str:
+    # Only model metadata is formatted in; every value is a parameter.
+    sql = (f"SELECT {_VERSION_ROW.select}, {_APP_ROW.select}, EXISTS (SELECT 1 FROM "  # noqa: S608
+           f"{LibraryEntry._meta.db_table} l WHERE l.user_id = %s AND l.app_id = v.app_id) "
+           f"FROM {_VERSION_ROW.table} v JOIN {_APP_ROW.table} a ON a.id = v.app_id "
+           "WHERE a.slug = %s AND v.status = %s AND (a.status = %s OR a.owner_id = %s) "
+           "AND (NOT v.held_for_review OR a.owner_id = %s)")
+    if with_version:
+        sql += " AND v.version = %s"
+    # as the ORM's order_by("-validated_at", "-created_at"): DESC, NULLs first on PostgreSQL
+    return sql + " ORDER BY v.validated_at DESC, v.created_at DESC LIMIT 1"
 
 
 def prediction_list_for(*, user: User | AnonymousUser | None, app: App | None = None) -> QuerySet[Prediction]:

@@ -7,6 +7,7 @@ job through `billing.contract`. Prices are Decimals with six places (`ledger.mon
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Iterable
 from decimal import Decimal
@@ -20,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from config.errors import InvalidInput, PaymentRequired
+from config.hot_rows import fetch_one
 from marketplace.models import App, PricingModel
 
 from .. import selectors
@@ -49,8 +51,16 @@ def app_demand(*, app: App, now: dt.datetime | None = None) -> int:
     The owner's own calls are left out: a developer testing their app must not pump its price for others.
     """
     since = (now or timezone.now()) - dt.timedelta(seconds=app.window_seconds)
-    return (Charge.objects.filter(app=app, created_at__gte=since).exclude(status=ChargeStatus.RELEASED)
-            .exclude(user_id=app.owner_id).count())
+    # Counted on every paid call: one statement written once, not a queryset built and compiled each time
+    # (config.hot_rows); the same count as Charge.objects.filter(...).exclude(...).count(), tested.
+    row = fetch_one(_demand_sql(), [app.pk, since, ChargeStatus.RELEASED, app.owner_id])
+    return int(row[0]) if row else 0
+
+
+@functools.cache
+def _demand_sql() -> str:
+    return (f"SELECT COUNT(*) FROM {Charge._meta.db_table} "  # noqa: S608  (model metadata only)
+            "WHERE app_id = %s AND created_at >= %s AND status <> %s AND user_id <> %s")
 
 
 def apps_demand(*, apps: Iterable[App]) -> dict[int, int]:

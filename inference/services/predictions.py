@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from accounts.models import ApiKey, User
 from billing import contract as billing
 from config.errors import InvalidInput, PermissionDenied, Unavailable
+from config.hot_rows import RowShape
 from config.metrics import record_prediction_created
 from config.observability import current_request_id
 from marketplace.models import App, AppStatus, AppVersion, Hardware, VersionStatus
@@ -30,6 +31,8 @@ from ..models import Prediction, PredictionStatus
 from ..notify import notify_done
 from ..selectors import queue_is_served
 from .webhooks import WEBHOOK_EVENTS, webhook_event_queue, webhook_url_problem
+
+_PREDICTION_ROW = RowShape(Prediction, "p")  # the waiter's re-read, on every `Prefer: wait` answer
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +182,7 @@ def prediction_wait(*, prediction: Prediction, seconds: float) -> Prediction:
     from ..notify import wait_done
 
     if wait_done(prediction.pk, seconds) is not None:
-        prediction.refresh_from_db()
+        _PREDICTION_ROW.refresh(prediction)  # refresh_from_db() without building a queryset (config.hot_rows)
         return prediction
     deadline = time.monotonic() + seconds
     delay = 0.002

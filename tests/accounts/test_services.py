@@ -132,3 +132,34 @@ def test_make_and_remove_moderator():
     user_remove_moderator(user=member)
     member = type(member).objects.get(pk=member.pk)
     assert not member.is_moderator and not member.is_staff
+
+
+def _fields(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
+
+
+@pytest.mark.parametrize("moderator", [False, True])
+def test_the_key_lookup_builds_what_the_orm_builds(moderator, django_assert_num_queries):
+    """`api_key_get_by_raw` skips the queryset (config.hot_rows): every field of the key and its user, the
+    moderator flag and the types (Decimal cap, JSON scopes, aware datetimes) must equal the ORM's, in one query."""
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from tests.factories import ModeratorFactory
+
+    owner = ModeratorFactory() if moderator else UserFactory(bio="hello", website="https://example.com")
+    created = api_key_create(user=owner, name="full", scopes=["predict", "read"], spend_cap=Decimal("12.500000"))
+    ApiKey.objects.filter(pk=created.api_key.pk).update(rate_limit="1200/min", last_used_at=timezone.now())
+    expected = ApiKey.objects.select_related("user").get(pk=created.api_key.pk)
+    with django_assert_num_queries(1):
+        found = api_key_get_by_raw(raw_key=created.raw_key)
+        assert found.user.is_moderator is moderator  # answered by the same query
+    assert _fields(found) == _fields(expected)
+    assert _fields(found.user) == _fields(expected.user)
+    assert isinstance(found.spend_cap, Decimal) and found.scopes == ["predict", "read"]
+    assert found.last_used_at.tzinfo is not None and found.user.date_joined.tzinfo is not None
+    assert found._state.adding is False and found._state.db == "default"
+    found.name = "renamed"
+    found.save(update_fields=["name"])  # a normal instance: it saves as one
+    assert ApiKey.objects.get(pk=found.pk).name == "renamed"

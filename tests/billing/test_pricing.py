@@ -68,3 +68,29 @@ def test_training_estimate_price_is_billings_training_price(settings):
         "epochs": 2, "batch_size": 8, "max_length": 64})
     assert estimate.price == pricing.training_price(seconds=estimate.seconds, hardware="cpu")
     assert estimate.price == (D(estimate.seconds) * D("0.000300")).quantize(D("0.000001"))
+
+
+def test_demand_counts_what_the_orm_counts(paid_app, buyer):
+    """app_demand is one hand-written COUNT (config.hot_rows): recent, not released, not the owner's, this app's."""
+    import datetime as dt
+    import uuid
+
+    from django.utils import timezone
+
+    from billing.models import Charge, ChargeStatus
+    from tests.factories import UserFactory
+
+    other_app = PaidAppFactory()
+    now = timezone.now()
+    rows = [(buyer, paid_app, ChargeStatus.HELD, 0), (buyer, paid_app, ChargeStatus.SETTLED, 10),
+            (UserFactory(), paid_app, ChargeStatus.HELD, 20), (buyer, paid_app, ChargeStatus.RELEASED, 5),
+            (paid_app.owner, paid_app, ChargeStatus.SETTLED, 5), (buyer, other_app, ChargeStatus.HELD, 5),
+            (buyer, paid_app, ChargeStatus.SETTLED, paid_app.window_seconds + 60)]
+    for user, app, status, age in rows:
+        charge = Charge.objects.create(subject=f"prediction:{uuid.uuid4()}", user=user, app=app, price=D("0.01"),
+                                       status=status)
+        Charge.objects.filter(pk=charge.pk).update(created_at=now - dt.timedelta(seconds=age))
+    since = now - dt.timedelta(seconds=paid_app.window_seconds)
+    reference = (Charge.objects.filter(app=paid_app, created_at__gte=since).exclude(status=ChargeStatus.RELEASED)
+                 .exclude(user_id=paid_app.owner_id).count())
+    assert pricing.app_demand(app=paid_app, now=now) == reference == 3
