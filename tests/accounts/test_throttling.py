@@ -96,3 +96,36 @@ def test_moderators_set_a_keys_rate_in_the_admin(user, client):
     assert ApiKey.objects.get(pk=key.pk).rate_limit == "1200/min"
     assert client.post(url, {"rate_limit": "fast"}).status_code == 200  # the form shows the error
     assert ApiKey.objects.get(pk=key.pk).rate_limit == "1200/min"
+
+
+def test_the_budget_is_exact_gcra_in_redis(three_per_minute):
+    """On Redis: a burst of `limit`, then one call per period/limit; refused calls are not counted; Retry-After
+    is exactly when the next call fits (never more than the period)."""
+    from django.core.cache import caches
+
+    from accounts.throttling import _gcra_hit
+
+    store = caches["default"]
+    start = 1000.0
+    for second in range(3):
+        assert _gcra_hit(store, "t:gcra", limit=3, seconds=60, now=start + second) == (True, None)
+    assert _gcra_hit(store, "t:gcra", limit=3, seconds=60, now=start + 2.5) == (False, 18.0)  # fits at start + 20
+    assert _gcra_hit(store, "t:gcra", limit=3, seconds=60, now=start + 19.5) == (False, 1.0)  # (rounded up)
+    assert _gcra_hit(store, "t:gcra", limit=3, seconds=60, now=start + 20) == (True, None)
+    assert not _gcra_hit(store, "t:gcra", limit=3, seconds=60, now=start + 21)[0]
+    assert all(_gcra_hit(store, "t:gcra", limit=3, seconds=60, now=start + 200)[0] for _ in range(3))  # rested
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_calls_never_overrun_the_budget(three_per_minute):
+    """DRF's list-based throttle lost calls to read-modify-write races; GCRA is one atomic script."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.core.cache import caches
+
+    from accounts.throttling import _gcra_hit
+
+    store = caches["default"]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(lambda _: _gcra_hit(store, "t:race", limit=25, seconds=3600)[0], range(200)))
+    assert answers.count(True) == 25
