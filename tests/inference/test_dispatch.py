@@ -39,6 +39,18 @@ def redis_lists():
     clean()
 
 
+def _paid_classifier_and_caller(tiny_models, *, funds: str):
+    """A paid app on a ready tiny classifier (0.10 a call), and an API client of a funded user who has it."""
+    app = PaidAppFactory(base_price=D("0.10"), k=D("0"), max_price=D("1"))
+    ready_version(app, tiny_models["classifier"], task="text-classification")
+    runner = UserFactory()
+    LibraryEntryFactory(user=runner, app=app)
+    fund(runner, funds)
+    client = APIClient()
+    client.force_authenticate(runner)
+    return app, client
+
+
 def _messages(client, key) -> list[Message]:
     return [Message.decode(raw) for raw in client.lrange(key, 0, -1)]
 
@@ -236,13 +248,7 @@ def test_a_lost_database_connection_is_retried_on_the_dispatch_path(transactiona
     from inference.worker.dispatcher import Dispatcher
 
     monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 600)  # persistent, as workers run
-    app = PaidAppFactory(base_price=D("0.10"), k=D("0"), max_price=D("1"))
-    ready_version(app, tiny_models["classifier"], task="text-classification")
-    runner = UserFactory()
-    LibraryEntryFactory(user=runner, app=app)
-    fund(runner, "1.00")
-    client = APIClient()
-    client.force_authenticate(runner)
+    app, client = _paid_classifier_and_caller(tiny_models, funds="1.00")
     worker = Dispatcher(queues=[QUEUE], capacity=2, hostname="db-loss@test").start()
     try:
         first = client.post(f"/api/v1/apps/{app.slug}/predictions/", {"input": {"text": "one"}}, format="json")
@@ -271,13 +277,7 @@ def test_a_one_slot_worker_serving_two_queues_runs_call_after_call(transactional
     over every list must run one call after another, whichever list they are on."""
     from inference.worker.dispatcher import Dispatcher
 
-    app = PaidAppFactory(base_price=D("0.10"), k=D("0"), max_price=D("1"))
-    ready_version(app, tiny_models["classifier"], task="text-classification")
-    runner = UserFactory()
-    LibraryEntryFactory(user=runner, app=app)
-    fund(runner, "2.00")
-    client = APIClient()
-    client.force_authenticate(runner)
+    app, client = _paid_classifier_and_caller(tiny_models, funds="2.00")
     worker = Dispatcher(queues=["inference-gpu", QUEUE], capacity=1, hostname="one-slot@test").start()
     try:
         for n in range(4):
