@@ -133,21 +133,23 @@ def test_a_request_id_follows_a_prediction_into_the_worker_and_its_webhook(
                            HTTP_PREFER="wait=60", HTTP_X_REQUEST_ID="req-follow-me-0042")
     assert response.status_code == 201 and response.json()["status"] == "succeeded", response.content
     assert response["X-Request-ID"] == "req-follow-me-0042"
-    deadline = time.monotonic() + 60
-    tagged: list[dict] = []
-    while time.monotonic() < deadline:
-        text = worker.log_path.read_bytes()[offset:].decode(errors="replace")
-        lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
-        tagged = [line for line in lines if line.get("request_id") == "req-follow-me-0042"]
-        if any(line["message"].endswith(" delivered") for line in tagged):
-            break
-        time.sleep(0.2)
-    tasks = {(line.get("task"), line.get("state")) for line in tagged}
     from inference.dispatch import dispatch_mode
 
     # With a Redis broker the prediction is no Celery task: the worker's dispatcher logs its completion.
     ran = "inference.dispatch" if dispatch_mode() == "redis" else "inference.tasks.run_prediction"
-    assert {(ran, "SUCCESS"), ("inference.tasks.deliver_webhook", "SUCCESS")} <= tasks, tagged
+    expected = {(ran, "SUCCESS"), ("inference.tasks.deliver_webhook", "SUCCESS")}
+    deadline = time.monotonic() + 60
+    tagged: list[dict] = []
+    tasks: set = set()
+    while time.monotonic() < deadline:  # the task's SUCCESS line comes after the "delivered" one it logs
+        text = worker.log_path.read_bytes()[offset:].decode(errors="replace")
+        lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+        tagged = [line for line in lines if line.get("request_id") == "req-follow-me-0042"]
+        tasks = {(line.get("task"), line.get("state")) for line in tagged}
+        if expected <= tasks and any(line["message"].endswith(" delivered") for line in tagged):
+            break
+        time.sleep(0.2)
+    assert expected <= tasks, tagged
     assert any(line["message"].endswith(" delivered") and line["prediction_id"] == response.json()["id"]
                for line in tagged), tagged
     assert len(hook.requests) == 1
