@@ -83,3 +83,39 @@ def fetch_one(sql: str, params: Sequence[Any], *, using: str = DEFAULT_DB_ALIAS)
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
+
+
+def bulk_update_rows(objs: Sequence[models.Model], fields: Sequence[str], *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """`bulk_update(objs, fields)` as ONE `UPDATE … FROM (VALUES …)` on PostgreSQL.
+
+    Django's bulk_update builds a `CASE WHEN pk = … THEN …` expression per field and row and resolves each one:
+    in the worker's batch runner (the one thread a model's batches go through) that cost more CPU than the
+    model's forward pass (py-spy, README "Serving"). Values go through each field's `get_db_prep_save`, as
+    bulk_update's do; other databases keep bulk_update.
+    """
+    if not objs:
+        return
+    model = type(objs[0])
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        model._default_manager.using(using).bulk_update(objs, list(fields))
+        return
+    meta = model._meta
+    quote = connection.ops.quote_name
+    pk = meta.pk
+    assert pk is not None
+    columns = [meta.get_field(name) for name in fields]
+    row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
+    names = ", ".join(quote(field.column) for field in [pk, *columns])  # type: ignore[union-attr]
+    sets = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}::{field.cast_db_type(connection)}"  # type: ignore[union-attr]
+                     for field in columns)
+    sql = (f"UPDATE {quote(meta.db_table)} SET {sets} "  # noqa: S608  (model metadata only)
+           f"FROM (VALUES {', '.join([row] * len(objs))}) AS v({names}) "
+           f"WHERE {quote(meta.db_table)}.{quote(pk.column)} = v.{quote(pk.column)}::{pk.cast_db_type(connection)}")
+    params: list[Any] = []
+    for obj in objs:
+        params.append(pk.get_db_prep_value(obj.pk, connection))
+        params.extend(field.get_db_prep_save(getattr(obj, field.attname), connection)  # type: ignore[union-attr]
+                      for field in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

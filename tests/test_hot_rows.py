@@ -40,3 +40,34 @@ def test_refresh_of_a_deleted_row_raises_does_not_exist():
     Prediction.objects.filter(pk=prediction.pk).delete()
     with pytest.raises(Prediction.DoesNotExist):
         RowShape(Prediction, "p").refresh(prediction)
+
+
+def test_bulk_update_rows_writes_what_bulk_update_writes():
+    """Mixed rows (an output and a NULL one, an error, JSON metrics, Decimals, datetimes) through one
+    UPDATE … FROM (VALUES …) read back equal to the same rows written by Django's bulk_update."""
+    from config.hot_rows import bulk_update_rows
+
+    version = AppVersionFactory(status="ready")
+    user = UserFactory()
+    fields = ["status", "output", "error", "metrics", "compute_seconds", "completed_at"]
+    now = timezone.now()
+
+    def make_batch():
+        rows = [Prediction.objects.create(app=version.app, version=version, user=user, input={"text": str(n)})
+                for n in range(3)]
+        rows[0].status, rows[0].output, rows[0].metrics = "succeeded", {"labels": [{"label": "é", "score": 1}]}, {
+            "batch_size": 3, "queue_ms": 1.5}
+        rows[1].status, rows[1].output, rows[1].error = "failed", None, "The model failed: 'quoted' \\ text"
+        rows[2].status, rows[2].metrics = "succeeded", {}
+        for row in rows:
+            row.compute_seconds, row.completed_at = Decimal("0.123456"), now
+        return rows
+
+    ours, django = make_batch(), make_batch()
+    bulk_update_rows(ours, fields)
+    Prediction.objects.bulk_update(django, fields)
+    for mine, theirs in zip(ours, django, strict=True):
+        got, want = Prediction.objects.get(pk=mine.pk), Prediction.objects.get(pk=theirs.pk)
+        assert {f: getattr(got, f) for f in fields} == {f: getattr(want, f) for f in fields}
+    assert Prediction.objects.get(pk=ours[1].pk).output is None
+    bulk_update_rows([], fields)  # nothing to do

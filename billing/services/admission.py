@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, User
 from config.errors import InvalidInput
+from config.hot_rows import bulk_update_rows
 from config.money import parse_decimal_strict
 from marketplace.models import App, PricingModel
 
@@ -425,4 +426,4 @@ def predictions_finish_batch(*, succeeded: Sequence[BillablePrediction], failed:
     for payer in sorted(wallet_changes, key=lambda k: (k[0], k[1] or 0)):  # a fixed order: no lock cycles
         held, balance = wallet_changes[payer]
         payer_rows(payer).update(held=F("held") + held, balance=F("balance") + balance)
-    Charge.objects.bulk_update(charges, CHARGE_CLOSE_FIELDS)
+    bulk_update_rows(charges, CHARGE_CLOSE_FIELDS)  # one UPDATE … FROM (VALUES …), not a CASE per row and field

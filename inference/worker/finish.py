@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing import contract as billing
+from config.hot_rows import bulk_update_rows
 from config.metrics import record_prediction_timings
 from config.observability import request_id_var
 from marketplace.models import App
@@ -134,8 +135,7 @@ def finish_batch(claimed: list[Prediction], *, results: dict[str, list[dict[str,
             done = succeeded + failed
             if not done:
                 return
-            Prediction.objects.bulk_update(done, ["status", "output", "error", "metrics", "compute_seconds",
-                                                  "completed_at"])
+            bulk_update_rows(done, ["status", "output", "error", "metrics", "compute_seconds", "completed_at"])
             billing.predictions_finish_batch(succeeded=succeeded, failed=failed)
             runs: dict[int, int] = {}
             for prediction in succeeded:
