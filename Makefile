@@ -57,7 +57,7 @@ test: install
 test-sqlite: install
 	env -u DATABASE_URL -u CELERY_BROKER_URL -u CACHE_URL MODELMARKET_VAR_DIR=$(CURDIR)/var/ci-sqlite \
 	  MODELMARKET_TEST_SQLITE_SMOKE=1 HF_HUB_OFFLINE=1 \
-	  $(PY) -m pytest -m "not browser" tests/test_smoke.py tests/test_worker_integration.py
+	  $(PY) -m pytest -m "not browser" tests/test_smoke.py tests/test_worker_integration.py tests/test_hot_rows.py
 
 # RabbitMQ as the broker (priority queues): the worker integration tests again on AMQP, in their own vhost.
 RABBITMQ_VHOST ?= modelmarket-ci

@@ -70,7 +70,9 @@ class RowShape:
             quote = connections[self.using].ops.quote_name
             self._by_pk = (f"SELECT {self.select} FROM {self.table} {self.alias} "  # noqa: S608  (metadata only)
                            f"WHERE {self.alias}.{quote(self.model._meta.pk.column)} = %s")
-        row = fetch_one(self._by_pk, [instance.pk], using=self.using)
+        pk = self.model._meta.pk
+        assert pk is not None
+        row = fetch_one(self._by_pk, [pk.get_db_prep_value(instance.pk, connections[self.using])], using=self.using)
         if row is None:
             raise self.model.DoesNotExist(f"{self.model.__name__} {instance.pk} is gone")
         fresh = self.build(row)

@@ -19,7 +19,7 @@ _real_connect = socket.socket.connect
 
 # `make test-sqlite` sets this: the SQLite + filesystem-broker default runs its smoke files only.
 SQLITE_SMOKE = os.environ.get("MODELMARKET_TEST_SQLITE_SMOKE") == "1"
-SQLITE_SMOKE_FILES = {"tests/test_smoke.py", "tests/test_worker_integration.py"}
+SQLITE_SMOKE_FILES = {"tests/test_smoke.py", "tests/test_worker_integration.py", "tests/test_hot_rows.py"}
 
 
 def pytest_sessionstart(session):

@@ -71,3 +71,37 @@ def test_bulk_update_rows_writes_what_bulk_update_writes():
         assert {f: getattr(got, f) for f in fields} == {f: getattr(want, f) for f in fields}
     assert Prediction.objects.get(pk=ours[1].pk).output is None
     bulk_update_rows([], fields)  # nothing to do
+
+
+def test_the_per_call_reads_work_on_this_database():
+    """The hand-written statements on whichever database runs the suite (`make test-sqlite` runs this file on
+    SQLite too, where UUIDs, booleans and datetimes are stored differently): key lookup, target, demand."""
+    import datetime as dt
+    import uuid
+
+    from accounts.selectors import api_key_get_by_raw
+    from accounts.services import api_key_create
+    from billing.models import Charge, ChargeStatus
+    from billing.services.pricing import app_demand
+    from inference.selectors import prediction_target
+    from tests.factories import LibraryEntryFactory, PaidAppFactory
+
+    user = UserFactory()
+    created = api_key_create(user=user, name="k", scopes=["predict"], spend_cap=Decimal("5"))
+    found = api_key_get_by_raw(raw_key=created.raw_key)
+    assert found.pk == created.api_key.pk and found.user.pk == user.pk and found.spend_cap == Decimal("5")
+    assert found.user.is_moderator is False and found.created_at.tzinfo is not None
+
+    app = PaidAppFactory(status="published")
+    version = AppVersionFactory(app=app, status="ready", validated_at=timezone.now())
+    LibraryEntryFactory(user=user, app=app)
+    target = prediction_target(user=user, slug=app.slug)
+    assert target.pk == version.pk and target.app.pk == app.pk and target.app.caller_has_app is True
+    assert target.held_for_review is False and target.app.base_price == app.base_price
+
+    now = timezone.now()
+    for age in (5, 10, app.window_seconds + 60):
+        charge = Charge.objects.create(subject=f"prediction:{uuid.uuid4()}", user=user, app=app,
+                                       price=Decimal("0.01"), status=ChargeStatus.HELD)
+        Charge.objects.filter(pk=charge.pk).update(created_at=now - dt.timedelta(seconds=age))
+    assert app_demand(app=app, now=now) == 2  # the one outside the window is not counted

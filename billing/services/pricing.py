@@ -53,7 +53,8 @@ def app_demand(*, app: App, now: dt.datetime | None = None) -> int:
     since = (now or timezone.now()) - dt.timedelta(seconds=app.window_seconds)
     # Counted on every paid call: one statement written once, not a queryset built and compiled each time
     # (config.hot_rows); the same count as Charge.objects.filter(...).exclude(...).count(), tested.
-    row = fetch_one(_demand_sql(), [app.pk, since, ChargeStatus.RELEASED, app.owner_id])
+    row = fetch_one(_demand_sql(), [app.pk, connection.ops.adapt_datetimefield_value(since), ChargeStatus.RELEASED,
+                                    app.owner_id])
     return int(row[0]) if row else 0
 
 
