@@ -3,9 +3,10 @@
 Building and compiling a small queryset costs more CPU than the database spends running it: in a py-spy
 profile of `POST /api/v1/apps/{slug}/predictions/` the API key lookup spent about two thirds of its time in
 `QuerySet.filter`/`annotate` and `SQLCompiler.as_sql`, for a query PostgreSQL answers from one index. For
-the few reads on every call (the key, the version to run) the SELECT list is rendered once from the models'
-fields, and each row goes through the same converters the ORM applies (`from_db_value`, the backend's),
-then `Model.from_db`, so callers get exactly what the queryset gave (tested field by field).
+the few reads on every call (the key, the version to run, the demand count, the waiter's re-read) the SQL is
+written once from the models' fields, and each row goes through the same converters the ORM applies
+(`from_db_value`, the backend's), then `Model.from_db`, so callers get exactly what the queryset gave (tested
+field by field, on PostgreSQL and SQLite). The worker's batch finish writes with `bulk_update_rows` likewise.
 """
 from __future__ import annotations
 
