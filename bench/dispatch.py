@@ -77,19 +77,15 @@ def _setup():
     from django.core.management import call_command
 
     from accounts.models import User
-    from accounts.services import user_become_developer, user_make_moderator
     from inference.runtimes.demo_models import build_tiny_bert, zip_folder
     from inference.services import version_upload
     from inference.worker.validation import version_validate
-    from marketplace.models import Category
     from marketplace.services import app_acquire, app_create, app_review, app_submit
 
     call_command("migrate", verbosity=0, interactive=False)
-    developer = User.objects.create_user(username="bench-dev", email="bench-dev@example.com", password=None)
-    user_become_developer(user=developer, accept_terms=True)
-    moderator = User.objects.create_user(username="bench-mod", email="bench-mod@example.com", password=None)
-    user_make_moderator(user=moderator)
-    category = Category.objects.get_or_create(slug="bench", defaults={"name": "Bench"})[0]
+    from bench.serving.platform_setup import bench_people
+
+    developer, moderator, category = bench_people()
     folder = Path(tempfile.mkdtemp(prefix="bench-dispatch-"))
     build_tiny_bert(folder / "tiny", labels=["negative", "positive"], hidden=32, layers=1)
     artifact = zip_folder(folder / "tiny", folder / "tiny.zip")

@@ -11,6 +11,19 @@ from pathlib import Path
 from .common import PAID_PRICE, ROOT
 
 
+def bench_people():
+    """(developer, moderator, category) every benchmark's apps are made, reviewed and filed with (Django set up)."""
+    from accounts.models import User
+    from accounts.services import user_become_developer, user_make_moderator
+    from marketplace.models import Category
+
+    developer = User.objects.create_user(username="bench-dev", email="bench-dev@example.com", password=None)
+    user_become_developer(user=developer, accept_terms=True)
+    moderator = User.objects.create_user(username="bench-mod", email="bench-mod@example.com", password=None)
+    user_make_moderator(user=moderator)
+    return developer, moderator, Category.objects.get_or_create(slug="bench", defaults={"name": "Bench"})[0]
+
+
 def setup_child(args) -> None:
     """Subprocess with the target's settings: migrate, then users, keys, apps and versions via the services."""
     sys.path.insert(0, str(ROOT))
@@ -25,19 +38,15 @@ def setup_child(args) -> None:
     call_command("migrate", verbosity=0, interactive=False)
 
     from accounts.models import User
-    from accounts.services import api_key_create, user_become_developer, user_make_moderator
+    from accounts.services import api_key_create
     from billing.services import credit_grant
     from inference.demo import _cached, build_minilm
     from inference.services import version_upload
     from inference.worker.validation import version_validate
-    from marketplace.models import App, AppVersion, Category, VersionStatus
+    from marketplace.models import App, AppVersion, VersionStatus
     from marketplace.services import app_acquire, app_create, app_review, app_submit
 
-    developer = User.objects.create_user(username="bench-dev", email="bench-dev@example.com", password=None)
-    user_become_developer(user=developer, accept_terms=True)
-    moderator = User.objects.create_user(username="bench-mod", email="bench-mod@example.com", password=None)
-    user_make_moderator(user=moderator)
-    category = Category.objects.get_or_create(slug="bench", defaults={"name": "Bench"})[0]
+    developer, moderator, category = bench_people()
 
     minilm_zip, _info = _cached("minilm.zip", build_minilm)
     tiny_zip = None
