@@ -82,13 +82,19 @@ return {'1', '0'}
 """
 
 
+_SCRIPTS: dict[int, Any] = {}
+
+
 def _gcra_hit(cache: RedisCache, key: str, *, limit: int, seconds: int, now: float | None = None,
               ) -> tuple[bool, float | None]:
     """Count one call if it fits; (allowed, seconds to wait when refused). A refused call is not counted."""
     name = cache.make_key(key)
     client: Any = cache._cache.get_client(name, write=True)
-    allowed, wait = client.register_script(_GCRA)(keys=[name], args=[seconds / limit, seconds,
-                                                                      "" if now is None else repr(now)])
+    script = _SCRIPTS.get(id(client))
+    if script is None:  # one Script (and its SHA-1) per client, not per call: this runs on every API request
+        script = _SCRIPTS[id(client)] = client.register_script(_GCRA)
+    allowed, wait = script(keys=[name], args=[seconds / limit, seconds, "" if now is None else repr(now)],
+                           client=client)
     if int(allowed):
         return True, None
     return False, float(max(1, math.ceil(float(wait))))
