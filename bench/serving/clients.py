@@ -131,6 +131,38 @@ async def _load(target: Target, sentences: list[str], clients: int, seconds: flo
     }
 
 
+def _data_services_cpu() -> dict[int, float]:
+    """CPU seconds per PostgreSQL and Redis process: their share of a call's cost, which the server's own
+    process trees do not hold (the embedded Redis of `make run` is in the server's tree and counted there)."""
+    import psutil
+
+    seconds: dict[int, float] = {}
+    for proc in psutil.process_iter(["name"]):
+        name = proc.info["name"] or ""
+        if name.startswith(("postgres", "redis-server")):
+            try:
+                t = proc.cpu_times()
+            except psutil.Error:  # a backend that ended meanwhile
+                continue
+            seconds[proc.pid] = t.user + t.system
+    return seconds
+
+
+def _web_pids(pids) -> set[int]:
+    """The server's web processes (the rest are its workers, beat and the embedded broker)."""
+    import psutil
+
+    web = set()
+    for pid in pids:
+        try:
+            cmdline = " ".join(psutil.Process(pid).cmdline())
+        except psutil.Error:
+            continue
+        if any(name in cmdline for name in ("gunicorn", "uvicorn", "granian", "runserver")):
+            web.add(pid)
+    return web
+
+
 def run_level(target: Target, sentences: list[str], clients: int, seconds: float, warmup: float,
               server: Server | None) -> dict:
     import psutil
@@ -140,18 +172,26 @@ def run_level(target: Target, sentences: list[str], clients: int, seconds: float
     def sample() -> dict:
         t = me.cpu_times()
         return {"wall": time.perf_counter(), "server": server.cpu_seconds() if server else {},
+                "data": _data_services_cpu() if server else {},
                 "client": t.user + t.system, "machine": psutil.cpu_times()}
 
     result = asyncio.run(_load(target, sentences, clients, seconds, warmup, sample))
     before, after = result.pop("cpu")
     wall = after["wall"] - before["wall"]
     server_cpu = sum(after["server"][pid] - before["server"].get(pid, 0.0) for pid in after["server"])
+    server_pids = set(after["server"])
+    web_pids = _web_pids(server_pids)
+    web_cpu = sum(after["server"][pid] - before["server"].get(pid, 0.0) for pid in web_pids)
+    data_cpu = sum(after["data"][pid] - before["data"].get(pid, 0.0) for pid in after["data"] if pid not in server_pids)
     machine_busy = sum(getattr(after["machine"], f) - getattr(before["machine"], f)
                        for f in ("user", "system", "nice", "irq", "softirq"))
     done = result["completed_in_window"]
     result.update({
         "server_cpu_ms_per_req": server_cpu * 1000 / done if server and done else None,
         "server_cores": server_cpu / wall if server else None,
+        "data_cpu_ms_per_req": data_cpu * 1000 / done if server and done else None,
+        "web_cpu_ms_per_req": web_cpu * 1000 / done if server and done and web_pids else None,
+        "worker_cpu_ms_per_req": (server_cpu - web_cpu) * 1000 / done if server and done and web_pids else None,
         "client_cores": (after["client"] - before["client"]) / wall,
         "machine_cores_busy": machine_busy / wall,
         "load_avg": os.getloadavg()[0],
@@ -163,7 +203,10 @@ def print_level(tag: str, r: dict) -> None:
     log(f"  {tag:>3} {r['clients']:>4} clients: {r['req_per_s']:7.1f} req/s  p50 {fmt(r['p50_ms']):>7} "
         f"p95 {fmt(r['p95_ms']):>7} p99 {fmt(r['p99_ms']):>7} ms  err {r['errors']} 202s {r['accepted_202']}  "
         f"batch {fmt(r['mean_batch'])}  server {fmt(r['server_cpu_ms_per_req'])} ms CPU/req "
-        f"({fmt(r['server_cores'], '.2f')} cores), client {r['client_cores']:.2f} cores, load {r['load_avg']:.1f}"
+        f"({fmt(r['server_cores'], '.2f')} cores: web {fmt(r.get('web_cpu_ms_per_req'))}, workers "
+        f"{fmt(r.get('worker_cpu_ms_per_req'))}), PG+Redis {fmt(r.get('data_cpu_ms_per_req'))} ms CPU/req, "
+        f"machine {r['machine_cores_busy']:.2f} cores busy, client {r['client_cores']:.2f} cores, "
+        f"load {r['load_avg']:.1f}"
         + (f"  e.g. {r['error_sample'][0]}" if r["error_sample"] else ""))
 
 

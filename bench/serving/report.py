@@ -68,6 +68,12 @@ def targets(results: dict) -> list[dict]:
     return out
 
 
+def _split(r: dict) -> str:
+    """Where a call's CPU went: the web processes + the workers + PostgreSQL and Redis, in ms per call."""
+    parts = [r.get("web_cpu_ms_per_req"), r.get("worker_cpu_ms_per_req"), r.get("data_cpu_ms_per_req")]
+    return "-" if all(part is None for part in parts) else " + ".join(fmt(part) for part in parts)
+
+
 def print_table(results: dict) -> str:
     lines = []
     raw = results["configs"].get("a")
@@ -81,7 +87,8 @@ def print_table(results: dict) -> str:
             f"{p['when']}: {p['best_sentences_per_s']:.1f}/s at batch {p['best_batch']}, single "
             f"{p['single_call_p50_ms']:.1f} ms (load {p['load_avg']:.1f})" for p in raw.get("passes", [])))
     header = (f"| {'config':<38} | {'clients':>7} | {'req/s':>7} | {'p50 ms':>7} | {'p95 ms':>7} | {'p99 ms':>7} | "
-              f"{'errors':>6} | {'202s':>4} | {'CPU ms/req':>10} | {'server cores':>12} | {'mean batch':>10} |")
+              f"{'errors':>6} | {'202s':>4} | {'CPU ms/req':>10} | {'server cores':>12} | "
+              f"{'web+workers+PG/Redis ms/req':>27} | {'machine cores':>13} | {'mean batch':>10} |")
     lines += ["", header, "|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|"]
     for tag in ("p", "b", "c", "e", "tf", "tp"):
         entry = results["configs"].get(tag)
@@ -92,6 +99,7 @@ def print_table(results: dict) -> str:
                 f"| {CONFIG_LABELS[tag]:<38} | {r['clients']:>7} | {r['req_per_s']:>7.1f} | {fmt(r['p50_ms']):>7} | "
                 f"{fmt(r['p95_ms']):>7} | {fmt(r['p99_ms']):>7} | {r['errors']:>6} | {r['accepted_202']:>4} | "
                 f"{fmt(r['server_cpu_ms_per_req']):>10} | {fmt(r['server_cores'], '.2f'):>12} | "
+                f"{_split(r):>27} | {fmt(r.get('machine_cores_busy'), '.2f'):>13} | "
                 f"{fmt(r['mean_batch']):>10} |")
     lines.append("")
     lines.append("Targets (same run):")
