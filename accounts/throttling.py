@@ -106,7 +106,7 @@ def api_key_rate_and_usage(api_key: ApiKey) -> tuple[str, int]:
     rate = api_key.rate_limit or throttle.get_rate() or ""
     if not rate:
         return "", 0
-    allowed, duration = throttle.parse_rate(rate)
+    limit, duration = throttle.parse_rate(rate)
     key = throttle.cache_format % {"scope": throttle.scope, "ident": f"key-{api_key.pk}"}
     now = throttle.timer()
     store = _redis_cache()
@@ -118,6 +118,6 @@ def api_key_rate_and_usage(api_key: ApiKey) -> tuple[str, int]:
         pipe.time()
         arrival, (whole, micro) = pipe.execute()
         ahead = float(arrival or 0) - (whole + micro / 1_000_000)  # how far the key runs ahead of the clock
-        return rate, max(0, math.ceil(round(ahead / (duration / allowed), 6)))
+        return rate, max(0, math.ceil(round(ahead / (duration / limit), 6)))
     history = throttle.cache.get(key) or []
     return rate, sum(1 for stamp in history if stamp > now - duration)
