@@ -43,17 +43,26 @@ class Batcher:
     request runs at once and pays no batching delay.
     """
 
-    def __init__(self, predict: Callable[[list[dict[str, Any]]], list[dict[str, Any]]], *, max_batch_size: int,
-                 max_wait_ms: int):
+    def __init__(self, predict: Callable[[list[dict[str, Any]]], Any], *, max_batch_size: int,
+                 max_wait_ms: int, finish: Callable[[Any], list[dict[str, Any]]] | None = None):
         self.predict = predict
+        self.finish = finish
         self.max_batch_size = max(1, max_batch_size)
         self.max_wait = max(0, max_wait_ms) / 1000
         self._queue: queue.Queue[_Request] = queue.Queue()
         self._expected = 0
+        self._finishing_count = 0  # requests handed to the finisher: expected, but not coming to this batch
         self._lock = threading.Lock()
         self._carry: _Request | None = None
+        # Two stages (`finish` given): batch N is finished on the finisher thread while batch N+1 is collected
+        # and predicted. At most one batch waits for the finisher: the wait lets the next batch grow.
+        self._finishing: queue.Queue[tuple[list[_Request], int, Any, float] | None] = queue.Queue(maxsize=1)
         self._thread = threading.Thread(target=self._loop, daemon=True, name="inference-batcher")
         self._thread.start()
+        self._finisher: threading.Thread | None = None
+        if finish is not None:
+            self._finisher = threading.Thread(target=self._finish_loop, daemon=True, name="inference-finisher")
+            self._finisher.start()
 
     def expect(self) -> None:
         with self._lock:
@@ -67,6 +76,12 @@ class Batcher:
         """Let the thread end (its model was evicted); requests already queued are still answered."""
         self._queue.put(_STOP)
 
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the threads to end (after `stop`)."""
+        self._thread.join(timeout)
+        if self._finisher is not None:
+            self._finisher.join(timeout)
+
     def submit(self, items: list[dict[str, Any]]) -> Future[BatchResult]:
         request = _Request(items=items)
         self._queue.put(request)
@@ -78,13 +93,15 @@ class Batcher:
             first = self._carry or self._queue.get()
             self._carry = None
             if first is _STOP:
+                if self._finisher is not None:
+                    self._finishing.put(None)
                 return
             batch = [first]
             count = len(first.items)
             deadline = time.monotonic() + self.max_wait
             while count < self.max_batch_size:
                 with self._lock:
-                    more_coming = self._expected > len(batch)
+                    more_coming = self._expected - self._finishing_count > len(batch)
                 timeout = deadline - time.monotonic()
                 try:
                     nxt = self._queue.get(timeout=timeout) if more_coming and timeout > 0 else self._queue.get_nowait()
@@ -102,6 +119,11 @@ class Batcher:
         started = time.perf_counter()
         try:
             outputs = self.predict(items)
+            if self.finish is not None:
+                with self._lock:
+                    self._finishing_count += len(batch)
+                self._finishing.put((batch, count, outputs, started))
+                return
         except Exception as exc:
             if len(batch) == 1:
                 batch[0].future.set_exception(exc)
@@ -110,6 +132,29 @@ class Batcher:
             for request in batch:
                 self._run([request], len(request.items))
             return
+        self._answer(batch, count, outputs, started)
+
+    def _finish_loop(self) -> None:
+        assert self.finish is not None
+        while True:
+            staged = self._finishing.get()
+            if staged is None:
+                return
+            batch, count, state, started = staged
+            try:
+                outputs = self.finish(state)
+            except Exception as exc:  # the finish failed for the whole batch (e.g. the database went away)
+                outputs = None
+                failure = exc
+            with self._lock:
+                self._finishing_count -= len(batch)
+            if outputs is None:
+                for request in batch:
+                    request.future.set_exception(failure)
+                continue
+            self._answer(batch, count, outputs, started)
+
+    def _answer(self, batch: list[_Request], count: int, outputs: list[dict[str, Any]], started: float) -> None:
         elapsed = (time.perf_counter() - started) * 1000
         record_batch(size=count, predict_seconds=elapsed / 1000)
         position = 0

@@ -44,11 +44,11 @@ class CachedModel:
     lock: threading.Lock = field(default_factory=threading.Lock)
     runner: Batcher | None = None  # whole predictions: claim, forward pass, bulk finish (one thread per model)
 
-    def runner_for(self, make: Callable[[list[dict[str, Any]]], list[dict[str, Any]]], *, max_batch_size: int,
-                   max_wait_ms: int) -> Batcher:
+    def runner_for(self, make: Callable[[list[dict[str, Any]]], Any], *, max_batch_size: int,
+                   max_wait_ms: int, finish: Callable[[Any], list[dict[str, Any]]] | None = None) -> Batcher:
         with self.lock:
             if self.runner is None:
-                self.runner = Batcher(make, max_batch_size=max_batch_size, max_wait_ms=max_wait_ms)
+                self.runner = Batcher(make, max_batch_size=max_batch_size, max_wait_ms=max_wait_ms, finish=finish)
             return self.runner
 
 
@@ -65,6 +65,7 @@ class ModelCache:
             ) -> tuple[CachedModel, float]:
         """Answer the cached model and the milliseconds spent loading it (0 when it was warm)."""
         with self._lock:
+            self._drop_if_dead(key)
             if key in self._models:
                 self._models.move_to_end(key)
                 record_model_cache(event="hit")
@@ -92,6 +93,7 @@ class ModelCache:
     def peek(self, key: tuple) -> CachedModel | None:
         """The cached model when it is loaded already (never loads: the dispatcher thread must not block)."""
         with self._lock:
+            self._drop_if_dead(key)
             cached = self._models.get(key)
             if cached is not None:
                 self._models.move_to_end(key)
@@ -102,15 +104,45 @@ class ModelCache:
         total = sum(model.bytes for model in self._models.values())
         while total > self.budget_bytes and len(self._models) > 1:
             _key, oldest = self._models.popitem(last=False)
-            oldest.batcher.stop()
-            if oldest.runner is not None:
-                oldest.runner.stop()
+            _release(oldest)
             total -= oldest.bytes
             record_model_cache(event="eviction")
+
+    def _drop_if_dead(self, key: tuple) -> None:
+        """A model whose process died (`model_process`) is dropped, so this call loads it again."""
+        cached = self._models.get(key)
+        if cached is not None and not getattr(cached.predictor, "alive", True):
+            del self._models[key]
+            _release(cached)
+            record_model_cache(event="died")
+
+    def close(self) -> None:
+        """Stop every model (and its process): the worker is shutting down."""
+        with self._lock:
+            models, self._models = list(self._models.values()), OrderedDict()
+        for cached in models:
+            _release(cached)
 
     def keys(self) -> list[tuple]:
         with self._lock:
             return list(self._models)
+
+
+def _release(cached: CachedModel) -> None:
+    """Its batcher threads end once their queued requests are answered; its model process (if any) stops then."""
+    cached.batcher.stop()
+    if cached.runner is not None:
+        cached.runner.stop()
+    close = getattr(cached.predictor, "close", None)
+    if close is not None:
+        threading.Thread(target=_close_after, args=(cached, close), daemon=True, name="model-close").start()
+
+
+def _close_after(cached: CachedModel, close: Callable[[], None]) -> None:
+    cached.batcher.join(timeout=60)
+    if cached.runner is not None:
+        cached.runner.join(timeout=60)
+    close()
 
 
 _engine: ModelCache | None = None

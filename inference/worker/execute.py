@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import time
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +29,7 @@ from .claim import claim_batch, claim_mark_starting, prediction_claim
 from .engine import CachedModel, model_cache, worker_device
 from .finish import finish_batch, json_safe, prediction_fail, prediction_succeed
 from .loading import version_load
+from .model_process import ModelProcess
 from .streaming import run_streaming
 
 logger = logging.getLogger(__name__)
@@ -90,6 +92,15 @@ def prediction_execute(*, prediction_id: str, worker: str = "", version_id: int 
 
 
 def _batch_runner(version: AppVersion, cached: CachedModel, *, worker: str, device: str) -> Batcher:
+    """The model's runner. With the model in a process of its own, in two stages: batch N is finished (its
+    transaction) on a second thread while batch N+1 is claimed and runs in the model process; with the model
+    in this process the finish would take the GIL from its forward pass, so one thread does both."""
+    if isinstance(cached.predictor, ModelProcess):
+        return cached.runner_for(
+            lambda items: prediction_batch_start(version=version, predictor=cached.predictor, items=items,
+                                                 worker=worker, device=device),
+            finish=prediction_batch_finish, max_batch_size=version.max_batch_size,
+            max_wait_ms=version.max_wait_ms)
     return cached.runner_for(
         lambda items: prediction_batch_run(version=version, predictor=cached.predictor, items=items,
                                            worker=worker, device=device),
@@ -133,9 +144,39 @@ def _submit_until_the_database_answers(runner: Any, prediction_id: str, load_ms:
             time.sleep(1)
 
 
+@dataclass
+class StartedBatch:
+    """A batch claimed and run, not yet finished (`prediction_batch_finish` stores it in one transaction)."""
+
+    ids: list[str]
+    claimed: list[Prediction]
+    results: dict[str, list[dict[str, Any]]]
+    errors: dict[str, str]
+    batch_size: int
+    predict_ms: float
+    load_ms: dict[str, float]
+    request_ids: dict[str, str]
+
+
 def prediction_batch_run(*, version: AppVersion, predictor: Any, items: list[dict[str, Any]], worker: str,
                          device: str) -> list[dict[str, Any]]:
     """Run a batch of predictions of one version end to end (see `prediction_execute`). One entry per item."""
+    return prediction_batch_finish(prediction_batch_start(version=version, predictor=predictor, items=items,
+                                                          worker=worker, device=device))
+
+
+def prediction_batch_finish(started: StartedBatch) -> list[dict[str, Any]]:
+    """Store a started batch's outputs and settle it, in one transaction (`finish.finish_batch`)."""
+    if not connection.in_atomic_block:
+        close_old_connections()  # the finisher thread lives long: drop a connection that expired or broke
+    finish_batch(started.claimed, results=started.results, errors=started.errors, batch_size=started.batch_size,
+                 predict_ms=started.predict_ms, load_ms=started.load_ms, request_ids=started.request_ids)
+    return [{"id": i} for i in started.ids]
+
+
+def prediction_batch_start(*, version: AppVersion, predictor: Any, items: list[dict[str, Any]], worker: str,
+                           device: str) -> StartedBatch:
+    """Claim a batch (one UPDATE ... RETURNING) and run its forward pass; a bad input fails only its own."""
     if not connection.in_atomic_block:
         close_old_connections()  # the runner thread lives long: drop a connection that expired or broke
     ids = [item["id"] for item in items]
@@ -171,9 +212,8 @@ def prediction_batch_run(*, version: AppVersion, predictor: Any, items: list[dic
                     errors[str(prediction.pk)] = _("The model failed: %(error)s") % {
                         "error": f"{type(exc).__name__}: {exc}"[:1000]}
         predict_ms = (time.perf_counter() - started) * 1000
-    finish_batch(claimed, results=results, errors=errors, batch_size=batch_size, predict_ms=predict_ms,
-                 load_ms=load_ms, request_ids=request_ids)
-    return [{"id": i} for i in ids]
+    return StartedBatch(ids=ids, claimed=claimed, results=results, errors=errors, batch_size=batch_size,
+                        predict_ms=predict_ms, load_ms=load_ms, request_ids=request_ids)
 
 
 def _prediction_execute_single(*, prediction_id: str, worker: str = "") -> Prediction | None:

@@ -26,9 +26,16 @@ def version_local_path(version: AppVersion) -> Path:
 
 
 def version_load(version: AppVersion, *, device: str = "cpu") -> Predictor:
-    """Load a version's model with every guard on. Raises ArtifactRefused or runtimes.ModelRefused."""
+    """Load a version's model with every guard on, in a model process of its own where it can be (see
+    `model_process`). Raises ArtifactRefused or runtimes.ModelRefused."""
     from ..runtimes import load
+    from .model_process import ModelProcess, model_process_wanted
 
     path = version_local_path(version)
-    return load(str(path), framework=version.framework, task=version.task, device=device,
-                labels=(version.model_card or {}).get("labels"))
+    labels = (version.model_card or {}).get("labels")
+    if model_process_wanted(task=version.task):
+        from .batching import inference_threads
+
+        return ModelProcess(path=str(path), framework=version.framework, task=version.task, device=device,
+                            labels=labels, threads=inference_threads())
+    return load(str(path), framework=version.framework, task=version.task, device=device, labels=labels)
