@@ -116,12 +116,15 @@ def wait_slot_take(*, user_id: int, kind: str) -> str:
 
     cap = settings.MAX_WAITS_PER_USER if kind == "wait" else settings.MAX_STREAMS_PER_USER
     key = f"mm:open-{kind}s:{user_id}"
-    cache.add(key, 0, timeout=SLOT_TTL_SECONDS)
     try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=SLOT_TTL_SECONDS)
-        count = 1
+        count = cache.incr(key)  # one round trip while the user's counter exists (it outlives each wait)
+    except ValueError:  # the first wait or stream of this user in a while
+        cache.add(key, 0, timeout=SLOT_TTL_SECONDS)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=SLOT_TTL_SECONDS)
+            count = 1
     if count > cap:
         wait_slot_release(key)
         message = (_("Too many waiting requests open at once (at most %(n)d); poll instead or try again shortly.")

@@ -1,6 +1,6 @@
 """Tell waiting web requests that a prediction finished, without polling the database.
 
-With a Redis broker the worker pushes to a per-prediction list and `Prefer: wait` blocks on it (BLPOP);
+With a Redis broker the worker pushes to a per-prediction list and `Prefer: wait` blocks on it (BLMOVE);
 with any other broker `wait_done` answers None and the caller polls the database instead.
 """
 import logging
@@ -74,14 +74,12 @@ def wait_done(prediction_id, seconds: float) -> bool | None:
     client = _redis()
     if client is None:
         return None
+    key = _key(prediction_id)
     try:
-        answer = client.blpop([_key(prediction_id)], timeout=max(seconds, 0.001))
+        # BLMOVE from the list to itself: wakes on the worker's push and leaves the mark in place for any other
+        # waiter of the same prediction, in one round trip (BLPOP and a push back were two). Redis >= 6.2.
+        answer = client.blmove(key, key, max(seconds, 0.001), src="RIGHT", dest="LEFT")
     except Exception:
         logger.warning("could not wait on %s", prediction_id, exc_info=True)
         return None
-    if answer is not None:  # leave it for any other waiter (the same prediction twice): one round trip
-        pipe = client.pipeline(transaction=False)
-        pipe.lpush(_key(prediction_id), 1)
-        pipe.expire(_key(prediction_id), TTL_SECONDS)
-        pipe.execute()
     return answer is not None

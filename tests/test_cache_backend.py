@@ -14,3 +14,30 @@ def test_the_redis_cache_reuses_its_client_and_still_works():
     assert cache._cache.get_client("cache-backend-test", write=True) is first
     cache.delete_many(["cache-backend-test", "cache-backend-counter"])
     assert cache.get("cache-backend-test") is None
+
+
+def test_incr_and_decr_take_one_round_trip_and_keep_djangos_contract(monkeypatch):
+    import pytest
+
+    cache = caches["default"]
+    cache.delete("cache-incr-test")
+    with pytest.raises(ValueError):
+        cache.incr("cache-incr-test")  # missing: ValueError, and nothing is created
+    assert cache.get("cache-incr-test") is None
+    cache.add("cache-incr-test", 4, 30)
+    assert cache.incr("cache-incr-test") == 5  # the script is loaded into Redis once, here
+    client = cache._cache.get_client("cache-incr-test", write=True)
+    sent = []
+    original = type(client).execute_command
+
+    def counting(self, *args, **options):
+        sent.append(args[0])
+        return original(self, *args, **options)
+
+    monkeypatch.setattr(type(client), "execute_command", counting)
+    assert cache.incr("cache-incr-test", 3) == 8
+    assert cache.decr("cache-incr-test") == 7
+    assert sent == ["EVALSHA", "EVALSHA"]
+    monkeypatch.undo()
+    assert cache.get("cache-incr-test") == 7 and 0 < client.ttl(cache.make_and_validate_key("cache-incr-test")) <= 30
+    cache.delete("cache-incr-test")

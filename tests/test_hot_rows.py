@@ -105,3 +105,74 @@ def test_the_per_call_reads_work_on_this_database():
                                        price=Decimal("0.01"), status=ChargeStatus.HELD)
         Charge.objects.filter(pk=charge.pk).update(created_at=now - dt.timedelta(seconds=age))
     assert app_demand(app=app, now=now) == 2  # the one outside the window is not counted
+
+
+def test_insert_rows_writes_what_save_writes_in_one_statement():
+    """A Charge (auto id left to the database) and a Prediction (encrypted input, JSON, Decimals, auto_now_add)
+    through one INSERT read back equal to twins saved by the ORM."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from billing.models import Charge
+    from config.hot_rows import insert_rows
+
+    version = AppVersionFactory(status="ready")
+    user = UserFactory()
+
+    def pair(tag: str):
+        prediction = Prediction(app=version.app, version=version, user=user, input={"text": f"private {tag}"},
+                                price=Decimal("0.012345"), webhook_events_filter=["completed"], metrics={"a": 1})
+        charge = Charge(subject=f"prediction:{prediction.pk}", user=user, app=version.app, price=Decimal("0.012345"),
+                        hardware="cpu")
+        return charge, prediction
+
+    charge, prediction = pair("one")
+    with CaptureQueriesContext(connection) as context:
+        insert_rows([charge, prediction])
+    assert len(context.captured_queries) == 1 and context.captured_queries[0]["sql"].startswith("WITH")
+    assert not prediction._state.adding and charge.created_at and prediction.created_at
+    twin_charge, twin = pair("two")
+    twin_charge.save(force_insert=True)
+    twin.save(force_insert=True)
+
+    def fields(instance, skip):
+        return {k: v for k, v in _fields(instance).items() if k not in skip}
+
+    skip = {"id", "subject", "input", "created_at"}
+    stored = Prediction.objects.get(pk=prediction.pk)
+    assert fields(stored, skip) == fields(Prediction.objects.get(pk=twin.pk), skip)
+    assert stored.input == {"text": "private one"} and stored.created_at == prediction.created_at
+    stored_charge = Charge.objects.get(subject=charge.subject)
+    assert fields(stored_charge, skip) == fields(Charge.objects.get(subject=twin_charge.subject), skip)
+
+
+def test_insert_rows_writes_all_or_none():
+    """The second row fails (its primary key exists): the first one is not written either."""
+    from django.db import IntegrityError, transaction
+
+    from billing.models import Charge
+    from config.hot_rows import insert_rows
+
+    version = AppVersionFactory(status="ready")
+    user = UserFactory()
+    taken = Prediction.objects.create(app=version.app, version=version, user=user, input={})
+    clash = Prediction(id=taken.pk, app=version.app, version=version, user=user, input={})
+    charge = Charge(subject="prediction:clash", user=user, app=version.app, price=Decimal("0"))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_rows([charge, clash])
+    assert not Charge.objects.filter(subject="prediction:clash").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_transaction_begun_tells_whether_a_statement_ran():
+    from django.db import transaction
+
+    from config.hot_rows import transaction_begun
+
+    UserFactory()  # a connection exists
+    assert not transaction_begun()
+    with transaction.atomic():
+        assert not transaction_begun()  # nothing sent yet: BEGIN waits for the first statement
+        Prediction.objects.exists()
+        assert transaction_begun()
+    assert not transaction_begun()

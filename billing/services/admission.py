@@ -49,6 +49,9 @@ CHARGE_CLOSE_FIELDS = ["status", "settled_at", "compute_seconds", "hardware", "c
 class Admission:
     price: Decimal
     currency: str
+    # With `defer_write=True`: the Charge row that the caller writes together with its own row, in the same
+    # transaction or statement (config.hot_rows.insert_rows).
+    unwritten: tuple[Charge, ...] = ()
 
 
 # --- The price a call is admitted at ---------------------------------------------------------------------
@@ -152,12 +155,13 @@ def _hold(*, user: User, price: Decimal) -> Decimal | None:
 
 @transaction.atomic(savepoint=False)
 def charge_admit(*, subject: str, user: User, app: App | None, price: Decimal, api_key: ApiKey | None = None,
-                 free_tier: bool = False, hardware: str = "", fresh: bool = False) -> Charge:
+                 free_tier: bool = False, hardware: str = "", fresh: bool = False, defer_write: bool = False) -> Charge:
     """Hold `price` on the user's wallet and record the Charge, or raise 402 (rolling the caller back).
 
     A paid call is one conditional UPDATE of the wallet plus the Charge INSERT; budgets and key caps,
     when set, are checked under the row lock that UPDATE took. `fresh` skips the look-up for an
-    existing charge (the subject was just made, e.g. a new prediction id).
+    existing charge (the subject was just made, e.g. a new prediction id). `defer_write` answers the Charge
+    unsaved, for the caller to write with its own row, unless spend alerts must count it now.
     """
     if not fresh:
         existing = Charge.objects.filter(subject=subject).first()
@@ -174,20 +178,25 @@ def charge_admit(*, subject: str, user: User, app: App | None, price: Decimal, a
         monthly_budget = _hold(user=user, price=price)
         if monthly_budget is not None or capped:
             _check_caps(monthly_budget=monthly_budget, user=user, api_key=api_key, price=price)
-    charge = Charge.objects.create(subject=subject, user=user, app=app, api_key=api_key, price=price,
-                                   free_tier=free_tier, hardware=hardware, org_id=org_id)
-    if price > 0 and (monthly_budget is not None or capped):
+    charge = Charge(subject=subject, user=user, app=app, api_key=api_key, price=price, free_tier=free_tier,
+                    hardware=hardware, org_id=org_id)
+    alerts = price > 0 and (monthly_budget is not None or capped)
+    if not defer_write or alerts:  # the alerts sum this month's charges, this one included
+        charge.save(force_insert=True)
+    if alerts:
         spend_alerts(monthly_budget=monthly_budget, user=user, api_key=api_key, price=price)
     return charge
 
 
 @transaction.atomic(savepoint=False)
 def prediction_admit(*, prediction: BillablePrediction, quote_id: str | None = None, max_price: object = None,
-                     fresh: bool = False, review_run: bool = False) -> Admission:
+                     fresh: bool = False, review_run: bool = False, defer_write: bool = False) -> Admission:
     """Fix the prediction's price and hold it. Raises config.errors.PaymentRequired (402) to refuse.
 
     `fresh=True` says the prediction row is being created in this transaction (no charge can exist yet).
     `review_run=True` (a moderator's test run from the admin) admits it at price 0: no hold is taken.
+    `defer_write=True` (with `fresh`): the Charge comes back in `Admission.unwritten`, for the caller to write
+    with the prediction in one statement; a free call then needs no transaction at all.
     """
     subject = f"prediction:{prediction.pk}"
     if not fresh:
@@ -197,10 +206,11 @@ def prediction_admit(*, prediction: BillablePrediction, quote_id: str | None = N
     user, app = prediction.user, prediction.app
     price, free_tier = _admission_price(user=user, app=app, quote_id=quote_id, max_price=max_price,
                                         now=timezone.now(), prediction=prediction, review_run=review_run)
-    charge = charge_admit(subject=subject, user=user, app=app, price=price, free_tier=free_tier,
-                          api_key=prediction.api_key if prediction.api_key_id else None,
-                          hardware=prediction.hardware or "", fresh=True)
-    return Admission(price=charge.price, currency=pricing.currency())
+    api_key = prediction.api_key if prediction.api_key_id else None
+    charge = charge_admit(subject=subject, user=user, app=app, price=price, free_tier=free_tier, api_key=api_key,
+                          hardware=prediction.hardware or "", fresh=True, defer_write=defer_write and fresh)
+    return Admission(price=charge.price, currency=pricing.currency(),
+                     unwritten=(charge,) if charge._state.adding else ())
 
 
 @transaction.atomic

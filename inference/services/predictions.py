@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from accounts.models import ApiKey, User
 from billing import contract as billing
 from config.errors import InvalidInput, PermissionDenied, Unavailable
-from config.hot_rows import RowShape
+from config.hot_rows import RowShape, insert_rows, transaction_begun
 from config.metrics import record_prediction_created
 from config.observability import current_request_id
 from marketplace.models import App, AppStatus, AppVersion, Hardware, VersionStatus
@@ -80,9 +80,9 @@ def prediction_create(
     held for review or in review included, without the app in their library and at no charge.
 
     `app_version` is the ready version already picked by `selectors.prediction_target` (which also tells
-    whether the caller has the app): the whole web side is then auth, that one read, and one transaction
-    of 2 statements for a free call (Charge and Prediction INSERTs) or 3-4 for a paid one (demand count,
-    the conditional hold UPDATE, the INSERTs).
+    whether the caller has the app): the whole web side is then auth, that one read, and ONE statement for a
+    free call (the Charge and Prediction INSERTs together, `config.hot_rows.insert_rows`, no transaction), or
+    one transaction of 2-3 for a paid one (demand count, the conditional hold UPDATE, the INSERTs).
     """
     if idempotency_key:
         existing = Prediction.objects.filter(user=user, idempotency_key=idempotency_key).first()
@@ -116,18 +116,28 @@ def prediction_create(
                 idempotency_key=idempotency_key or "", hardware="gpu" if queue == "inference-gpu" else "cpu",
                 currency=settings.CURRENCY, store=store,
             )
-            # Admitted in the same transaction, just before the row is written (its id exists already), so the
-            # price goes in with the INSERT; a PaymentRequired rolls everything back and nothing is queued.
+            # Admitted just before the row is written (its id exists already), so the price goes in with the
+            # INSERT; a PaymentRequired rolls everything back and nothing is queued.
             admission = billing.prediction_admit(prediction=prediction, quote_id=quote_id, max_price=max_price,
-                                                 fresh=True, review_run=review_run)
+                                                 fresh=True, review_run=review_run, defer_write=True)
             prediction.price = admission.price
             prediction.currency = admission.currency
-            prediction.save(force_insert=True)
             prediction_id = str(prediction.pk)
             limits = (app_version.soft_time_limit, app_version.time_limit)
             notify_start = bool(webhook) and "start" in events
             route = {"version_id": app_version.pk, "stream": bool(stream)}
             paid = bool(admission.price)
+            rows = [*admission.unwritten, prediction]
+            # A hold, a free-tier lock, a quote used: the rows belong to the transaction the admission began.
+            admitted_in_transaction = transaction_begun()
+            if admitted_in_transaction:
+                insert_rows(rows)
+                transaction.on_commit(lambda: _enqueue_prediction(prediction_id, queue, limits, notify_start, route,
+                                                                  paid))
+        if not admitted_in_transaction:
+            # The admission ran no statement (a free app): the Charge and the Prediction go in with one statement,
+            # atomic on its own (no BEGIN/COMMIT round trips); the enqueue follows it (or the caller's commit).
+            insert_rows(rows)
             transaction.on_commit(lambda: _enqueue_prediction(prediction_id, queue, limits, notify_start, route, paid))
     except IntegrityError:
         if idempotency_key:

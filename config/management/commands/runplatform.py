@@ -77,7 +77,8 @@ class Command(BaseCommand):
             # Inference (one worker per GPU, else one CPU worker on a threads pool so that concurrent
             # predictions meet in the version's batch runner), plus webhooks and housekeeping on the CPU worker.
             "inference": [*manage, "inference_worker", "--extra-queues", "default,webhooks",
-                          "--concurrency", str(max(concurrency, 16 if not production else 8 * cpus))],
+                          "--concurrency", str(settings.INFERENCE_WORKER_CONCURRENCY
+                                                or max(concurrency, 16 if not production else 8 * cpus))],
             # Training gets a fresh process per job, so every job gives all its memory back.
             "training": [*celery, "worker", "-Q", "training", "-c", "1", "--max-tasks-per-child", "1",
                          "-l", "INFO", "-n", "training@%h"],
@@ -85,8 +86,8 @@ class Command(BaseCommand):
             "beat": [*celery, "beat", "-l", "INFO"],
             # A production WSGI server; threads so that `Prefer: wait` callers do not block each other.
             "web": [sys.executable, "-m", "gunicorn", "config.wsgi", "-k", "gthread", "-w", str(workers),
-                    "--threads", "16", "-b", addr, "--access-logfile", "-" if settings.DEBUG else "/dev/null",
-                    "--graceful-timeout", "20"],
+                    "--threads", str(settings.WEB_THREADS), "-b", addr,
+                    "--access-logfile", "-" if settings.DEBUG else "/dev/null", "--graceful-timeout", "20"],
         }
         procs = {
             name: subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, start_new_session=True)
