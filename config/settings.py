@@ -318,9 +318,9 @@ MODEL_DIR: str = env.str("MODEL_DIR", default=str(VAR_DIR("models")))
 MODEL_CACHE_MAX_BYTES: int = env.int("MODEL_CACHE_MAX_BYTES", default=20 * 1024**3)
 MODEL_CACHE_BYTES: int = env.int("MODEL_CACHE_BYTES", default=4 * 1024**3)
 INFERENCE_TORCH_THREADS: int = env.int("INFERENCE_TORCH_THREADS", default=0)
-# runplatform: gunicorn threads per web process (a `Prefer: wait` caller holds one while it waits: with 16, 32
-# clients over 2 processes queued for threads) and the inference worker's concurrency (0: sized for the CPUs).
-WEB_THREADS: int = env.int("WEB_THREADS", default=64)
+# runplatform: gunicorn threads per web process (0: 64 on PostgreSQL, 16 on SQLite) and the inference worker's
+# concurrency (0: sized for the CPUs).
+WEB_THREADS: int = env.int("WEB_THREADS", default=0)
 INFERENCE_WORKER_CONCURRENCY: int = env.int("INFERENCE_WORKER_CONCURRENCY", default=0)
 # Each model in a process of its own, its forward pass clear of the worker's GIL (inference/worker/model_process.py).
 INFERENCE_MODEL_PROCESS: bool = env.bool("INFERENCE_MODEL_PROCESS", default=False)

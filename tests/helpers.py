@@ -29,3 +29,16 @@ def wait_until(condition, timeout: float = 180.0, every: float = 0.02):
             return found
         time.sleep(every)
     raise AssertionError("timed out")
+
+
+def redis_commands_sent(client, monkeypatch) -> list[str]:
+    """The names of the commands a redis-py client sends from now on (the test's monkeypatch undoes it)."""
+    sent: list[str] = []
+    original = type(client).execute_command
+
+    def counting(self, *args, **options):
+        sent.append(args[0])
+        return original(self, *args, **options)
+
+    monkeypatch.setattr(type(client), "execute_command", counting)
+    return sent

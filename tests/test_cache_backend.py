@@ -19,6 +19,8 @@ def test_the_redis_cache_reuses_its_client_and_still_works():
 def test_incr_and_decr_take_one_round_trip_and_keep_djangos_contract(monkeypatch):
     import pytest
 
+    from tests.helpers import redis_commands_sent
+
     cache = caches["default"]
     cache.delete("cache-incr-test")
     with pytest.raises(ValueError):
@@ -27,14 +29,7 @@ def test_incr_and_decr_take_one_round_trip_and_keep_djangos_contract(monkeypatch
     cache.add("cache-incr-test", 4, 30)
     assert cache.incr("cache-incr-test") == 5  # the script is loaded into Redis once, here
     client = cache._cache.get_client("cache-incr-test", write=True)
-    sent = []
-    original = type(client).execute_command
-
-    def counting(self, *args, **options):
-        sent.append(args[0])
-        return original(self, *args, **options)
-
-    monkeypatch.setattr(type(client), "execute_command", counting)
+    sent = redis_commands_sent(client, monkeypatch)
     assert cache.incr("cache-incr-test", 3) == 8
     assert cache.decr("cache-incr-test") == 7
     assert sent == ["EVALSHA", "EVALSHA"]

@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from inference.notify import _redis, notify_done, notify_done_many, wait_done
+from tests.helpers import redis_commands_sent
 
 
 @pytest.fixture
@@ -52,13 +53,6 @@ def test_an_unfinished_prediction_times_out(client):
 def test_one_round_trip_per_wait(client, monkeypatch):
     prediction_id = uuid.uuid4()
     notify_done(prediction_id)
-    sent = []
-    original = type(client).execute_command
-
-    def counting(self, *args, **options):
-        sent.append(args[0])
-        return original(self, *args, **options)
-
-    monkeypatch.setattr(type(client), "execute_command", counting)
+    sent = redis_commands_sent(client, monkeypatch)
     assert wait_done(prediction_id, 1) is True
     assert sent == ["BLMOVE"]

@@ -69,7 +69,10 @@ class Command(BaseCommand):
             else:
                 self.stdout.write(self.style.WARNING(
                     "No redis-server here: falling back to the filesystem broker (polling; slower)."))
-        # SQLite has one writer at a time: a couple of web processes are plenty; PostgreSQL gets one per core.
+        # SQLite has one writer at a time: a couple of web processes, 16 threads each, are plenty (64 made the
+        # embedded default ~13 % slower: bench/serve.py (e), README run 8); PostgreSQL gets one process per core
+        # and 64 threads each (a `Prefer: wait` caller holds a thread while it waits).
+        sqlite = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
         workers = web_workers or (max(2, cpus) if production else 2)
         manage = [sys.executable, "manage.py"]
         celery = [sys.executable, "-m", "celery", "-A", "config"]
@@ -86,7 +89,7 @@ class Command(BaseCommand):
             "beat": [*celery, "beat", "-l", "INFO"],
             # A production WSGI server; threads so that `Prefer: wait` callers do not block each other.
             "web": [sys.executable, "-m", "gunicorn", "config.wsgi", "-k", "gthread", "-w", str(workers),
-                    "--threads", str(settings.WEB_THREADS), "-b", addr,
+                    "--threads", str(settings.WEB_THREADS or (16 if sqlite else 64)), "-b", addr,
                     "--access-logfile", "-" if settings.DEBUG else "/dev/null", "--graceful-timeout", "20"],
         }
         procs = {
