@@ -15,6 +15,7 @@ from marketplace.models import AppVersion, VersionStatus
 
 from .. import schemas
 from ..artifacts import ArtifactRefused
+from .finish import json_safe
 from .loading import version_local_path
 from .sandbox import TryResult, model_try
 
@@ -58,7 +59,8 @@ def version_validate(*, version_id: int, device: str = "cpu") -> AppVersion | No
             "parameters": tried.parameters, "labels": tried.labels, "device": device,
         }
         card = dict(version.model_card or {})
-        card.update({"example_input": _shorten(example), "example_output": _shorten(example_output)})
+        # A small generator can emit NUL characters, which PostgreSQL's JSON cannot hold.
+        card.update({"example_input": _shorten(example), "example_output": json_safe(_shorten(example_output))})
         version.model_card = card
         version.save()
     return version
