@@ -128,17 +128,20 @@ def prediction_create(
             route = {"version_id": app_version.pk, "stream": bool(stream)}
             paid = bool(admission.price)
             rows = [*admission.unwritten, prediction]
-            # A hold, a free-tier lock, a quote used: the rows belong to the transaction the admission began.
-            admitted_in_transaction = transaction_begun()
-            if admitted_in_transaction:
+
+            def write_and_enqueue() -> None:
                 insert_rows(rows)
                 transaction.on_commit(lambda: _enqueue_prediction(prediction_id, queue, limits, notify_start, route,
                                                                   paid))
+
+            # A hold, a free-tier lock, a quote used: the rows belong to the transaction the admission began.
+            admitted_in_transaction = transaction_begun()
+            if admitted_in_transaction:
+                write_and_enqueue()
         if not admitted_in_transaction:
             # The admission ran no statement (a free app): the Charge and the Prediction go in with one statement,
             # atomic on its own (no BEGIN/COMMIT round trips); the enqueue follows it (or the caller's commit).
-            insert_rows(rows)
-            transaction.on_commit(lambda: _enqueue_prediction(prediction_id, queue, limits, notify_start, route, paid))
+            write_and_enqueue()
     except IntegrityError:
         if idempotency_key:
             return Prediction.objects.get(user=user, idempotency_key=idempotency_key), False
