@@ -178,7 +178,7 @@ def _enqueue_prediction(prediction_id: str, queue: str, limits: tuple[int, int],
 
 
 def prediction_requeue(*, prediction: Prediction) -> None:
-    """Send a queued prediction's run task (or Redis dispatch message) again (it was lost); a duplicate is harmless."""
+    """Send a live prediction's run task (or Redis dispatch message) again (it was lost); a duplicate is harmless."""
     queue = "inference-gpu" if prediction.hardware == "gpu" else "inference-cpu"
     version = prediction.version
     limits = (version.soft_time_limit, version.time_limit)

@@ -74,3 +74,29 @@ def test_only_predictions_queued_too_long_are_resent_once_per_window(settings):
     finally:
         _purge("inference-cpu")
     assert fresh.status == "queued"
+
+
+def test_claimed_predictions_past_their_time_limit_are_resent_once_per_window(settings):
+    """A claimed row nobody will finish (its message acknowledged, its holder gone) is run again; one still
+    inside its version's limit plus the grace is left to the worker running it."""
+    settings.PREDICTION_REQUEUE_AFTER_SECONDS = 30
+    app = PaidAppFactory()
+    version = AppVersionFactory(app=app, status="ready", soft_time_limit=60)
+    user = UserFactory()
+    now = timezone.now()
+    orphaned = Prediction.objects.create(app=app, version=version, user=user, input={"text": "orphaned"},
+                                         status="processing", started_at=now - timedelta(seconds=91), attempts=1)
+    loading = Prediction.objects.create(app=app, version=version, user=user, input={"text": "cold model"},
+                                        status="starting", started_at=now - timedelta(seconds=95), attempts=1)
+    running = Prediction.objects.create(app=app, version=version, user=user, input={"text": "within its limit"},
+                                        status="processing", started_at=now - timedelta(seconds=80), attempts=1)
+    Prediction.objects.filter(pk__in=[orphaned.pk, loading.pk, running.pk]).update(
+        created_at=now - timedelta(minutes=5))
+    _purge("inference-cpu")
+    try:
+        assert predictions_requeue_lost(now=now) == 2
+        assert _queue_length("inference-cpu") == 2  # the two past 60 + 30 s; the one at 80 s is left alone
+        assert predictions_requeue_lost(now=now + timedelta(seconds=60)) == 1  # `running` is now past it too
+        assert predictions_requeue_lost(now=now + timedelta(seconds=80)) == 0  # each once per limit + grace
+    finally:
+        _purge("inference-cpu")

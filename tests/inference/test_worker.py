@@ -83,3 +83,27 @@ def test_a_worker_killed_mid_prediction_still_completes_it_exactly_once(celery_w
     time.sleep(2)  # a duplicate run would show up here
     assert App.objects.get(pk=published_app.pk).runs_count == 1
     assert Prediction.objects.get(pk=created["id"]).completed_at == done.completed_at
+
+
+def test_a_claimed_prediction_nobody_finishes_is_run_again_by_a_live_worker(celery_worker_factory, published_app,
+                                                                           runner, tiny_models, monkeypatch):
+    """The state a worker leaves when it acknowledged a message but could not record the outcome (the database
+    away): the row claimed, no message anywhere. The workers' requeue loop runs it again, once."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    version = ready_version(published_app, tiny_models["classifier"], task="text-classification")
+    AppVersion.objects.filter(pk=version.pk).update(soft_time_limit=2)
+    orphan = Prediction.objects.create(app=published_app, version=version, user=runner, input={"text": "rose"},
+                                       status="processing", worker="gone-host pid=1", attempts=1,
+                                       started_at=timezone.now() - timedelta(seconds=30))
+    monkeypatch.setenv("PREDICTION_REQUEUE_AFTER_SECONDS", "2")
+    celery_worker_factory(queues="inference-cpu", concurrency=2, pool="threads")
+    done = _wait(lambda: Prediction.objects.filter(pk=orphan.pk, status__in=["succeeded", "failed"]).first(),
+                 timeout=120)
+    assert done.status == PredictionStatus.SUCCEEDED, done.error
+    assert done.attempts == 2 and "Restarted" in done.logs and "gone-host" not in done.worker
+    assert done.output["labels"][0]["label"] in {"negative", "positive"}
+    time.sleep(3)  # re-sent once per limit + grace: no second run
+    assert Prediction.objects.get(pk=orphan.pk).attempts == 2

@@ -398,6 +398,8 @@ def test_five_hosts_survive_worker_loss_and_scale_out():
 
         try:
             report = _wait(finished, 420, "every prediction to finish")
+        except AssertionError as exc:  # say which rows hang, and where they were, not just that some did
+            raise AssertionError(f"{exc}: {json.dumps(last, default=str)[:4000]}") from None
         finally:
             figures["drain_seconds"] = round(time.monotonic() - drain_started, 1)
             figures["last_report"] = last
