@@ -3,6 +3,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
@@ -96,6 +97,12 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
 
     elif isinstance(exc, exceptions.UnsupportedMediaType):
         exc = _unsupported_media_type(exc, context)
+    elif isinstance(exc, OperationalError):
+        # The database refused or dropped the connection (too many clients, the pool's wait ran out, a restart):
+        # a clear "try again", not a 500. A create is one statement or one transaction, and a retry with the
+        # same Idempotency-Key answers the prediction if it was made before the connection went.
+        exc = ApiError(_("The service is busy; try again in a moment."), code="unavailable", status_code=503,
+                       headers={"Retry-After": "1"})
 
     response = drf_exception_handler(exc, context)
     if response is None:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .crypto import derive_key as _derive_prediction_key
 from .crypto import parse_keys as _parse_prediction_keys
+from .database import postgres_options
 from .env import BASE_DIR, env, require_in_production
 
 VAR_DIR = env.path("MODELMARKET_VAR_DIR", default=str(BASE_DIR / "var"))
@@ -106,18 +107,9 @@ if env.str("MODELMARKET_DB_NAME_OVERRIDE", default=""):
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    # A host whose link to the database dies must notice within seconds, not after the kernel's ~15 minute
-    # retransmission limit: a worker's heartbeat (and its claims) would hang on the dead socket meanwhile.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({
-        "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=10),
-        "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
-        "tcp_user_timeout": env.int("DB_TCP_USER_TIMEOUT_MS", default=30000),
-    })
-    # Server-side parameters: psycopg prepares a statement after 5 runs, so PostgreSQL stops re-planning the few
-    # statements of every call (a prediction create: 3.0 -> 1.5 ms of its CPU). Turn off behind a PgBouncer in
-    # transaction mode without max_prepared_statements.
-    if env.bool("DB_PREPARED_STATEMENTS", default=True):
-        DATABASES["default"]["OPTIONS"].update({"server_side_binding": True, "prepare_threshold": 5})
+    DATABASES["default"].setdefault("OPTIONS", {}).update(postgres_options())
+    if "pool" in DATABASES["default"]["OPTIONS"]:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections (Django requires 0 with it)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the web process read while the worker writes; a busy timeout avoids spurious locks.
     DATABASES["default"]["OPTIONS"] = {

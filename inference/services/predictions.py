@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, User
 from billing import contract as billing
+from config.database import connection_give_back
 from config.errors import InvalidInput, PermissionDenied, Unavailable
 from config.hot_rows import RowShape, insert_rows, transaction_begun
 from config.metrics import record_prediction_created
@@ -194,6 +195,7 @@ def prediction_wait(*, prediction: Prediction, seconds: float) -> Prediction:
     """
     from ..notify import wait_done
 
+    connection_give_back()  # with a pool, a waiting caller holds no database connection
     if wait_done(prediction.pk, seconds) is not None:
         _PREDICTION_ROW.refresh(prediction)  # refresh_from_db() without building a queryset (config.hot_rows)
         return prediction

@@ -92,8 +92,12 @@ class Command(BaseCommand):
                     "--threads", str(settings.WEB_THREADS or (16 if sqlite else 64)), "-b", addr,
                     "--access-logfile", "-" if settings.DEBUG else "/dev/null", "--graceful-timeout", "20"],
         }
+        # The web processes on PostgreSQL take their connections from a pool (config.database): 64 threads each
+        # must not mean 64 connections each.
+        web_env = env if sqlite else {"DB_POOL_MAX_SIZE": "16", **env}
         procs = {
-            name: subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, start_new_session=True)
+            name: subprocess.Popen(command, cwd=settings.BASE_DIR, env=web_env if name == "web" else env,
+                                   start_new_session=True)
             for name, command in commands.items()
         }
         if redis_proc is not None:
