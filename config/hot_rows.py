@@ -88,40 +88,73 @@ def fetch_one(sql: str, params: Sequence[Any], *, using: str = DEFAULT_DB_ALIAS)
         return cursor.fetchone()
 
 
-def bulk_update_rows(objs: Sequence[models.Model], fields: Sequence[str], *, using: str = DEFAULT_DB_ALIAS) -> None:
-    """`bulk_update(objs, fields)` as ONE `UPDATE … FROM (VALUES …)` on PostgreSQL.
+def fetch_all(sql: str, params: Sequence[Any], *, using: str = DEFAULT_DB_ALIAS) -> list[tuple[Any, ...]]:
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def bulk_update_rows(objs: Sequence[models.Model], fields: Sequence[str], *, using: str = DEFAULT_DB_ALIAS,
+                     only_if_in: tuple[str, Sequence[Any]] | None = None) -> set[Any]:
+    """`bulk_update(objs, fields)` as ONE `UPDATE … FROM (VALUES …)` on PostgreSQL; answers the pks written.
 
     Django's bulk_update builds a `CASE WHEN pk = … THEN …` expression per field and row and resolves each one:
     in the worker's batch runner (the one thread a model's batches go through) that cost more CPU than the
     model's forward pass (py-spy, README "Serving"). Values go through each field's `get_db_prep_save`, as
     bulk_update's do; other databases keep bulk_update.
+
+    `only_if_in=(field, values)` writes only the rows whose `field` is still one of `values`, checked under the
+    UPDATE's own row locks (a row a concurrent transaction changes is checked again once that one commits), so
+    "lock the rows still live, then write them" is one statement instead of two.
     """
     if not objs:
-        return
+        return set()
     model = type(objs[0])
     connection = connections[using]
     if connection.vendor != "postgresql":
-        model._default_manager.using(using).bulk_update(objs, list(fields))
-        return
+        if only_if_in is not None:
+            name, allowed = only_if_in
+            live = set(model._default_manager.using(using).select_for_update()
+                       .filter(pk__in=[obj.pk for obj in objs], **{f"{name}__in": list(allowed)})
+                       .values_list("pk", flat=True))
+            objs = [obj for obj in objs if obj.pk in live]
+        if objs:
+            model._default_manager.using(using).bulk_update(objs, list(fields))
+        return {obj.pk for obj in objs}
     meta = model._meta
     quote = connection.ops.quote_name
     pk = meta.pk
     assert pk is not None
+    table = quote(meta.db_table)
     columns = [meta.get_field(name) for name in fields]
     row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
     names = ", ".join(quote(field.column) for field in [pk, *columns])  # type: ignore[union-attr]
     sets = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}::{field.cast_db_type(connection)}"  # type: ignore[union-attr]
                      for field in columns)
-    sql = (f"UPDATE {quote(meta.db_table)} SET {sets} "  # noqa: S608  (model metadata only)
+    sql = (f"UPDATE {table} SET {sets} "  # noqa: S608  (model metadata only)
            f"FROM (VALUES {', '.join([row] * len(objs))}) AS v({names}) "
-           f"WHERE {quote(meta.db_table)}.{quote(pk.column)} = v.{quote(pk.column)}::{pk.cast_db_type(connection)}")
+           f"WHERE {table}.{quote(pk.column)} = v.{quote(pk.column)}::{pk.cast_db_type(connection)}")
     params: list[Any] = []
     for obj in objs:
         params.append(pk.get_db_prep_value(obj.pk, connection))
         params.extend(field.get_db_prep_save(getattr(obj, field.attname), connection)  # type: ignore[union-attr]
                       for field in columns)
+    if only_if_in is not None:
+        name, allowed = only_if_in
+        condition = meta.get_field(name)
+        sql += f" AND {table}.{quote(condition.column)} = ANY(%s)"  # type: ignore[union-attr]
+        params.append([condition.get_db_prep_value(value, connection) for value in allowed])  # type: ignore[union-attr]
+    sql += f" RETURNING {table}.{quote(pk.column)}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        written = cursor.fetchall()
+    converters = [*connection.ops.get_db_converters(pk.get_col(meta.db_table)), *pk.get_db_converters(connection)]
+    result = set()
+    for (value,) in written:
+        for convert in converters:
+            value = convert(value, pk.get_col(meta.db_table), connection)
+        result.add(value)
+    return result
 
 
 def insert_rows(objs: Sequence[models.Model], *, using: str = DEFAULT_DB_ALIAS) -> None:

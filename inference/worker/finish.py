@@ -128,14 +128,16 @@ def finish_batch(claimed: list[Prediction], *, results: dict[str, list[dict[str,
         prediction.completed_at = now
     try:
         with transaction.atomic():
-            live = set(Prediction.objects.select_for_update().filter(
-                pk__in=[p.pk for p in claimed], status__in=LIVE_STATUSES).values_list("pk", flat=True))
+            # Only rows still live are written (a cancel or a duplicate delivery may have ended some), checked
+            # under the UPDATE's row locks: the lock and the write are one statement.
+            live = bulk_update_rows(succeeded + failed,
+                                    ["status", "output", "error", "metrics", "compute_seconds", "completed_at"],
+                                    only_if_in=("status", LIVE_STATUSES))
             succeeded = [p for p in succeeded if p.pk in live]
             failed = [p for p in failed if p.pk in live]
             done = succeeded + failed
             if not done:
                 return
-            bulk_update_rows(done, ["status", "output", "error", "metrics", "compute_seconds", "completed_at"])
             billing.predictions_finish_batch(succeeded=succeeded, failed=failed)
             runs: dict[int, int] = {}
             for prediction in succeeded:

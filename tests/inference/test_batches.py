@@ -14,7 +14,7 @@ from inference.services import predictions
 from inference.worker.execute import prediction_batch_run
 from inference.worker.loading import version_load
 from tests.billing.conftest import fund
-from tests.factories import LibraryEntryFactory, PaidAppFactory, UserFactory
+from tests.factories import AppFactory, LibraryEntryFactory, PaidAppFactory, UserFactory
 
 from .conftest import ready_version
 
@@ -53,9 +53,13 @@ def test_a_batch_finishes_in_the_same_few_statements_for_2_or_8(setup):
     ids = _create(app, runner, 8)
     large = _run(version, predictor, ids)
     assert len(small) == len(large), "\n".join(large)
-    claims = [sql for sql in large if sql.startswith("UPDATE") and "RETURNING" in sql and "inference_prediction" in sql]
+    claims = [sql for sql in large if sql.startswith("UPDATE inference_prediction SET status = 'processing'")]
     assert len(claims) == 1
-    assert len(large) <= 16, "\n".join(large)
+    # The finish locks and writes the still-live rows with one UPDATE ... RETURNING (no SELECT ... FOR UPDATE first)
+    writes = [sql for sql in large if sql.startswith('UPDATE "inference_prediction"')]
+    assert len(writes) == 1 and "RETURNING" in writes[0] and "= ANY(" in writes[0]
+    assert not [sql for sql in large if sql.startswith('SELECT "inference_prediction"') and "FOR UPDATE" in sql]
+    assert len(large) <= 13, "\n".join(large)
     done = list(Prediction.objects.filter(pk__in=ids))
     assert {p.status for p in done} == {PredictionStatus.SUCCEEDED}
     assert {p.metrics["batch_size"] for p in done} == {8} and all(p.metrics["predict_ms"] > 0 for p in done)
@@ -68,6 +72,26 @@ def test_a_batch_finishes_in_the_same_few_statements_for_2_or_8(setup):
     # Running the same batch again (a redelivery) changes nothing: completed once, charged once.
     again = _run(version, predictor, ids)
     assert len(again) == 1 and Transaction.objects.filter(kind="settle").count() == 11
+
+
+def test_a_batch_of_free_calls_reads_no_ledger_account_and_locks_with_its_write(tiny_models, monkeypatch):
+    """A free app's batch posts nothing to the ledger, so its finish reads no account; the still-live rows are
+    locked by the write itself. Claim, BEGIN, the outputs, the held charges, their close, the run count, COMMIT."""
+    monkeypatch.setattr(predictions, "_enqueue_prediction", lambda *args: None)
+    app = AppFactory()
+    version = ready_version(app, tiny_models["classifier"], task="text-classification", max_batch_size=16)
+    runner = UserFactory()
+    LibraryEntryFactory(user=runner, app=app)
+    predictor = version_load(version)
+    _run(version, predictor, _create(app, runner, 1))
+    ids = _create(app, runner, 4)
+    statements = _run(version, predictor, ids)
+    assert [sql.split(" ", 2)[:2] for sql in statements] == [
+        ["UPDATE", "inference_prediction"], ["BEGIN"], ["UPDATE", '"inference_prediction"'], ["SELECT", 'c."id",'],
+        ["UPDATE", '"billing_charge"'], ["UPDATE", '"marketplace_app"'], ["COMMIT"]], "\n".join(statements)
+    assert {p.status for p in Prediction.objects.filter(pk__in=ids)} == {PredictionStatus.SUCCEEDED}
+    assert {c.status for c in Charge.objects.filter(subject__in=[f"prediction:{i}" for i in ids])} == {"settled"}
+    assert selectors.ledger_check().ok, selectors.ledger_check().problems
 
 
 def test_a_bad_input_inside_a_batch_fails_only_its_own_prediction(setup):
