@@ -148,11 +148,12 @@ def bulk_update_rows(objs: Sequence[models.Model], fields: Sequence[str], *, usi
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         written = cursor.fetchall()
-    converters = [*connection.ops.get_db_converters(pk.get_col(meta.db_table)), *pk.get_db_converters(connection)]
+    column = pk.get_col(meta.db_table)
+    converters = [*connection.ops.get_db_converters(column), *pk.get_db_converters(connection)]
     result = set()
     for (value,) in written:
         for convert in converters:
-            value = convert(value, pk.get_col(meta.db_table), connection)
+            value = convert(value, column, connection)
         result.add(value)
     return result
 

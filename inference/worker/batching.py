@@ -142,7 +142,7 @@ class Batcher:
 
     def _set_torch_threads(self, count: int) -> None:
         """A lone request on an idle machine gets every core (its latency is the caller's); anything else keeps
-        `inference_threads()`. Only for torch running in this process (a model process sets its own)."""
+        `inference_threads()`. Only where torch is loaded in this process (a model process keeps its own count)."""
         torch = sys.modules.get("torch")
         if torch is None:
             return
