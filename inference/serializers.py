@@ -8,6 +8,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from config.api import HotInputSerializer
 from config.money import StrictDecimalField
 from marketplace.models import AppVersion, Framework, Hardware, Task
 
@@ -43,7 +44,7 @@ class VersionUploadInputSerializer(serializers.Serializer):
 
 
 @extend_schema_serializer(component_name="PredictionRequest")
-class PredictionCreateInputSerializer(serializers.Serializer):
+class PredictionCreateInputSerializer(HotInputSerializer):
     input = serializers.JSONField(help_text="`{text}` or `{texts}` (plus `max_new_tokens`), or `{image}` (base64).")
     version = serializers.CharField(required=False, allow_blank=True, default="")
     quote_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
