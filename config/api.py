@@ -37,7 +37,8 @@ class HotInputSerializer(serializers.Serializer):
 
 
 def _has_children(field: serializers.Field) -> bool:
-    return hasattr(field, "child") or isinstance(field, serializers.BaseSerializer)
+    """A list/dict field's `child`, a `many=True` relation's `child_relation`, a nested serializer's fields."""
+    return hasattr(field, "child") or hasattr(field, "child_relation") or isinstance(field, serializers.BaseSerializer)
 
 
 class ApiError(exceptions.APIException):
